@@ -1,0 +1,197 @@
+"""Evaluation: fitness of every genome of a generation (engine-spec section 6).
+
+``EnvEvaluator`` plays the games of many genomes at once.  Each genome's games are split
+over ``sub_games`` copies (game g on copy g mod sub_games, in increasing g); every live
+(genome, copy) pair holds one environment instance, and all live rows are activated with
+one kernel call per step.  Returns are summed in step order and games in game order, so
+fitness depends only on (genome, configuration, seed, k, i), never on how many rows are
+live at once, on ``sub_games`` or on the process that played them.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, Sequence
+
+import attrs
+import numpy as np
+
+from ._envs import EnvError, EnvInfo, FastEnv, episode_seed
+
+__all__ = ["EvalResult", "EnvEvaluator", "EvaluationError", "evaluate_fitness_function"]
+
+
+class EvaluationError(RuntimeError):
+    """An environment or fitness function misbehaved during evaluation."""
+
+
+@attrs.frozen
+class EvalResult:
+    fitness: np.ndarray              # float64[P]: mean return per game
+    env_steps: np.ndarray            # int64[P]
+    reward_violations: int = 0       # steps whose reward was below minimum_reward
+    min_reward: float = math.inf     # smallest reward seen
+
+    @classmethod
+    def merge(cls, parts: Sequence["EvalResult"]) -> "EvalResult":
+        return cls(np.concatenate([p.fitness for p in parts]),
+                   np.concatenate([p.env_steps for p in parts]),
+                   sum(p.reward_violations for p in parts),
+                   min((p.min_reward for p in parts), default=math.inf))
+
+
+def evaluate_fitness_function(fitness: Callable, nets, population_size: int) -> EvalResult:
+    """Spec 6.1 "user fitness functions": ``fitness(nets)`` returns one value per genome."""
+    values = fitness(nets)
+    try:
+        values = np.asarray(values, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError) as exc:
+        raise EvaluationError(f"the fitness function must return {population_size} numbers: "
+                              f"{exc}") from exc
+    if values.shape[0] != population_size:
+        raise EvaluationError(f"the fitness function returned {values.shape[0]} values for "
+                              f"{population_size} genomes")
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.shape[0]:
+        raise EvaluationError(f"the fitness function returned {values[bad[0]]} for genome "
+                              f"{int(bad[0])}; fitness must be finite")
+    return EvalResult(values, np.zeros(population_size, dtype=np.int64))
+
+
+class EnvEvaluator:
+    """Plays every genome's games on a pool of environments, batched across genomes."""
+
+    def __init__(self, info: EnvInfo, *, games: int, max_steps: int, sub_games: int,
+                 minimum_reward: float, max_rows: int = 512):
+        self.info = info
+        self.games = int(games)
+        self.max_steps = int(max_steps)
+        self.sub_games = int(sub_games)
+        self.minimum_reward = float(minimum_reward)
+        self.max_rows = int(max_rows)
+        self._pool: list[FastEnv] = []
+
+    @classmethod
+    def from_config(cls, cfg, info: EnvInfo, **kwargs) -> "EnvEvaluator":
+        return cls(info, games=cfg.max_number_of_games, max_steps=cfg.max_number_of_steps,
+                   sub_games=cfg.sub_games, minimum_reward=cfg.minimum_reward, **kwargs)
+
+    def close(self):
+        for env in self._pool:
+            env.close()
+        self._pool.clear()
+
+    def _envs(self, n: int) -> list[FastEnv]:
+        while len(self._pool) < n:
+            self._pool.append(FastEnv(self.info.env_id))
+        return self._pool[:n]
+
+    def evaluate(self, programs, seed: int, generation: int,
+                 genome_ids: Sequence[int] | None = None) -> EvalResult:
+        """Fitness of the genomes of ``programs``.  ``genome_ids`` gives each program's
+        index i in the generation (for episode seeds); default 0 … P-1."""
+        n = len(programs)
+        ids = np.arange(n) if genome_ids is None else np.asarray(genome_ids, dtype=np.int64)
+        games, copies, cap = self.games, self.sub_games, self.max_steps
+        n_in, start = self.info.input_size, self.info.action_start
+        env_id, floor = self.info.env_id, self.minimum_reward
+        returns = np.zeros((n, games))
+        steps_of = np.zeros(n, dtype=np.int64)
+        jobs = [(p, c) for p in range(n) for c in range(min(copies, games))]
+        rows = min(len(jobs), max(self.max_rows, copies))
+        envs = self._envs(rows)
+        X = np.zeros((rows, n_in))
+        row_genome = np.zeros(rows, dtype=np.intp)
+        # per-row state, as Python lists (cheapest to touch one element at a time)
+        r_prog = [0] * rows        # program index
+        r_game = [0] * rows        # current game g
+        r_ret = [0.0] * rows       # return of the current game so far
+        r_len = [0] * rows         # steps of the current game so far
+        r_limit = [env.time_limit or 0 for env in envs]
+        violations, low = 0, math.inf
+        next_job = 0
+
+        def begin(r: int, prog: int, game: int):
+            r_prog[r], r_game[r], r_ret[r], r_len[r] = prog, game, 0.0, 0
+            row_genome[r] = prog
+            s = episode_seed(seed, generation, int(ids[prog]), game)
+            try:
+                obs, _ = envs[r].reset(seed=s)
+            except Exception as exc:
+                raise self._failure("reset", exc, generation, ids[prog], game) from exc
+            self._put(X, r, obs, generation, ids[prog], game)
+
+        live = 0
+        while live < rows and next_job < len(jobs):
+            prog, copy = jobs[next_job]
+            next_job += 1
+            begin(live, prog, copy)
+            live += 1
+
+        while live:
+            if not np.isfinite(X[:live]).all():
+                r = int(np.flatnonzero(~np.isfinite(X[:live]).all(axis=1))[0])
+                raise EvaluationError(f"{env_id} returned a non-finite observation "
+                                      f"(generation {generation}, genome {int(ids[r_prog[r]])}, "
+                                      f"game {r_game[r]})")
+            actions = programs.act_rows(row_genome[:live], X[:live]).tolist()
+            finished = []
+            for r in range(live):
+                try:
+                    obs, reward, terminated, truncated, _ = envs[r].step(actions[r] + start)
+                except Exception as exc:
+                    raise self._failure("step", exc, generation, ids[r_prog[r]], r_game[r]) from exc
+                reward = float(reward)
+                if not math.isfinite(reward):
+                    raise EvaluationError(f"{env_id} returned reward {reward} (generation "
+                                          f"{generation}, genome {int(ids[r_prog[r]])}, game "
+                                          f"{r_game[r]})")
+                if reward < floor:
+                    violations += 1
+                    if reward < low:
+                        low = reward
+                r_ret[r] += reward
+                length = r_len[r] + 1
+                r_len[r] = length
+                if terminated or truncated or length >= cap or length == r_limit[r]:
+                    finished.append(r)
+                else:
+                    self._put(X, r, obs, generation, ids[r_prog[r]], r_game[r])
+            for r in finished:
+                prog, game = r_prog[r], r_game[r]
+                returns[prog, game] = r_ret[r]
+                steps_of[prog] += r_len[r]
+                if game + copies < games:
+                    begin(r, prog, game + copies)
+                elif next_job < len(jobs):
+                    prog, copy = jobs[next_job]
+                    next_job += 1
+                    begin(r, prog, copy)
+                else:
+                    r_prog[r] = -1
+            if any(r_prog[r] < 0 for r in finished):
+                keep = [r for r in range(live) if r_prog[r] >= 0]
+                for dst, src in enumerate(keep):
+                    if dst != src:
+                        for lst in (r_prog, r_game, r_ret, r_len, r_limit, envs):
+                            lst[dst], lst[src] = lst[src], lst[dst]
+                        X[dst] = X[src]
+                        row_genome[dst] = row_genome[src]
+                live = len(keep)
+        fitness = np.cumsum(returns, axis=1)[:, -1] / games
+        return EvalResult(fitness, steps_of, violations, low)
+
+    def _put(self, X, r, obs, generation, genome, game):
+        if type(obs) is np.ndarray and obs.shape == X.shape[1:]:
+            X[r] = obs
+            return
+        flat = np.asarray(obs, dtype=np.float64).reshape(-1)
+        if flat.shape[0] != X.shape[1]:
+            raise EnvError(f"{self.info.env_id} returned an observation with "
+                           f"{flat.shape[0]} values, but input_size is {X.shape[1]} "
+                           f"(generation {generation}, genome {int(genome)}, game {game})")
+        X[r] = flat
+
+    def _failure(self, what, exc, generation, genome, game):
+        return EvaluationError(f"{self.info.env_id} raised in {what}(): {type(exc).__name__}: "
+                               f"{exc} (generation {generation}, genome {int(genome)}, "
+                               f"game {game})")
