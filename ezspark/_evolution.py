@@ -40,6 +40,7 @@ class GenerationOutcome:
 
     champion_index: int          # j*, in the evaluated population
     champion_fitness: float      # n_k
+    champion_species: int        # id of the species of j* (step 7)
     species: int                 # S after culling (step 9)
     culled: tuple[int, ...]      # ids of culled species
     quotas: dict                 # species id -> Q_s
@@ -272,6 +273,7 @@ class Evolution:
         del nxt[cfg.max_population:]
         outcome = GenerationOutcome(
             champion_index=champion_index, champion_fitness=float(fitness[champion_index]),
+            champion_species=champ_species,
             species=n_species, culled=tuple(sorted(culled)),
             quotas={sp.id: int(quota[s]) for s, sp in enumerate(species)},
             parent_pool=len(pool), crossover_children=len(crossed), size_before_cap=size)

@@ -1,0 +1,77 @@
+"""A trained network, ready to act: what ``train`` returns and ``load_champion`` loads."""
+from __future__ import annotations
+
+import numpy as np
+
+from ._genome import Genome
+from ._network import compile_programs
+
+__all__ = ["Champion"]
+
+
+class Champion:
+    """The best genome of one generation, compiled for use.
+
+    ``activate(observation)`` returns the ``output_size`` outputs (spec 3.4) of one
+    observation, or an array (rows, output_size) for a 2-D batch of flattened observations.
+    ``act(observation)`` returns the action index j: the lowest index of the largest output
+    (an environment whose Discrete space starts at s receives j + s; ``play`` adds it).
+    """
+
+    __slots__ = ("genome", "n_inputs", "n_outputs", "generation", "fitness", "species",
+                 "env_id", "_programs")
+
+    def __init__(self, genome: Genome, n_inputs: int, n_outputs: int, *, generation: int = -1,
+                 fitness: float = float("nan"), species: int = -1, env_id: str | None = None):
+        self.genome = genome
+        self.n_inputs = int(n_inputs)
+        self.n_outputs = int(n_outputs)
+        self.generation = int(generation)
+        self.fitness = float(fitness)
+        self.species = int(species)
+        self.env_id = env_id
+        self._programs = None
+
+    @property
+    def programs(self):
+        if self._programs is None:
+            self._programs = compile_programs([self.genome], self.n_inputs, self.n_outputs)
+        return self._programs
+
+    def _rows(self, observation) -> tuple[np.ndarray, bool]:
+        x = np.asarray(observation, dtype=np.float64)
+        if x.ndim == 2 and x.shape[1] == self.n_inputs:
+            return np.ascontiguousarray(x), True
+        flat = x.reshape(-1)
+        if flat.shape[0] != self.n_inputs:
+            raise ValueError(f"observation has {flat.shape[0]} values but the network has "
+                             f"{self.n_inputs} inputs")
+        return flat.reshape(1, -1), False
+
+    def activate(self, observation) -> np.ndarray:
+        rows, batch = self._rows(observation)
+        out = self.programs.activate(rows)[0]
+        return out if batch else out[0]
+
+    def act(self, observation):
+        out = self.activate(observation)
+        if out.ndim == 2:
+            return np.argmax(out, axis=1)
+        return int(np.argmax(out))
+
+    @property
+    def hidden_nodes(self) -> np.ndarray:
+        return self.genome.hidden_nodes(self.n_inputs, self.n_outputs)
+
+    @property
+    def num_nodes(self) -> int:
+        return self.n_inputs + self.n_outputs + int(self.hidden_nodes.shape[0])
+
+    @property
+    def num_connections(self) -> int:
+        return int(self.genome.enabled.sum())
+
+    def __repr__(self) -> str:
+        return (f"Champion(generation={self.generation}, fitness={self.fitness:.6g}, "
+                f"nodes={self.num_nodes}, enabled connections={self.num_connections}"
+                f"{', env=' + self.env_id if self.env_id else ''})")

@@ -1,0 +1,154 @@
+"""The generation loop behind ``ezspark.train`` (engine-spec 5.1, steps E and 1 to 4)."""
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from pathlib import Path
+from typing import Callable
+
+import attrs
+import numpy as np
+
+from ._champion import Champion
+from ._config import ConfigError, TrainingConfig
+from ._envs import inspect_env
+from ._evaluation import EnvEvaluator, EvalResult, evaluate_fitness_function
+from ._evolution import Evolution
+from ._network import compile_programs
+from ._stats import GenerationStats, RunResult
+
+__all__ = ["train", "RunInfo", "RewardBelowMinimum", "resolve_seed", "make_streams"]
+
+
+class RewardBelowMinimum(UserWarning):
+    """An environment gave a step reward below the config's ``minimum_reward``."""
+
+MAX_SEED = 2**63 - 1
+
+
+@attrs.frozen
+class RunInfo:
+    """What reporters learn about the run (the ``run`` argument of every hook)."""
+
+    config: TrainingConfig
+    seed: int
+    out: Path | None
+    env_id: str | None
+    generations: int            # generations the run will evaluate at most
+
+
+def resolve_seed(seed: int | None, cfg: TrainingConfig) -> int:
+    """The run seed: the argument, else the config's ``seed``, else fresh OS entropy."""
+    if seed is None:
+        seed = cfg.seed
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy % (MAX_SEED + 1))
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
+        raise ConfigError.single("seed", seed, f"must be an integer from 0 to {MAX_SEED}")
+    return int(seed)
+
+
+def make_streams(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
+    """Spec 1.2: the evolution stream and the verification stream of a run seed."""
+    evolution, verification = np.random.SeedSequence(seed).spawn(2)
+    return (np.random.Generator(np.random.PCG64(evolution)),
+            np.random.Generator(np.random.PCG64(verification)))
+
+
+def _hook(hooks, name: str, **kwargs):
+    if hooks is not None:
+        getattr(hooks, name)(**kwargs)
+
+
+def train(config: TrainingConfig | str | os.PathLike, *, out: str | os.PathLike | None = None,
+          seed: int | None = None, fitness: Callable | None = None,
+          generations: int | None = None, hooks=None) -> RunResult:
+    """Train a population on the configured gymnasium environment, or on ``fitness``.
+
+    ``config`` is a TrainingConfig or the path of a training JSON.  ``fitness``, if given,
+    replaces the environment: it receives the compiled networks of the whole generation
+    (``nets.activate(X)`` gives outputs of shape (P, rows, output_size)) and returns P
+    fitness values.  ``generations`` overrides the config's ``generations``.  ``out`` is a
+    directory that receives ``run.h5``; with None the run keeps no files.
+    Returns a RunResult; blocks until the run ends.
+    """
+    cfg = config if isinstance(config, TrainingConfig) else TrainingConfig.from_json(config)
+    if generations is not None:
+        cfg = attrs.evolve(cfg, generations=generations)
+    if fitness is None:
+        cfg.check_env_keys()
+    run_seed = resolve_seed(seed, cfg)
+    evaluator = None
+    if fitness is None:
+        info = inspect_env(cfg.gym_game_name, cfg.input_size, cfg.output_size)
+        evaluator = EnvEvaluator.from_config(cfg, info)
+    store = None
+    if out is not None:
+        from ._storage import RunStore
+        store = RunStore.create(Path(out), cfg, run_seed, env_id=None if fitness else cfg.gym_game_name)
+    run = RunInfo(cfg, run_seed, store.path if store else None,
+                  None if fitness else cfg.gym_game_name, cfg.generations)
+    try:
+        return _loop(cfg, run, fitness, evaluator, store, hooks)
+    finally:
+        if evaluator is not None:
+            evaluator.close()
+        if store is not None:
+            store.close()
+
+
+def _loop(cfg, run: RunInfo, fitness, evaluator, store, hooks) -> RunResult:
+    n_in, n_out = cfg.input_size, cfg.output_size
+    rng, _verification = make_streams(run.seed)
+    evo, population = Evolution.start(cfg, rng)
+    history: list[GenerationStats] = []
+    champion = None
+    stopped = "generations"
+    warned = False
+    _hook(hooks, "ezspark_run_start", run=run)
+    for k in range(cfg.generations):
+        t0 = time.perf_counter()
+        programs = compile_programs(population, n_in, n_out)
+        if fitness is not None:
+            result: EvalResult = evaluate_fitness_function(fitness, programs, len(population))
+        else:
+            result = evaluator.evaluate(programs, run.seed, k)
+        j, best, _new_best = evo.observe(result.fitness)                      # steps 1, 2
+        final = k == cfg.generations - 1 or (
+            cfg.fitness_threshold is not None and best >= cfg.fitness_threshold)  # step 4
+        species = -1
+        champ_species = -1
+        if not final:
+            population_next, outcome = evo.reproduce(population, result.fitness, k, j)
+            species, champ_species = outcome.species, outcome.champion_species
+        champion = Champion(population[j].copy(), n_in, n_out, generation=k, fitness=best,
+                            species=champ_species, env_id=run.env_id)
+        stats = GenerationStats(
+            generation=k, best_fitness=best, mean_fitness=float(np.mean(result.fitness)),
+            population=len(population), species=species, evaluations=len(population),
+            env_steps=int(result.env_steps.sum()), reward_violations=result.reward_violations,
+            seconds=time.perf_counter() - t0)
+        history.append(stats)
+        if result.reward_violations and not warned:
+            warned = True
+            warnings.warn(f"{run.env_id} gave a reward of {result.min_reward} in generation {k}, "
+                          f"below minimum_reward = {cfg.minimum_reward}; such steps are counted "
+                          "in the history (reward_violations)", RewardBelowMinimum, stacklevel=3)
+        saved = k % cfg.saving == 0 or final                                   # step 3
+        if store is not None:
+            store.append(stats, champion if saved else None)
+        _hook(hooks, "ezspark_generation_end", run=run, stats=stats)
+        if saved:
+            _hook(hooks, "ezspark_new_champion", run=run, champion=champion)
+        if final:
+            if k < cfg.generations - 1:
+                stopped = "fitness_threshold"
+            break
+        population = population_next
+    if store is not None:
+        store.flush()
+    result = RunResult(champion=champion, history=tuple(history),
+                       path=store.path if store else None, seed=run.seed, stopped=stopped)
+    _hook(hooks, "ezspark_run_end", run=run, result=result)
+    return result
