@@ -209,11 +209,12 @@ def mutate(parent: Genome, gene_u: np.ndarray, gene_z: np.ndarray, child_u: np.n
                          gene_u[:, 3], gene_z, weight_rate, rho)
     child = Genome(parent.innovation.copy(), parent.src.copy(), parent.dst.copy(),
                    weight, enabled)
-    first_rate, second_rate = (p_rem, p_add) if simplify else (p_add, p_rem)   # c. structure
-    if child_u[0] < first_rate:
-        do_add = simplify is False
-    elif child_u[1] < second_rate:
-        do_add = simplify is True
+    # c. structure: normal mode adds with p_add, else removes with p_rem; simplification
+    # mode keeps the two tests and swaps the operations
+    if child_u[0] < p_add:
+        do_add = not simplify
+    elif child_u[1] < p_rem:
+        do_add = simplify
     else:
         do_add = None
     if do_add is True:
