@@ -11,7 +11,7 @@ import attrs
 import numpy as np
 
 from ._champion import Champion
-from ._config import ConfigError, TrainingConfig
+from ._config import ConfigError, Problem, TrainingConfig
 from ._envs import inspect_env
 from ._evaluation import EnvEvaluator, EvalResult, evaluate_fitness_function
 from ._evolution import Evolution
@@ -45,7 +45,7 @@ def resolve_seed(seed: int | None, cfg: TrainingConfig) -> int:
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % (MAX_SEED + 1))
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
-        raise ConfigError.single("seed", seed, f"must be an integer from 0 to {MAX_SEED}")
+        raise ConfigError([Problem("seed", seed, f"{seed!r} is not an integer from 0 to {MAX_SEED}")])
     return int(seed)
 
 
