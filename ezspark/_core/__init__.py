@@ -1,0 +1,51 @@
+"""Kernel selector: the compiled Cython modules, or their numpy twins.
+
+The compiled modules are used unless the environment variable ``EZSPARK_NO_EXTENSIONS=1`` is
+set or importing them fails; ``COMPILED`` says which set this process uses, and
+``IMPORT_ERROR`` keeps the reason when the compiled import failed.  The module-level kernel
+functions are those of the chosen set.  ``load(pure)`` returns either set as a namespace, so
+tests can compare both in one process.
+
+Each kernel lives in ``_<name>.pyx`` (+ ``.pxd`` contract) with the twin ``_<name>_py.py``
+exporting the same ``__all__``; adding a kernel module means adding its name to ``_MODULES``.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+from types import SimpleNamespace
+
+__all__ = ["COMPILED", "IMPORT_ERROR", "load", "activate_rows", "activate_all"]
+
+_MODULES = ("_activate",)
+
+
+def load(pure: bool) -> SimpleNamespace:
+    """Return one kernel set as a namespace of its functions.
+
+    ``pure=True``: the numpy twins.  ``pure=False``: the compiled modules; raises ImportError
+    when they are not built.  The namespace also has ``COMPILED`` (bool) and ``name``
+    (``"compiled"`` or ``"pure-python"``).
+    """
+    suffix = "_py" if pure else ""
+    functions = {}
+    for module_name in _MODULES:
+        module = importlib.import_module(f"{__name__}.{module_name}{suffix}")
+        functions.update({name: getattr(module, name) for name in module.__all__})
+    return SimpleNamespace(COMPILED=not pure, name="pure-python" if pure else "compiled",
+                           **functions)
+
+
+IMPORT_ERROR: ImportError | None = None
+if os.environ.get("EZSPARK_NO_EXTENSIONS") == "1":
+    _kernels = load(pure=True)
+else:
+    try:
+        _kernels = load(pure=False)
+    except ImportError as exc:  # not built (e.g. a source checkout without build_ext)
+        IMPORT_ERROR = exc
+        _kernels = load(pure=True)
+
+COMPILED: bool = _kernels.COMPILED
+activate_rows = _kernels.activate_rows
+activate_all = _kernels.activate_all

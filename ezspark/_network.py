@@ -1,0 +1,465 @@
+"""Genomes -> flat network programs, and batched activation through the ``_core`` kernels.
+
+A ``Programs`` value holds the networks of P genomes as flat arrays concatenated CSR style
+(layout and arithmetic in ``ezspark/_core/_activate.pxd``); one kernel call activates every
+(genome, observation row) pair.  Compilation is vectorised over the whole population:
+
+1. keep the enabled connections, in their given (summation) order;
+2. give each (genome, node) pair a global index, outputs always included;
+3. prune: keep the nodes from which an output can be reached, iterating to a fixed point;
+4. order the kept nodes of each genome by depth (longest path from a node without computed
+   sources), so every source precedes its target; ties by node id;
+5. group each node's incoming connections (stable, so summation order survives) into the CSR.
+
+Steps 3 and 4 take one vectorised pass per layer of the deepest network.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import attrs
+import numpy as np
+
+from . import _core
+from ._genome import Genome
+
+__all__ = ["Programs", "compile_programs", "compile_csr", "compile_program_arrays"]
+
+EZSPARK_SLOPE = 4.9          # sigma(x) = 1 / (1 + exp(-4.9 x)), engine-spec 3.4
+EZSPARK_OUTPUT_BIAS = 1.0    # output j computes sigma(s + 1)
+EZSPARK_HIDDEN_BIAS = 0.0
+
+_INT32_MAX = np.iinfo(np.int32).max
+
+
+def _frozen_array(dtype):
+    def convert(value) -> np.ndarray:
+        a = np.array(value, dtype=dtype, order="C", copy=True)
+        a.setflags(write=False)
+        return a
+    return convert
+
+
+def _array_field(dtype):
+    return attrs.field(converter=_frozen_array(dtype), eq=attrs.cmp_using(eq=np.array_equal),
+                       repr=False)
+
+
+@attrs.frozen
+class Programs:
+    """Network programs of P genomes, concatenated; arrays are read-only.
+
+    Fields (the names used in memory, on the wire and on disk; ``_activate.pxd`` has the
+    arithmetic):
+
+    - ``n_inputs`` I, ``n_outputs`` O, ``slope``: shared by all programs.
+    - ``node_off`` int64[P+1]: program g owns computed nodes ``node_off[g] ... node_off[g+1]-1``;
+      local value slot of computed node i is ``I + i - node_off[g]`` (slots 0 ... I-1 hold the
+      observation).
+    - ``node_id`` int32[Nn]: the genome node id of each computed node (not used by kernels).
+    - ``node_bias`` float64[Nn]: each computed node outputs
+      ``1 / (1 + exp(-slope * (node_bias + s)))``.
+    - ``in_off`` int64[Nn+1], ``in_src`` int32[E], ``in_w`` float64[E]: CSR of each computed
+      node's inputs in summation order; ``in_src`` is a local value slot below the node's own.
+    - ``out_slot`` int32[P*O]: local value slot of output j of program g at ``g*O + j``.
+
+    The constructor checks the structure (offsets, slots), so arrays received from elsewhere
+    cannot make a kernel read out of bounds.
+    """
+
+    n_inputs: int = attrs.field(converter=int)
+    n_outputs: int = attrs.field(converter=int)
+    slope: float = attrs.field(converter=float)
+    node_off: np.ndarray = _array_field(np.int64)
+    node_id: np.ndarray = _array_field(np.int32)
+    node_bias: np.ndarray = _array_field(np.float64)
+    in_off: np.ndarray = _array_field(np.int64)
+    in_src: np.ndarray = _array_field(np.int32)
+    in_w: np.ndarray = _array_field(np.float64)
+    out_slot: np.ndarray = _array_field(np.int32)
+    _args: tuple = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        _check_structure(self)
+        object.__setattr__(self, "_args", (
+            self.node_off, self.node_bias, self.in_off, self.in_src, self.in_w, self.out_slot,
+            self.n_inputs, self.n_outputs, self.slope))
+
+    def __len__(self) -> int:
+        return int(self.node_off.shape[0]) - 1
+
+    def __repr__(self) -> str:
+        return (f"Programs({len(self)} programs, {self.n_inputs} inputs, {self.n_outputs} "
+                f"outputs, {self.node_bias.shape[0]} nodes, {self.in_w.shape[0]} connections, "
+                f"slope {self.slope:g})")
+
+    @property
+    def n_nodes(self) -> np.ndarray:
+        """Computed nodes per program, int64[P]."""
+        return np.diff(self.node_off)
+
+    # ---- activation -------------------------------------------------------------------
+
+    def _rows(self, X) -> np.ndarray:
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[1] != self.n_inputs:
+            shape = "x".join(map(str, X.shape)) or "scalar"
+            raise ValueError(f"X must have shape (rows, {self.n_inputs}) for {self.n_inputs} "
+                             f"inputs, got shape {shape}")
+        if X.dtype.kind not in "fiub":
+            raise ValueError(f"X must hold real numbers, got dtype {X.dtype}")
+        return np.ascontiguousarray(X, dtype=np.float64)
+
+    def _row_genome(self, row_genome, n_rows: int) -> np.ndarray:
+        row_genome = np.asarray(row_genome)
+        if row_genome.dtype.kind not in "iu":
+            raise ValueError(f"row_genome must hold integers, got dtype {row_genome.dtype}")
+        if row_genome.shape != (n_rows,):
+            raise ValueError(f"row_genome must have one entry per row of X ({n_rows}), "
+                             f"got shape {row_genome.shape}")
+        return np.ascontiguousarray(row_genome, dtype=np.int64)
+
+    @staticmethod
+    def _out(out, shape: tuple, dtype, name: str) -> np.ndarray:
+        if out is None:
+            return np.empty(shape, dtype=dtype)
+        if not isinstance(out, np.ndarray) or out.dtype != dtype or out.shape != shape \
+                or not out.flags.c_contiguous or not out.flags.writeable:
+            got = (f"{out.dtype} array of shape {out.shape}" if isinstance(out, np.ndarray)
+                   else type(out).__name__)
+            raise ValueError(f"{name} must be a writeable C-contiguous {np.dtype(dtype)} array "
+                             f"of shape {shape}, got {got}")
+        return out
+
+    def activate(self, X, *, out=None, kernels=None) -> np.ndarray:
+        """Outputs of every program on every row of ``X`` (rows, I): float64[P, rows, O].
+
+        One kernel call.  ``out`` (float64[P, rows, O], C-contiguous) is written and returned
+        instead of a new array.  ``kernels`` (from ``ezspark._core.load``) overrides the
+        process-wide kernel set.
+        """
+        X = self._rows(X)
+        out = self._out(out, (len(self), X.shape[0], self.n_outputs), np.float64, "out")
+        (kernels or _core).activate_all(*self._args, X, out)
+        return out
+
+    def activate_rows(self, row_genome, X, *, out=None, kernels=None) -> np.ndarray:
+        """Outputs of program ``row_genome[r]`` on row ``X[r]``: float64[rows, O].
+
+        One kernel call; ``row_genome`` holds integers in 0 ... P-1.  ``out`` (float64[rows, O])
+        is written and returned instead of a new array.
+        """
+        X = self._rows(X)
+        row_genome = self._row_genome(row_genome, X.shape[0])
+        out = self._out(out, (X.shape[0], self.n_outputs), np.float64, "out")
+        (kernels or _core).activate_rows(*self._args, row_genome, X, out, None)
+        return out
+
+    def act_rows(self, row_genome, X, *, out=None, kernels=None) -> np.ndarray:
+        """Action of program ``row_genome[r]`` on row ``X[r]``: int64[rows].
+
+        The action is the lowest index of the largest output (engine-spec 3.4), computed in
+        the same kernel call.  ``out`` (int64[rows]) is written and returned instead of a new
+        array.
+        """
+        X = self._rows(X)
+        row_genome = self._row_genome(row_genome, X.shape[0])
+        out = self._out(out, (X.shape[0],), np.int64, "out")
+        (kernels or _core).activate_rows(*self._args, row_genome, X, None, out)
+        return out
+
+    # ---- selection and concatenation --------------------------------------------------
+
+    def subset(self, indices) -> "Programs":
+        """The programs at ``indices`` (integers, repeats allowed), in that order."""
+        indices = np.asarray(indices)
+        if indices.size == 0:
+            indices = indices.astype(np.int64).reshape(0)
+        if indices.dtype.kind not in "iu" or indices.ndim != 1:
+            raise ValueError("indices must be a 1-D array of integers")
+        n = len(self)
+        if indices.size and (indices.min() < -n or indices.max() >= n):
+            raise ValueError(f"indices must lie in -{n} ... {n - 1} for {n} programs")
+        indices = indices.astype(np.int64) % max(n, 1)
+        nodes = _gather_ranges(self.node_off, indices)
+        node_off = _offsets(np.diff(self.node_off)[indices])
+        edges = _gather_ranges(self.in_off, nodes)
+        in_off = _offsets(np.diff(self.in_off)[nodes])
+        O = self.n_outputs
+        out_slot = self.out_slot.reshape(-1, O)[indices].reshape(-1)
+        return Programs(self.n_inputs, O, self.slope, node_off, self.node_id[nodes],
+                        self.node_bias[nodes], in_off, self.in_src[edges], self.in_w[edges],
+                        out_slot)
+
+    @classmethod
+    def concat(cls, parts: Sequence["Programs"]) -> "Programs":
+        """One ``Programs`` holding the programs of ``parts`` in order (same I, O, slope)."""
+        if not parts:
+            raise ValueError("concat needs at least one Programs")
+        first = parts[0]
+        for p in parts[1:]:
+            if (p.n_inputs, p.n_outputs, p.slope) != (first.n_inputs, first.n_outputs,
+                                                      first.slope):
+                raise ValueError("cannot concatenate programs with different n_inputs, "
+                                 "n_outputs or slope")
+        node_off = _offsets(np.concatenate([np.diff(p.node_off) for p in parts]))
+        in_off = _offsets(np.concatenate([np.diff(p.in_off) for p in parts]))
+        return cls(first.n_inputs, first.n_outputs, first.slope, node_off,
+                   np.concatenate([p.node_id for p in parts]),
+                   np.concatenate([p.node_bias for p in parts]), in_off,
+                   np.concatenate([p.in_src for p in parts]),
+                   np.concatenate([p.in_w for p in parts]),
+                   np.concatenate([p.out_slot for p in parts]))
+
+
+def _offsets(counts: np.ndarray) -> np.ndarray:
+    off = np.zeros(counts.shape[0] + 1, dtype=np.int64)
+    np.cumsum(counts, out=off[1:])
+    return off
+
+
+def _gather_ranges(off: np.ndarray, which: np.ndarray) -> np.ndarray:
+    """Concatenation of ``arange(off[w], off[w+1])`` for w in ``which``."""
+    counts = off[which + 1] - off[which]
+    total = int(counts.sum())
+    starts = np.repeat(off[which] - _offsets(counts)[:-1], counts)
+    return starts + np.arange(total, dtype=np.int64)
+
+
+def _check_structure(p: Programs) -> None:
+    """ValueError unless the arrays form valid programs (what the kernels assume)."""
+    I, O = p.n_inputs, p.n_outputs
+    if I < 0 or O < 1:
+        raise ValueError(f"need n_inputs >= 0 and n_outputs >= 1, got {I} and {O}")
+    if not np.isfinite(p.slope):
+        raise ValueError(f"slope must be finite, got {p.slope}")
+    for name in ("node_off", "node_id", "node_bias", "in_off", "in_src", "in_w", "out_slot"):
+        if getattr(p, name).ndim != 1:
+            raise ValueError(f"{name} must be 1-D")
+    for name, off, n in (("node_off", p.node_off, p.node_bias.shape[0]),
+                         ("in_off", p.in_off, p.in_src.shape[0])):
+        if off.shape[0] < 1 or off[0] != 0 or off[-1] != n or (np.diff(off) < 0).any():
+            raise ValueError(f"{name} must start at 0, never decrease and end at {n}")
+    Nn, P = p.node_bias.shape[0], p.node_off.shape[0] - 1
+    if p.node_id.shape[0] != Nn or p.in_off.shape[0] != Nn + 1:
+        raise ValueError(f"node_id needs {Nn} entries and in_off {Nn + 1}, got "
+                         f"{p.node_id.shape[0]} and {p.in_off.shape[0]}")
+    if p.in_w.shape[0] != p.in_src.shape[0]:
+        raise ValueError(f"in_src and in_w differ in length ({p.in_src.shape[0]} and "
+                         f"{p.in_w.shape[0]})")
+    if p.out_slot.shape[0] != P * O:
+        raise ValueError(f"out_slot needs {P} x {O} entries, got {p.out_slot.shape[0]}")
+    # slot of each computed node, and the slot limit of each program
+    genome_of_node = np.repeat(np.arange(P), np.diff(p.node_off))
+    node_slot = I + np.arange(Nn) - p.node_off[genome_of_node]
+    node_of_edge = np.repeat(np.arange(Nn), np.diff(p.in_off))
+    if ((p.in_src < 0) | (p.in_src >= node_slot[node_of_edge])).any():
+        raise ValueError("in_src must name a slot below its node's own (topological order)")
+    limit = np.repeat(I + np.diff(p.node_off), O)
+    if ((p.out_slot < 0) | (p.out_slot >= limit)).any():
+        raise ValueError("out_slot must name a value slot of its own program")
+
+
+# ---- compilation ---------------------------------------------------------------------------
+
+def compile_programs(genomes: Sequence[Genome], n_inputs: int, n_outputs: int, *,
+                     hidden_bias: float = EZSPARK_HIDDEN_BIAS,
+                     output_bias: float = EZSPARK_OUTPUT_BIAS,
+                     slope: float = EZSPARK_SLOPE) -> Programs:
+    """Programs of EzSpark genomes (engine-spec 3.4), one per genome, in order.
+
+    Node ids: inputs 1 ... I, outputs I+1 ... I+O, hidden above.  Each node sums its enabled
+    genes in increasing innovation order (the genome's gene order).
+    """
+    counts = np.fromiter((len(g) for g in genomes), dtype=np.int64, count=len(genomes))
+    cat = (lambda name: np.concatenate([getattr(g, name) for g in genomes])) if len(genomes) \
+        else (lambda name: np.zeros(0))
+    return compile_csr(_offsets(counts), cat("src"), cat("dst"), cat("weight"), cat("enabled"),
+                       n_inputs, n_outputs, hidden_bias=hidden_bias, output_bias=output_bias,
+                       slope=slope)
+
+
+def compile_csr(conn_off, src, dst, weight, enabled, n_inputs: int, n_outputs: int, *,
+                hidden_bias: float = EZSPARK_HIDDEN_BIAS,
+                output_bias: float = EZSPARK_OUTPUT_BIAS,
+                slope: float = EZSPARK_SLOPE) -> Programs:
+    """Programs of a population stored as CSR gene columns (style.md section 3).
+
+    Genome g is genes ``conn_off[g] ... conn_off[g+1]-1`` of ``src``, ``dst``, ``weight``,
+    ``enabled``, sorted by innovation within each genome; ids as in ``compile_programs``.
+    """
+    I, O = int(n_inputs), int(n_outputs)
+    if I < 1 or O < 1:
+        raise ValueError(f"need n_inputs >= 1 and n_outputs >= 1, got {I} and {O}")
+    src, dst = np.asarray(src), np.asarray(dst)
+    if src.size and min(src.min(), dst.min()) < 1:
+        raise ValueError("EzSpark node ids start at 1")
+    if dst.size and dst.min() <= I:
+        raise ValueError(f"a gene targets input node {int(dst.min())} (inputs are 1 ... {I})")
+    return compile_program_arrays(
+        conn_off, src, dst, weight, enabled=enabled,
+        input_ids=np.arange(1, I + 1), output_ids=np.arange(I + 1, I + O + 1),
+        hidden_bias=hidden_bias, output_bias=output_bias, slope=slope)
+
+
+def compile_program_arrays(conn_off, src, dst, weight, *, input_ids, output_ids,
+                           enabled=None, node_off=None, node_id=None, node_bias=None,
+                           hidden_bias: float = 0.0, output_bias: float = 0.0,
+                           slope: float = 1.0) -> Programs:
+    """Programs of P networks given as connection arrays with arbitrary node ids.
+
+    This is the general path (EzSpark's is ``compile_programs``); it also expresses networks
+    of other NEAT libraries, e.g. neat-python's feed-forward nets (``slope=5``, per-node biases,
+    inputs -1 ... -I, outputs 0 ... O-1).
+
+    - ``conn_off`` int[P+1]: network g has connections ``conn_off[g] ... conn_off[g+1]-1``.
+    - ``src``, ``dst`` int[C] node ids, ``weight`` float[C]; ``enabled`` bool[C] (default: all).
+      A node sums its enabled incoming connections in the order given here.
+    - ``input_ids`` int[I]: value slot a holds observation column a; shared by all networks.
+    - ``output_ids`` int[O]: the outputs, in action order; always computed, even unconnected.
+    - Biases: ``hidden_bias`` for every non-output node and ``output_bias`` for outputs,
+      unless ``node_off`` int[P+1], ``node_id`` int[N], ``node_bias`` float[N] (a CSR per
+      network) give a node its own bias.
+    - Each computed node outputs ``1 / (1 + exp(-slope * (bias + sum)))``.
+
+    Raises ValueError for an input used as a target, a cycle among enabled connections,
+    overlapping input and output ids, or inconsistent lengths.
+    """
+    conn_off = np.asarray(conn_off, dtype=np.int64)
+    src, dst = np.asarray(src), np.asarray(dst)
+    weight = np.asarray(weight, dtype=np.float64)
+    input_ids, output_ids = np.asarray(input_ids), np.asarray(output_ids)
+    I, O = input_ids.shape[0], output_ids.shape[0]
+    C = weight.shape[0]
+    if conn_off.ndim != 1 or conn_off.shape[0] < 1 or conn_off[0] != 0 \
+            or conn_off[-1] != C or (np.diff(conn_off) < 0).any():
+        raise ValueError(f"conn_off must start at 0, never decrease and end at {C} "
+                         f"(the number of connections)")
+    if src.shape != (C,) or dst.shape != (C,):
+        raise ValueError(f"src, dst and weight need one entry per connection ({C}), got "
+                         f"{src.shape[0]}, {dst.shape[0]} and {C}")
+    for name, a in (("src", src), ("dst", dst), ("input_ids", input_ids),
+                    ("output_ids", output_ids)):
+        if a.size and a.dtype.kind not in "iu":
+            raise ValueError(f"{name} must hold integer node ids, got dtype {a.dtype}")
+    if O < 1:
+        raise ValueError("need at least one output")
+    ends = np.concatenate([input_ids, output_ids]).astype(np.int64)
+    if np.unique(ends).shape[0] != I + O:
+        raise ValueError("input and output ids must be distinct")
+    P = conn_off.shape[0] - 1
+    if enabled is not None:
+        enabled = np.asarray(enabled, dtype=bool)
+        if enabled.shape != (C,):
+            raise ValueError(f"enabled needs {C} entries, got {enabled.shape[0]}")
+        keep = np.flatnonzero(enabled)
+        gene_genome = np.repeat(np.arange(P, dtype=np.int64), np.diff(conn_off))[keep]
+        src, dst, weight = src[keep], dst[keep], weight[keep]
+    else:
+        gene_genome = np.repeat(np.arange(P, dtype=np.int64), np.diff(conn_off))
+    src, dst = src.astype(np.int64), dst.astype(np.int64)
+
+    # Node ids -> ranks 0 ... K-1; a (genome, node) pair is the key genome * K + rank.
+    ids = np.unique(np.concatenate([ends, src, dst]))
+    K = ids.shape[0]
+    if ids.size and max(-int(ids[0]), int(ids[-1])) > _INT32_MAX:
+        raise ValueError("node ids must fit in int32")
+    input_rank = np.searchsorted(ids, input_ids)
+    output_rank = np.searchsorted(ids, output_ids)
+    input_slot_of = np.full(K, -1, dtype=np.int64)
+    input_slot_of[input_rank] = np.arange(I)
+    src_rank, dst_rank = np.searchsorted(ids, src), np.searchsorted(ids, dst)
+    if (input_slot_of[dst_rank] >= 0).any():
+        bad = int(dst[input_slot_of[dst_rank] >= 0][0])
+        raise ValueError(f"a connection targets input node {bad}")
+    from_input = input_slot_of[src_rank] >= 0
+
+    genomes = np.arange(P, dtype=np.int64)
+    out_key = (genomes[:, None] * K + output_rank[None, :]).reshape(-1)
+    dst_key = gene_genome * K + dst_rank
+    src_key = gene_genome * K + src_rank
+    keys = np.unique(np.concatenate([out_key, dst_key, src_key[~from_input]]))
+    e_dst = np.searchsorted(keys, dst_key)
+    e_src = np.where(from_input, -1, np.searchsorted(keys, np.where(from_input, 0, src_key)))
+
+    # 3. prune: a node is kept when it is an output or feeds a kept node.
+    M = keys.shape[0]
+    kept = np.zeros(M, dtype=bool)
+    kept[np.searchsorted(keys, out_key)] = True
+    internal = np.flatnonzero(~from_input)
+    i_src, i_dst = e_src[internal], e_dst[internal]
+    while True:
+        grow = i_src[kept[i_dst] & ~kept[i_src]]
+        if grow.size == 0:
+            break
+        kept[grow] = True
+
+    # 4. depth on the kept graph; a path longer than a genome's node count means a cycle.
+    live = kept[i_dst]
+    i_src, i_dst = i_src[live], i_dst[live]
+    node_genome = keys // K
+    widest = int(np.bincount(node_genome, minlength=P).max()) if M else 0
+    depth = np.zeros(M, dtype=np.int64)
+    for _ in range(widest + 1):
+        new = depth.copy()
+        np.maximum.at(new, i_dst, depth[i_src] + 1)
+        if np.array_equal(new, depth):
+            break
+        depth = new
+    else:
+        raise ValueError("the enabled connections of a network form a cycle")
+
+    kept_nodes = np.flatnonzero(kept)
+    order = kept_nodes[np.lexsort((keys[kept_nodes] % K, depth[kept_nodes],
+                                   node_genome[kept_nodes]))]
+    Nn = order.shape[0]
+    new_index = np.full(M, -1, dtype=np.int64)
+    new_index[order] = np.arange(Nn)
+    node_off_out = _offsets(np.bincount(node_genome[order], minlength=P))
+    node_rank = keys[order] % K
+    local = np.arange(Nn) - node_off_out[node_genome[order]]   # position within the program
+
+    # 5. incoming connections of kept nodes, grouped by node, order within a node kept.
+    gene_keep = np.flatnonzero(kept[e_dst])
+    target = new_index[e_dst[gene_keep]]
+    by_node = gene_keep[np.argsort(target, kind="stable")]
+    in_off = _offsets(np.bincount(target, minlength=Nn))
+    s_src = e_src[by_node]
+    in_src = np.where(s_src < 0, input_slot_of[src_rank[by_node]],
+                      I + local[new_index[np.maximum(s_src, 0)]])
+    out_slot = I + local[new_index[np.searchsorted(keys, out_key)]]
+
+    # Biases: defaults by role, then explicit per-node values.
+    is_output_rank = np.zeros(K, dtype=bool)
+    is_output_rank[output_rank] = True
+    bias = np.where(is_output_rank[node_rank], float(output_bias), float(hidden_bias))
+    if node_bias is not None:
+        bias = _explicit_bias(bias, keys[order], ids, P, node_off, node_id, node_bias)
+    return Programs(I, O, slope, node_off_out, ids[node_rank], bias, in_off, in_src,
+                    weight[by_node], out_slot)
+
+
+def _explicit_bias(bias, kept_keys, ids, P, node_off, node_id, node_bias) -> np.ndarray:
+    """Overwrite ``bias`` of kept nodes listed in the per-network CSR (node_off, node_id)."""
+    if node_off is None or node_id is None:
+        raise ValueError("node_bias needs node_off and node_id")
+    node_off = np.asarray(node_off, dtype=np.int64)
+    node_id = np.asarray(node_id).astype(np.int64)
+    node_bias = np.asarray(node_bias, dtype=np.float64)
+    N = node_bias.shape[0]
+    if node_off.shape != (P + 1,) or node_off[0] != 0 or node_off[-1] != N \
+            or (np.diff(node_off) < 0).any() or node_id.shape != (N,):
+        raise ValueError(f"node_off must have {P + 1} entries, start at 0, never decrease and "
+                         f"end at {N}, with one node_id per node_bias")
+    K = ids.shape[0]
+    rank = np.minimum(np.searchsorted(ids, node_id), max(K - 1, 0))
+    known = (ids[rank] == node_id) if K else np.zeros(N, dtype=bool)
+    genome = np.repeat(np.arange(P, dtype=np.int64), np.diff(node_off))
+    listed = (genome * K + rank)[known]
+    by_key = np.argsort(kept_keys)          # kept_keys is in program order, not sorted
+    sorted_keys = kept_keys[by_key]
+    pos = np.minimum(np.searchsorted(sorted_keys, listed), max(sorted_keys.shape[0] - 1, 0))
+    hit = sorted_keys[pos] == listed if sorted_keys.size else np.zeros(listed.shape[0], bool)
+    bias = bias.copy()
+    bias[by_key[pos[hit]]] = node_bias[known][hit]
+    return bias
