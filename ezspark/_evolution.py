@@ -17,7 +17,8 @@ from ._genome import Genome
 from ._innovation import InnovationRegistry
 from ._operators import CHILD_DRAWS, GENE_DRAWS, crossover, distance, mutate, seqsum, weight_pass
 
-__all__ = ["Evolution", "Species", "GenerationOutcome", "initial_population"]
+__all__ = ["Evolution", "Species", "GenerationOutcome", "initial_population", "species_quotas",
+           "floor_shares"]
 
 MIN_SPECIES_KEPT = 10  # culling never leaves fewer species than this (spec step 9)
 
@@ -47,6 +48,41 @@ class GenerationOutcome:
     parent_pool: int             # |T|
     crossover_children: int      # X
     size_before_cap: int         # N_{k+1} before the cut of step 15
+
+
+def species_quotas(means: np.ndarray, ages: np.ndarray, age_significance: float,
+                   children: int) -> tuple[np.ndarray, np.ndarray]:
+    """Step 10: from each surviving species' mean normalised fitness and age (id order),
+    its score b_s and offspring quota Q_s = children·ceil(2.5·b_s)."""
+    n = means.shape[0]
+    oldest = int(ages.max())
+    adj = means * (1.0 + (oldest - ages) * age_significance)
+    lo, hi = float(adj.min()), float(adj.max())
+    scaled = (adj - lo) / (hi - lo) if hi > lo else np.zeros(n)
+    avg = seqsum(scaled) / n
+    if avg == 0.0:
+        b = np.ones(n)
+    else:
+        b = scaled / avg
+        b = np.where(b > 20.0, 20.0, b)
+        b = np.where(b == 0.0, 0.0001, b)
+    quota = np.array([children * math.ceil(2.5 * x) for x in b], dtype=np.int64)
+    return b, quota
+
+
+def floor_shares(deficit: int, b: np.ndarray) -> np.ndarray:
+    """Step 10 floor: extra offspring per species, ``deficit`` shared in proportion to b_s
+    (floors first, then one each to the largest remainders, ties to the lower id)."""
+    extra = np.zeros(b.shape[0], dtype=np.int64)
+    if deficit <= 0:
+        return extra
+    share = deficit * b / seqsum(b)
+    extra += np.floor(share).astype(np.int64)
+    remainder = share - extra
+    left = deficit - int(extra.sum())
+    for s in sorted(range(b.shape[0]), key=lambda s: (-remainder[s], s))[:left]:
+        extra[s] += 1
+    return extra
 
 
 def initial_population(cfg, registry: InnovationRegistry, rng: np.random.Generator) -> list[Genome]:
@@ -189,36 +225,17 @@ class Evolution:
         # 10. species scores and quotas
         n_species = len(species)
         sizes = np.array([len(members[sp.id]) for sp in species], dtype=np.int64)
-        oldest = max(age[sp.id] for sp in species)
-        adj = np.empty(n_species)
-        for s, sp in enumerate(species):
-            mean = seqsum(norm[members[sp.id]]) / sizes[s]
-            adj[s] = mean * (1.0 + (oldest - age[sp.id]) * cfg.age_significance)
-        a_lo, a_hi = float(adj.min()), float(adj.max())
-        scaled = (adj - a_lo) / (a_hi - a_lo) if a_hi > a_lo else np.zeros(n_species)
-        avg = seqsum(scaled) / n_species
-        if avg == 0.0:
-            b = np.ones(n_species)
-        else:
-            b = scaled / avg
-            b = np.where(b > 20.0, 20.0, b)
-            b = np.where(b == 0.0, 0.0001, b)
-        quota = np.array([cfg.children * math.ceil(2.5 * x) for x in b], dtype=np.int64)
+        means = np.array([seqsum(norm[members[sp.id]]) / sizes[s]
+                          for s, sp in enumerate(species)])
+        b, quota = species_quotas(means, np.array([age[sp.id] for sp in species]),
+                                  cfg.age_significance, cfg.children)
         total = int(sizes.sum())
         big = sizes * n_species >= total
         in_pool = b >= 1.0
         pool_size = int(in_pool.sum())
         if cfg.min_population is not None:
             base = int(quota.sum()) + cfg.keep_parents * pool_size + 1
-            deficit = cfg.min_population - base
-            if deficit > 0:
-                share = deficit * b / seqsum(b)
-                extra = np.floor(share).astype(np.int64)
-                left = deficit - int(extra.sum())
-                remainder = share - extra
-                for s in sorted(range(n_species), key=lambda s: (-remainder[s], s))[:left]:
-                    extra[s] += 1
-                quota = quota + extra
+            quota = quota + floor_shares(cfg.min_population - base, b)
 
         # 11. offspring: one bulk draw for every child of the generation
         ranked = {}
