@@ -1,0 +1,52 @@
+"""Playing a champion in its environment: fresh episodes, outside training."""
+from __future__ import annotations
+
+import numpy as np
+
+from ._envs import EnvError, inspect_env, make_env
+
+__all__ = ["play_episodes"]
+
+
+def play_episodes(champion, env_id: str | None = None, *, episodes: int = 1, seed: int = 0,
+                  max_steps: int | None = None, env=None) -> list[float]:
+    """Returns of ``episodes`` episodes; episode e starts with ``reset(seed=seed + e)``.
+
+    The episode ends when the environment says so (its own time limit included) or after
+    ``max_steps`` steps.  ``env`` may be a ready environment (for rendering or recording);
+    otherwise one is made from ``env_id`` (default: the champion's) and closed afterwards.
+    """
+    env_id = env_id or champion.env_id
+    own = env is None
+    if own:
+        if not env_id:
+            raise EnvError("this champion was trained without an environment: name one")
+        start = inspect_env(env_id, champion.n_inputs, champion.n_outputs).action_start
+        env = make_env(env_id)
+    else:
+        start = int(getattr(env.action_space, "start", 0))
+    programs = champion.programs
+    row = np.zeros(1, dtype=np.intp)
+    x = np.zeros((1, champion.n_inputs))
+    returns = []
+    try:
+        for e in range(episodes):
+            obs, _ = env.reset(seed=seed + e)
+            total, steps = 0.0, 0
+            while True:
+                flat = np.asarray(obs, dtype=np.float64).reshape(-1)
+                if flat.shape[0] != champion.n_inputs:
+                    raise EnvError(f"{env_id} returned an observation with {flat.shape[0]} "
+                                   f"values, but the network has {champion.n_inputs} inputs")
+                x[0] = flat
+                action = int(programs.act_rows(row, x)[0]) + start
+                obs, reward, terminated, truncated, _ = env.step(action)
+                total += float(reward)
+                steps += 1
+                if terminated or truncated or (max_steps is not None and steps >= max_steps):
+                    break
+            returns.append(total)
+    finally:
+        if own:
+            env.close()
+    return returns
