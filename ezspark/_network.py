@@ -85,6 +85,10 @@ class Programs:
             self.node_off, self.node_bias, self.in_off, self.in_src, self.in_w, self.out_slot,
             self.n_inputs, self.n_outputs, self.slope))
 
+    def __reduce__(self):
+        # Rebuild through the constructor: arrays come back read-only and checked.
+        return (Programs, tuple(getattr(self, f.name) for f in attrs.fields(Programs) if f.init))
+
     def __len__(self) -> int:
         return int(self.node_off.shape[0]) - 1
 

@@ -1,6 +1,8 @@
 """Genome -> network programs (``ezspark._network``) and activation through ``Programs``."""
 from __future__ import annotations
 
+import pickle
+
 import attrs
 import numpy as np
 import pytest
@@ -70,6 +72,18 @@ class TestCompilePrograms:
         np.testing.assert_array_equal(out[0], SIGMA_OF_BIAS)
         np.testing.assert_array_equal(out[1, :, 1], SIGMA_OF_BIAS)
         assert out[1, 0, 0] == pytest.approx(sigma(3.0), rel=1e-14)
+
+    @pytest.mark.parametrize("seed", range(3))
+    def test_bias_and_slope_arguments_replace_ezspark_constants(self, kernels, seed):
+        rng = np.random.default_rng(seed)
+        genomes = [random_genome(rng, 3, 2) for _ in range(10)]
+        X = rng.normal(0.0, 1.0, (4, 3))
+        out = compile_programs(genomes, 3, 2, hidden_bias=-0.6, output_bias=0.25,
+                               slope=2.0).activate(X, kernels=kernels)
+        expected = [[NaiveNetwork.from_genome(g, 3, 2, hidden_bias=-0.6, output_bias=0.25,
+                                              slope=2.0).activate(x) for x in X]
+                    for g in genomes]
+        np.testing.assert_allclose(out, expected, rtol=1e-12, atol=0)
 
     def test_inputs_are_summed_in_increasing_innovation_order(self, kernels):
         # innovation order 1e16 + (-1e16) + 1 = 1; source order (1e16 + 1) - 1e16 = 0
@@ -202,6 +216,14 @@ class TestPrograms:
                 assert not value.flags.writeable, field.name
         with pytest.raises(attrs.exceptions.FrozenInstanceError):
             programs.slope = 5.0
+
+    def test_pickle_round_trip_gives_equal_read_only_programs(self, kernels, population):
+        genomes, programs, X = population
+        copy = pickle.loads(pickle.dumps(programs))
+        assert copy == programs
+        assert not copy.in_w.flags.writeable
+        np.testing.assert_array_equal(copy.activate(X, kernels=kernels),
+                                      programs.activate(X, kernels=kernels))
 
     def test_subset_equals_compiling_the_selected_genomes(self, population):
         genomes, programs, X = population

@@ -136,11 +136,14 @@ class TestActivateRows:
         assert act[0] == 1
         assert act[1] == 0
 
-    def test_nan_output_counts_as_maximum_like_numpy_argmax(self, kernels):
-        prog = program([0, 3], [1.0, 1.0, 1.0], [0, 0, 1, 1], [0], [1.0], [1, 2, 3], 1, 3)
-        out, act = run_rows(kernels, prog, [0], np.array([[np.nan]]))
-        assert np.isnan(out[0, 1])
+    def test_first_nan_output_counts_as_maximum_like_numpy_argmax(self, kernels):
+        # outputs 1 and 2 read input 0, output 3 is sigma(4.9 * 1) (largest when x is finite)
+        prog = program([0, 4], [1.0, 1.0, 1.0, 1.0], [0, 0, 1, 2, 2], [0, 0], [1.0, 1.0],
+                       [1, 2, 3, 4], 1, 4)
+        out, act = run_rows(kernels, prog, [0, 0], np.array([[np.nan], [-5.0]]))
+        assert np.isnan(out[0, 1]) and np.isnan(out[0, 2])
         assert act[0] == np.argmax(out[0]) == 1
+        assert act[1] == np.argmax(out[1]) == 0
 
     def test_out_or_act_may_be_none(self, kernels):
         X = np.array([[1.0, -1.0], [0.5, 0.5]])
