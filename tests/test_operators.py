@@ -224,3 +224,15 @@ class TestMutate:
             mutate(g, np.zeros((3, GENE_DRAWS)), np.zeros(3), np.zeros(CHILD_DRAWS),
                    activate_rate=0, weight_rate=0, rho=0, p_add=0, p_rem=0, add_node_rate=0,
                    simplify=False, registry=reg)
+
+
+class TestActivateConnectionRate:
+    def test_rate_one_enables_every_disabled_gene_and_zero_none(self):
+        rng = np.random.default_rng(8)
+        reg = InnovationRegistry(3, 2)
+        g = grown_genome(rng, reg, 30)
+        g.enabled[::2] = False
+        on = _mutate(g, rng, reg, activate_rate=1.0, p_add=0.0, p_rem=0.0, add_node_rate=0.0)
+        off = _mutate(g, rng, reg, activate_rate=0.0, p_add=0.0, p_rem=0.0, add_node_rate=0.0)
+        assert on.enabled.all()
+        assert np.array_equal(off.enabled, g.enabled)
