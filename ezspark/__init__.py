@@ -13,7 +13,9 @@ from ._config import ConfigError, TrainingConfig
 from ._envs import EnvError
 from ._evaluation import EvaluationError
 from ._stats import GenerationStats, RunResult
+from ._storage import RunFile, StoreError, load_champion
 from ._trainer import RewardBelowMinimum, train
+from .hookspecs import hookimpl
 
 __all__ = [
     "__version__",
@@ -23,7 +25,11 @@ __all__ = [
     "EvaluationError",
     "GenerationStats",
     "RewardBelowMinimum",
+    "RunFile",
     "RunResult",
+    "StoreError",
     "TrainingConfig",
+    "hookimpl",
+    "load_champion",
     "train",
 ]

@@ -86,9 +86,11 @@ class EnvEvaluator:
         return self._pool[:n]
 
     def evaluate(self, programs, seed: int, generation: int,
-                 genome_ids: Sequence[int] | None = None) -> EvalResult:
+                 genome_ids: Sequence[int] | None = None,
+                 progress: Callable[[int], None] | None = None) -> EvalResult:
         """Fitness of the genomes of ``programs``.  ``genome_ids`` gives each program's
-        index i in the generation (for episode seeds); default 0 … P-1."""
+        index i in the generation (for episode seeds); default 0 … P-1.  ``progress``, if
+        given, is called with the number of genomes finished so far."""
         n = len(programs)
         ids = np.arange(n) if genome_ids is None else np.asarray(genome_ids, dtype=np.int64)
         games, copies, cap = self.games, self.sub_games, self.max_steps
@@ -109,6 +111,8 @@ class EnvEvaluator:
         r_limit = [env.time_limit or 0 for env in envs]
         violations, low = 0, math.inf
         next_job = 0
+        copies_left = [min(copies, games)] * n
+        done = 0
 
         def begin(r: int, prog: int, game: int):
             r_prog[r], r_game[r], r_ret[r], r_len[r] = prog, game, 0.0, 0
@@ -162,12 +166,18 @@ class EnvEvaluator:
                 steps_of[prog] += r_len[r]
                 if game + copies < games:
                     begin(r, prog, game + copies)
-                elif next_job < len(jobs):
-                    prog, copy = jobs[next_job]
-                    next_job += 1
-                    begin(r, prog, copy)
                 else:
-                    r_prog[r] = -1
+                    copies_left[prog] -= 1
+                    if copies_left[prog] == 0:
+                        done += 1
+                        if progress is not None:
+                            progress(done)
+                    if next_job < len(jobs):
+                        prog, copy = jobs[next_job]
+                        next_job += 1
+                        begin(r, prog, copy)
+                    else:
+                        r_prog[r] = -1
             if any(r_prog[r] < 0 for r in finished):
                 keep = [r for r in range(live) if r_prog[r] >= 0]
                 for dst, src in enumerate(keep):

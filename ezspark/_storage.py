@@ -29,7 +29,7 @@ import numpy as np
 
 from ._stats import HISTORY_FIELDS, GenerationStats
 
-__all__ = ["RunStore", "StoreError", "FORMAT_VERSION", "HISTORY_DTYPE", "champion_arrays",
+__all__ = ["RunStore", "RunFile", "load_champion", "StoreError", "FORMAT_VERSION", "HISTORY_DTYPE", "champion_arrays",
            "atomic_replace"]
 
 FORMAT_VERSION = 1
@@ -175,3 +175,101 @@ class RunStore:
 
     def close(self) -> None:
         self.flush()
+
+
+class RunFile:
+    """A ``run.h5`` read into memory (the file is closed again at once)."""
+
+    def __init__(self, path, attrs_: dict, config_json: str, history: np.ndarray,
+                 champions: dict):
+        self.path = Path(path)
+        self.attrs = attrs_
+        self.config_json = config_json
+        self.history = history                  # structured array, HISTORY_DTYPE
+        self._champions = champions             # generation -> (datasets, attrs)
+
+    @classmethod
+    def open(cls, path) -> "RunFile":
+        path = Path(path)
+        if not path.exists():
+            raise StoreError(f"no such file: {path}")
+        if path.is_dir():
+            candidate = path / "run.h5"
+            if not candidate.exists():
+                raise StoreError(f"{path} is a directory without a run.h5")
+            path = candidate
+        if not h5py.is_hdf5(path):
+            raise StoreError(f"{path} is not an HDF5 file (not a run.h5 written by ezspark)")
+        try:
+            with h5py.File(path, "r") as f:
+                if "format_version" not in f.attrs or "config" not in f or "history" not in f:
+                    raise StoreError(f"{path} is an HDF5 file but not an ezspark run "
+                                     "(no format_version, /config or /history)")
+                version = int(f.attrs["format_version"])
+                if version > FORMAT_VERSION:
+                    raise StoreError(f"{path} has format_version {version}, newer than this "
+                                     f"ezspark reads ({FORMAT_VERSION}): upgrade ezspark")
+                attrs_ = {k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()}
+                config_json = f["config"][()]
+                if isinstance(config_json, bytes):
+                    config_json = config_json.decode("utf-8")
+                history = f["history"][()]
+                champions = {}
+                for name, g in f.get("champions", {}).items():
+                    data = {k: g[k][()] for k in g}
+                    champions[int(g.attrs["generation"])] = (
+                        data, {k: v.item() for k, v in g.attrs.items()})
+        except StoreError:
+            raise
+        except (OSError, KeyError, ValueError) as exc:
+            raise StoreError(f"{path} cannot be read as an ezspark run: {exc}") from exc
+        return cls(path, attrs_, config_json, history, champions)
+
+    @property
+    def config(self):
+        from ._config import TrainingConfig
+
+        return TrainingConfig.from_json(self.config_json)
+
+    @property
+    def env_id(self) -> str | None:
+        return self.attrs.get("env_id") or None
+
+    @property
+    def generations(self) -> list[int]:
+        """Generations with a stored champion, in increasing order."""
+        return sorted(self._champions)
+
+    def history_rows(self) -> list[GenerationStats]:
+        return [GenerationStats(**{n: row[n].item() for n in HISTORY_FIELDS})
+                for row in self.history]
+
+    def champion(self, generation: int | None = None):
+        """The champion of ``generation`` (default: the newest stored one)."""
+        from ._champion import Champion
+        from ._genome import Genome
+
+        if not self._champions:
+            raise StoreError(f"{self.path} holds no champion yet")
+        if generation is None:
+            generation = max(self._champions)
+        if generation not in self._champions:
+            stored = self.generations
+            shown = ", ".join(map(str, stored[:8])) + (", …" if len(stored) > 8 else "")
+            raise StoreError(f"generation {generation} has no stored champion in {self.path} "
+                             f"(stored: {shown})")
+        data, meta = self._champions[generation]
+        kinds = data["node_kind"]
+        n_in = int((kinds == NODE_INPUT).sum())
+        n_out = int((kinds == NODE_OUTPUT).sum())
+        genome = Genome(data["conn_innovation"], data["conn_in"], data["conn_out"],
+                        data["conn_weight"], data["conn_enabled"])
+        return Champion(genome, n_in, n_out, generation=int(meta["generation"]),
+                        fitness=float(meta["fitness"]), species=int(meta["species"]),
+                        env_id=self.env_id)
+
+
+def load_champion(path, generation: int | None = None):
+    """The champion stored in ``path`` (a run.h5, or the directory holding it) for
+    ``generation``, by default the newest stored one.  It has ``act()`` and ``activate()``."""
+    return RunFile.open(path).champion(generation)

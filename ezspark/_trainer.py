@@ -56,49 +56,72 @@ def make_streams(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
             np.random.Generator(np.random.PCG64(verification)))
 
 
-def _hook(hooks, name: str, **kwargs):
-    if hooks is not None:
-        getattr(hooks, name)(**kwargs)
-
-
 def train(config: TrainingConfig | str | os.PathLike, *, out: str | os.PathLike | None = None,
           seed: int | None = None, fitness: Callable | None = None,
-          generations: int | None = None, hooks=None) -> RunResult:
+          generations: int | None = None, workers: int = 1, progress: bool = False,
+          overwrite: bool = False, plugins=None) -> RunResult:
     """Train a population on the configured gymnasium environment, or on ``fitness``.
 
     ``config`` is a TrainingConfig or the path of a training JSON.  ``fitness``, if given,
     replaces the environment: it receives the compiled networks of the whole generation
     (``nets.activate(X)`` gives outputs of shape (P, rows, output_size)) and returns P
     fitness values.  ``generations`` overrides the config's ``generations``.  ``out`` is a
-    directory that receives ``run.h5``; with None the run keeps no files.
-    Returns a RunResult; blocks until the run ends.
+    directory that receives ``run.h5`` (an existing run there is refused unless
+    ``overwrite``); with None the run keeps no files.  ``workers`` > 1 evaluates on that
+    many processes.  ``progress`` shows a progress bar and one line per generation.
+    ``plugins`` is a pluggy PluginManager (default: ezspark's, with installed plugins).
+
+    Blocks until the run ends and returns a RunResult.  Ctrl-C (KeyboardInterrupt) stops
+    the run after the last finished generation is saved; the result then has
+    ``stopped == "interrupted"``.
     """
+    from ._pluginmanager import get_plugin_manager
+
     cfg = config if isinstance(config, TrainingConfig) else TrainingConfig.from_json(config)
     if generations is not None:
         cfg = attrs.evolve(cfg, generations=generations)
     if fitness is None:
         cfg.check_env_keys()
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ConfigError([Problem("workers", workers, f"{workers!r} is not an integer >= 1")])
     run_seed = resolve_seed(seed, cfg)
-    evaluator = None
+    pm = plugins if plugins is not None else get_plugin_manager()
+    info = None
     if fitness is None:
         info = inspect_env(cfg.gym_game_name, cfg.input_size, cfg.output_size)
-        evaluator = EnvEvaluator.from_config(cfg, info)
     store = None
     if out is not None:
         from ._storage import RunStore
-        store = RunStore.create(Path(out), cfg, run_seed, env_id=None if fitness else cfg.gym_game_name)
+        store = RunStore.create(Path(out), cfg, run_seed,
+                                env_id=None if fitness else cfg.gym_game_name,
+                                overwrite=overwrite)
     run = RunInfo(cfg, run_seed, store.path if store else None,
                   None if fitness else cfg.gym_game_name, cfg.generations)
+    reporters = []
+    if progress:
+        from .plugins.console import ProgressBar, SummaryLine
+        for name, plugin in (("ezspark.progress", ProgressBar()),
+                             ("ezspark.summary", SummaryLine())):
+            if not pm.is_blocked(name) and pm.get_plugin(name) is None:
+                pm.register(plugin, name=name)
+                reporters.append(plugin)
+    evaluator = None
     try:
-        return _loop(cfg, run, fitness, evaluator, store, hooks)
+        if info is not None:
+            if workers > 1:
+                from ._parallel import ProcessEvaluator
+                evaluator = ProcessEvaluator.from_config(cfg, info, workers)
+            else:
+                evaluator = EnvEvaluator.from_config(cfg, info)
+        return _loop(cfg, run, fitness, evaluator, store, pm.hook)
     finally:
+        for plugin in reporters:
+            pm.unregister(plugin)
         if evaluator is not None:
             evaluator.close()
-        if store is not None:
-            store.close()
 
 
-def _loop(cfg, run: RunInfo, fitness, evaluator, store, hooks) -> RunResult:
+def _loop(cfg, run: RunInfo, fitness, evaluator, store, hook) -> RunResult:
     n_in, n_out = cfg.input_size, cfg.output_size
     rng, _verification = make_streams(run.seed)
     evo, population = Evolution.start(cfg, rng)
@@ -106,49 +129,63 @@ def _loop(cfg, run: RunInfo, fitness, evaluator, store, hooks) -> RunResult:
     champion = None
     stopped = "generations"
     warned = False
-    _hook(hooks, "ezspark_run_start", run=run)
-    for k in range(cfg.generations):
-        t0 = time.perf_counter()
-        programs = compile_programs(population, n_in, n_out)
-        if fitness is not None:
-            result: EvalResult = evaluate_fitness_function(fitness, programs, len(population))
-        else:
-            result = evaluator.evaluate(programs, run.seed, k)
-        j, best, _new_best = evo.observe(result.fitness)                      # steps 1, 2
-        final = k == cfg.generations - 1 or (
-            cfg.fitness_threshold is not None and best >= cfg.fitness_threshold)  # step 4
-        species = -1
-        champ_species = -1
-        if not final:
-            population_next, outcome = evo.reproduce(population, result.fitness, k, j)
-            species, champ_species = outcome.species, outcome.champion_species
-        champion = Champion(population[j].copy(), n_in, n_out, generation=k, fitness=best,
-                            species=champ_species, env_id=run.env_id)
-        stats = GenerationStats(
-            generation=k, best_fitness=best, mean_fitness=float(np.mean(result.fitness)),
-            population=len(population), species=species, evaluations=len(population),
-            env_steps=int(result.env_steps.sum()), reward_violations=result.reward_violations,
-            seconds=time.perf_counter() - t0)
-        history.append(stats)
-        if result.reward_violations and not warned:
-            warned = True
-            warnings.warn(f"{run.env_id} gave a reward of {result.min_reward} in generation {k}, "
-                          f"below minimum_reward = {cfg.minimum_reward}; such steps are counted "
-                          "in the history (reward_violations)", RewardBelowMinimum, stacklevel=3)
-        saved = k % cfg.saving == 0 or final                                   # step 3
+    hook.ezspark_run_start(run=run)
+    try:
+        for k in range(cfg.generations):
+            t0 = time.perf_counter()
+            size = len(population)
+            hook.ezspark_generation_start(run=run, generation=k, population=size)
+            programs = compile_programs(population, n_in, n_out)
+            if fitness is not None:
+                result: EvalResult = evaluate_fitness_function(fitness, programs, size)
+                hook.ezspark_genomes_evaluated(run=run, generation=k, done=size, total=size)
+            else:
+                def report(done, k=k, size=size):
+                    hook.ezspark_genomes_evaluated(run=run, generation=k, done=done, total=size)
+                result = evaluator.evaluate(programs, run.seed, k, progress=report)
+            j, best, _new_best = evo.observe(result.fitness)                      # steps 1, 2
+            final = k == cfg.generations - 1 or (
+                cfg.fitness_threshold is not None and best >= cfg.fitness_threshold)  # step 4
+            species = champ_species = -1
+            if not final:
+                population_next, outcome = evo.reproduce(population, result.fitness, k, j)
+                species, champ_species = outcome.species, outcome.champion_species
+            champion = Champion(population[j].copy(), n_in, n_out, generation=k, fitness=best,
+                                species=champ_species, env_id=run.env_id)
+            stats = GenerationStats(
+                generation=k, best_fitness=best, mean_fitness=float(np.mean(result.fitness)),
+                population=size, species=species, evaluations=size,
+                env_steps=int(result.env_steps.sum()),
+                reward_violations=result.reward_violations,
+                seconds=time.perf_counter() - t0)
+            history.append(stats)
+            if result.reward_violations and not warned:
+                warned = True
+                warnings.warn(f"{run.env_id} gave a reward of {result.min_reward} in generation "
+                              f"{k}, below minimum_reward = {cfg.minimum_reward}; such steps "
+                              "are counted in the history (reward_violations)",
+                              RewardBelowMinimum, stacklevel=3)
+            saved = k % cfg.saving == 0 or final                                   # step 3
+            if store is not None:
+                store.append(stats, champion if saved else None)
+            hook.ezspark_generation_end(run=run, stats=stats)
+            if saved:
+                hook.ezspark_new_champion(run=run, champion=champion)
+            if final:
+                if k < cfg.generations - 1:
+                    stopped = "fitness_threshold"
+                break
+            population = population_next
+    except KeyboardInterrupt:
+        stopped = "interrupted"
+        if champion is None:
+            if store is not None:
+                store.flush()
+            raise
+    finally:
         if store is not None:
-            store.append(stats, champion if saved else None)
-        _hook(hooks, "ezspark_generation_end", run=run, stats=stats)
-        if saved:
-            _hook(hooks, "ezspark_new_champion", run=run, champion=champion)
-        if final:
-            if k < cfg.generations - 1:
-                stopped = "fitness_threshold"
-            break
-        population = population_next
-    if store is not None:
-        store.flush()
+            store.flush()
     result = RunResult(champion=champion, history=tuple(history),
                        path=store.path if store else None, seed=run.seed, stopped=stopped)
-    _hook(hooks, "ezspark_run_end", run=run, result=result)
+    hook.ezspark_run_end(run=run, result=result)
     return result

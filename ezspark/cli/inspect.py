@@ -1,0 +1,63 @@
+"""``ezspark inspect RUN.h5``: summary of a run."""
+from __future__ import annotations
+
+import json
+
+import click
+
+from . import options, user_errors
+
+
+def run_summary(run) -> dict:
+    """The ``--json`` object of the contract."""
+    champions = []
+    for g in run.generations:
+        c = run.champion(g)
+        champions.append({"generation": g, "fitness": c.fitness, "nodes": c.num_nodes,
+                          "connections": c.num_connections})
+    history = [{n: row[n].item() for n in run.history.dtype.names} for row in run.history]
+    return {"format_version": int(run.attrs["format_version"]), "env_id": run.env_id,
+            "generations": len(history), "champions": champions, "history": history,
+            "config": json.loads(run.config_json),
+            "seed": int(run.attrs["seed"]), "ezspark_version": run.attrs.get("ezspark_version"),
+            "created": run.attrs.get("created")}
+
+
+@click.command("inspect")
+@options.run_file
+@options.json_output
+def command(run_file, as_json):
+    """Summarise a run: config, generations done, best fitness per saved champion."""
+    import ezspark
+
+    with user_errors():
+        run = ezspark.RunFile.open(run_file)
+        summary = run_summary(run)
+    if as_json:
+        click.echo(json.dumps(summary))
+        return
+    hist = summary["history"]
+    click.echo(f"run:          {run.path}")
+    click.echo(f"environment:  {summary['env_id'] or '(fitness function)'}")
+    click.echo(f"seed:         {summary['seed']}   created {summary['created']} with ezspark "
+               f"{summary['ezspark_version']}")
+    cfg = summary["config"]
+    click.echo(f"generations:  {len(hist)} of {cfg['generations']} evaluated")
+    if hist:
+        best = max(hist, key=lambda h: h["best_fitness"])
+        click.echo(f"best fitness: {best['best_fitness']:.6g} (generation {best['generation']}); "
+                   f"last generation: best {hist[-1]['best_fitness']:.6g}, mean "
+                   f"{hist[-1]['mean_fitness']:.6g}, population {hist[-1]['population']}")
+        click.echo(f"env steps:    {sum(h['env_steps'] for h in hist):,}   evaluations: "
+                   f"{sum(h['evaluations'] for h in hist):,}")
+    champs = summary["champions"]
+    click.echo(f"champions:    {len(champs)} stored")
+    shown = champs if len(champs) <= 12 else champs[:5] + [None] + champs[-5:]
+    for c in shown:
+        if c is None:
+            click.echo("    …")
+            continue
+        click.echo(f"    generation {c['generation']:>6}  fitness {c['fitness']:>10.6g}  "
+                   f"nodes {c['nodes']:>4}  connections {c['connections']:>4}")
+    keys = ", ".join(f"{k}={v}" for k, v in cfg.items() if v is not None)
+    click.echo(f"config:       {keys}")

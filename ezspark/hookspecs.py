@@ -1,0 +1,76 @@
+"""Plugin hooks of ezspark (pluggy project name ``"ezspark"``).
+
+A plugin is a module or object with functions marked ``@ezspark.hookimpl`` whose names are
+the hooks below.  Third-party packages declare an entry point in the group ``ezspark``::
+
+    [project.entry-points.ezspark]
+    myplugin = "mypackage.ezspark_plugin"
+
+Reporter hooks run in the process that owns the run (the trainer), never on evaluation
+workers, in the local and the distributed runs alike.  Their return values are ignored.
+An exception raised by a reporter hook stops the run (after the state of the last finished
+generation has been saved), because a silently broken reporter loses data.
+"""
+from __future__ import annotations
+
+import pluggy
+
+__all__ = ["hookspec", "hookimpl", "EzsparkSpec"]
+
+hookspec = pluggy.HookspecMarker("ezspark")
+hookimpl = pluggy.HookimplMarker("ezspark")
+
+
+class EzsparkSpec:
+    """Every hook ezspark calls."""
+
+    @hookspec
+    def ezspark_register_envs(self, register):
+        """Add gymnasium environments.
+
+        Called once, when the plugin manager is built, before any configuration is checked
+        against an environment.  ``register(env_id, entry_point, **kwargs)`` takes the
+        arguments of ``gymnasium.register`` (``entry_point`` is a ``"module:Class"`` string
+        or a callable; ``kwargs`` include ``max_episode_steps`` and ``kwargs``).  Choose a
+        namespaced id (``"mypackage/Maze-v0"``); registering an id that another plugin or
+        gymnasium already has is an error naming both plugins.
+        """
+
+    @hookspec
+    def ezspark_register_commands(self, cli):
+        """Add click commands: ``cli`` is the ``ezspark`` click group; call
+        ``cli.add_command(...)``.  Called once when the command line starts."""
+
+    @hookspec
+    def ezspark_run_start(self, run):
+        """A run begins: the configuration is valid, the environment checked, and
+        ``run.h5`` created (when the run keeps files).  ``run`` is a frozen RunInfo with
+        ``config``, ``seed``, ``out`` (the run.h5 path or None), ``env_id`` and
+        ``generations`` (the most generations the run will evaluate)."""
+
+    @hookspec
+    def ezspark_generation_start(self, run, generation, population):
+        """Generation ``generation`` is about to be evaluated; it has ``population``
+        genomes."""
+
+    @hookspec
+    def ezspark_genomes_evaluated(self, run, generation, done, total):
+        """Progress within a generation: ``done`` of ``total`` genomes have their fitness.
+        Called zero or more times per generation with increasing ``done``, the last time
+        with ``done == total``."""
+
+    @hookspec
+    def ezspark_generation_end(self, run, stats):
+        """Generation ``stats.generation`` is finished (evaluated and, unless it is the
+        final one, reproduced).  ``stats`` is a frozen GenerationStats: one row of history."""
+
+    @hookspec
+    def ezspark_new_champion(self, run, champion):
+        """A champion was stored (generation k with k mod ``saving`` = 0, and the final
+        generation).  ``champion`` has ``generation``, ``fitness``, ``genome``, ``act()``
+        and ``activate()``.  Called after ``ezspark_generation_end`` of that generation."""
+
+    @hookspec
+    def ezspark_run_end(self, run, result):
+        """The run ended normally or was interrupted; ``result`` is the RunResult
+        (``result.stopped`` says why)."""
