@@ -1,0 +1,237 @@
+"""``ezspark export``: the JSON document, its round trip, and errors."""
+from __future__ import annotations
+
+import copy
+import json
+import math
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import ezspark
+from ezspark._export import champion_from_dict, champion_to_dict
+from ezspark.cli import cli
+
+X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+Y = np.array([0, 1, 1, 0])
+KEYS = ["format", "format_version", "env_id", "generation", "fitness", "species", "n_inputs",
+        "n_outputs", "activation", "action", "nodes", "connections"]
+
+
+def xor_fitness(nets):
+    return 4 - ((nets.activate(X)[:, :, 0] - Y) ** 2).sum(axis=1)
+
+
+@pytest.fixture(scope="module")
+def xor_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("xor")
+    cfg = ezspark.TrainingConfig(input_size=2, output_size=1, species_threshold=2.0,
+                                 generations=15)
+    ezspark.train(cfg, out=out, seed=0, fitness=xor_fitness)
+    return out / "run.h5"
+
+
+@pytest.fixture(scope="module")
+def cartpole_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cartpole")
+    cfg = ezspark.TrainingConfig(gym_game_name="CartPole-v1", input_size=4, output_size=2,
+                                 generations=3, max_number_of_steps=50,
+                                 add_node_specie_rate=1.0)
+    ezspark.train(cfg, out=out, seed=0)
+    return out / "run.h5"
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, ["export", *map(str, args)])
+
+
+def assert_user_error(result, *fragments):
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, result.output
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in errors[0]
+
+
+def export(run, tmp_path, *args) -> dict:
+    out = tmp_path / "champion.json"
+    result = invoke(run, "-o", out, *args)
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == str(out)
+    return json.loads(out.read_text())
+
+
+def reference_outputs(doc: dict, x: np.ndarray) -> np.ndarray:
+    """The outputs computed from the JSON document alone, as its ``activation`` says."""
+    act = doc["activation"]
+
+    def sigma(v):
+        return 1.0 / (1.0 + math.exp(-act["slope"] * v)) if -act["slope"] * v < 700 else 0.0
+
+    n_in, n_out = doc["n_inputs"], doc["n_outputs"]
+    kinds = {n["id"]: n["kind"] for n in doc["nodes"]}
+    incoming = {}
+    for c in sorted(doc["connections"], key=lambda c: c["innovation"]):
+        if c["enabled"]:
+            incoming.setdefault(c["out"], []).append((c["in"], c["weight"]))
+
+    def value(node, row, memo):
+        if node not in memo:
+            if kinds[node] == "input":
+                memo[node] = row[node - 1]
+            else:
+                s = 0.0
+                for src, w in incoming.get(node, []):
+                    s += w * value(src, row, memo)
+                bias = act["output_bias"] if kinds[node] == "output" else act["hidden_bias"]
+                memo[node] = sigma(s + bias)
+        return memo[node]
+
+    return np.array([[value(n_in + 1 + j, row, {}) for j in range(n_out)] for row in x])
+
+
+class TestExportCommand:
+    """``ezspark export`` on real runs."""
+
+    @pytest.mark.parametrize("which", ["xor_run", "cartpole_run"])
+    def test_export_round_trips_to_the_same_network(self, which, request, tmp_path):
+        run = request.getfixturevalue(which)
+        doc = export(run, tmp_path)
+        stored = ezspark.load_champion(run)
+        assert list(doc) == KEYS
+        assert doc["format"] == "ezspark-network" and doc["format_version"] == 1
+        assert doc["generation"] == stored.generation and doc["fitness"] == stored.fitness
+        assert (doc["n_inputs"], doc["n_outputs"]) == (stored.n_inputs, stored.n_outputs)
+        assert doc["env_id"] == ("CartPole-v1" if which == "cartpole_run" else None)
+        assert doc["activation"] | {"formula": None} == {
+            "function": "sigmoid", "slope": 4.9, "hidden_bias": 0.0, "output_bias": 1.0,
+            "formula": None}
+        assert doc["action"] == "argmax of outputs (lowest index on ties) + action space start"
+        n = stored.n_inputs + stored.n_outputs
+        assert [node["kind"] for node in doc["nodes"]] == (
+            ["input"] * stored.n_inputs + ["output"] * stored.n_outputs
+            + ["hidden"] * len(stored.hidden_nodes))
+        assert [node["id"] for node in doc["nodes"]][n:] == stored.hidden_nodes.tolist()
+
+        back = champion_from_dict(doc)
+        assert back.genome == stored.genome                     # weights bit for bit
+        assert (back.generation, back.fitness, back.species, back.env_id) == (
+            stored.generation, stored.fitness, stored.species, stored.env_id)
+        x = np.random.default_rng(1).normal(scale=2.0, size=(200, stored.n_inputs))
+        assert np.array_equal(back.activate(x), stored.activate(x))
+        assert np.array_equal(back.act(x), stored.act(x))
+        # The document alone is enough to compute the network.
+        np.testing.assert_allclose(reference_outputs(doc, x), stored.activate(x), rtol=1e-12)
+
+    def test_xor_export_has_hidden_nodes(self, xor_run, tmp_path):
+        run = ezspark.RunFile.open(xor_run)
+        generation = next(g for g in run.generations if len(run.champion(g).hidden_nodes))
+        doc = export(xor_run, tmp_path, "--generation", generation)
+        assert doc["generation"] == generation
+        assert any(node["kind"] == "hidden" for node in doc["nodes"])
+        back = champion_from_dict(doc)
+        x = np.random.default_rng(2).uniform(-3, 3, size=(100, 2))
+        assert np.array_equal(back.activate(x), run.champion(generation).activate(x))
+        np.testing.assert_allclose(reference_outputs(doc, x), back.activate(x), rtol=1e-12)
+
+    def test_export_to_stdout(self, cartpole_run, tmp_path):
+        result = invoke(cartpole_run, "-g", 1, "-o", "-")
+        assert result.exit_code == 0, result.output
+        doc = json.loads(result.stdout)
+        assert doc["generation"] == 1
+        assert doc == export(cartpole_run, tmp_path, "-g", 1)
+
+    def test_export_replaces_a_file_atomically(self, cartpole_run, tmp_path):
+        (tmp_path / "champion.json").write_text("old")
+        export(cartpole_run, tmp_path)
+        assert [p.name for p in tmp_path.iterdir()] == ["champion.json"]   # no temporary left
+
+    def test_generation_not_stored(self, cartpole_run, tmp_path):
+        assert_user_error(invoke(cartpole_run, "--generation", 42, "-o", tmp_path / "c.json"),
+                          "generation 42")
+        assert not (tmp_path / "c.json").exists()
+
+    def test_not_an_hdf5_file(self, tmp_path):
+        path = tmp_path / "run.h5"
+        path.write_bytes(b"\x00" * 64)
+        assert_user_error(invoke(path, "-o", tmp_path / "c.json"), "not an HDF5 file")
+
+    def test_missing_file(self, tmp_path):
+        assert_user_error(invoke(tmp_path / "missing.h5", "-o", "-"), "missing.h5")
+
+    def test_output_is_required(self, cartpole_run):
+        assert_user_error(invoke(cartpole_run), "'-o'")
+
+    def test_unwritable_output(self, cartpole_run, tmp_path):
+        assert_user_error(invoke(cartpole_run, "-o", tmp_path / "no" / "c.json"), "cannot write")
+
+
+# -- champion_from_dict validation ---------------------------------------------------------
+
+@pytest.fixture
+def doc(cartpole_run):
+    return champion_to_dict(ezspark.load_champion(cartpole_run))
+
+
+class TestChampionFromDict:
+    """The document round trip and its validation."""
+
+    def test_dict_is_plain_json(self, doc):
+        assert json.loads(json.dumps(doc)) == doc
+
+    @pytest.mark.parametrize("change, message", [
+        (lambda d: d.update(format="other"), "format must be 'ezspark-network'"),
+        (lambda d: d.update(format_version=2), "format_version 2 is not supported"),
+        (lambda d: d.pop("connections"), "missing key connections"),
+        (lambda d: d.update(n_inputs=0), "n_inputs must be a positive integer"),
+        (lambda d: d["activation"].update(slope=1.0), "activation.slope"),
+        (lambda d: d["connections"][0].update(weight="1.5"),
+         "connections[0].weight must be a number"),
+        (lambda d: d["connections"][1].update(enabled=1),
+         "connections[1].enabled must be true or false"),
+        (lambda d: d["connections"][0].pop("innovation"), "missing key connections[0].innovation"),
+        (lambda d: d["connections"][0].update({"in": 5}),
+         "connections start at an input or hidden"),
+        (lambda d: d["connections"][0].update(out=2), "end at an output or hidden node"),
+        (lambda d: d["connections"][1].update(innovation=1), "same innovation number"),
+        (lambda d: d["connections"][1].update(out=5), "same pair of nodes"),
+        (lambda d: d["nodes"].pop(), "node list does not match"),
+        (lambda d: d["nodes"][0].update(kind="hidden"), "node 1 is a hidden node"),
+    ])
+    def test_bad_documents_are_rejected(self, doc, change, message):
+        bad = copy.deepcopy(doc)
+        change(bad)
+        with pytest.raises(ValueError) as info:
+            champion_from_dict(bad)
+        assert message in str(info.value)
+
+    def test_cycle_is_rejected(self, doc):
+        # Hidden 7 and 8 feed each other: 1 -> 7 -> 8 -> 7.
+        doc = copy.deepcopy(doc)
+        doc["connections"] += [
+            {"innovation": 100, "in": 1, "out": 7, "weight": 1.0, "enabled": True},
+            {"innovation": 101, "in": 7, "out": 8, "weight": 1.0, "enabled": True},
+            {"innovation": 102, "in": 8, "out": 7, "weight": 1.0, "enabled": False}]
+        del doc["nodes"]                                          # nodes are optional
+        with pytest.raises(ValueError, match="cycle"):
+            champion_from_dict(doc)
+
+    def test_minimal_document_and_unsorted_connections(self):
+        doc = {"format": "ezspark-network", "format_version": 1, "n_inputs": 1, "n_outputs": 1,
+               "connections": [
+                   {"innovation": 3, "in": 3, "out": 2, "weight": -0.5, "enabled": True},
+                   {"innovation": 2, "in": 1, "out": 3, "weight": 1, "enabled": True},
+                   {"innovation": 1, "in": 1, "out": 2, "weight": 0.25, "enabled": False}]}
+        champion = champion_from_dict(doc)
+        assert champion.genome.innovation.tolist() == [1, 2, 3]
+        assert champion.genome.src.tolist() == [1, 1, 3]
+        assert champion.env_id is None and champion.generation == -1
+        assert math.isnan(champion.fitness)
+        s = 1 / (1 + math.exp(-4.9 * 2.0))                        # hidden 3 for input 2
+        out = 1 / (1 + math.exp(-4.9 * (-0.5 * s + 1)))
+        assert champion.activate([2.0])[0] == pytest.approx(out)
+        # A NaN fitness is written as null, and null reads back as NaN.
+        assert champion_to_dict(champion)["fitness"] is None
