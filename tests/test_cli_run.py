@@ -1,0 +1,266 @@
+"""``ezspark run``, ``inspect`` and ``play`` through click's runner and real subprocesses."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import ezspark
+from ezspark.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def small_cartpole(tmp_path, **kw):
+    keys = ezspark.TrainingConfig.docs_example().to_dict()
+    keys.update(gym_game_name="CartPole-v1", generations=3, max_number_of_steps=60,
+                initial_population=12, max_number_of_games=2)
+    keys.update(kw)
+    path = tmp_path / "small.json"
+    path.write_text(json.dumps(keys))
+    return path
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+class TestRun:
+    def test_run_prints_one_line_per_generation_and_names_the_champion(self, tmp_path):
+        cfg = small_cartpole(tmp_path)
+        res = invoke("run", cfg, "--out", tmp_path / "out", "--seed", "1")
+        assert res.exit_code == 0, res.output
+        lines = res.output.strip().splitlines()
+        gen_lines = [l for l in lines if l.startswith("gen ")]
+        assert len(gen_lines) == 3 and "steps/s" in gen_lines[0] and "species" in gen_lines[0]
+        assert lines[-1].startswith(f"champion: {tmp_path / 'out' / 'run.h5'} (generation 2")
+
+    def test_quiet_prints_only_the_champion_line(self, tmp_path):
+        res = invoke("run", small_cartpole(tmp_path), "--out", tmp_path / "o", "--quiet")
+        assert res.exit_code == 0
+        assert res.output.strip().splitlines() == [res.output.strip()]
+        assert res.output.startswith("champion: ")
+
+    def test_default_out_is_runs_slash_config_stem(self, tmp_path, monkeypatch):
+        cfg = small_cartpole(tmp_path)
+        monkeypatch.chdir(tmp_path)
+        res = invoke("run", cfg, "-q", "--generations", "1")
+        assert res.exit_code == 0 and (tmp_path / "runs" / "small" / "run.h5").exists()
+
+    def test_seed_generations_and_workers_options(self, tmp_path):
+        cfg = small_cartpole(tmp_path, generations=10)
+        a = invoke("run", cfg, "--out", tmp_path / "a", "--seed", "5", "--generations", "3", "-q")
+        b = invoke("run", cfg, "--out", tmp_path / "b", "--seed", "5", "--generations", "3",
+                   "--workers", "2", "-q")
+        assert a.exit_code == b.exit_code == 0
+        ha = ezspark.RunFile.open(tmp_path / "a").history
+        hb = ezspark.RunFile.open(tmp_path / "b").history
+        assert len(ha) == 3
+        for name in ("best_fitness", "mean_fitness", "population", "species", "env_steps"):
+            assert np.array_equal(ha[name], hb[name])
+        assert ezspark.RunFile.open(tmp_path / "a").attrs["seed"] == 5
+
+    def test_existing_run_needs_overwrite(self, tmp_path):
+        cfg = small_cartpole(tmp_path)
+        assert invoke("run", cfg, "--out", tmp_path / "o", "-q").exit_code == 0
+        res = invoke("run", cfg, "--out", tmp_path / "o", "-q")
+        assert res.exit_code == 2 and "already exists" in res.output
+        assert invoke("run", cfg, "--out", tmp_path / "o", "-q", "--overwrite").exit_code == 0
+
+    @pytest.mark.parametrize("content, message", [
+        (None, "no such file"),
+        ("{not json", "line 1"),
+        ('{"gym_game_name": "CartPole-v1", "input_size": 4, "output_size": 2, "children": 2.5}',
+         "children: 2.5 is not an integer"),
+        ('{"gym_game_name": "NoSuchEnv-v0", "input_size": 4, "output_size": 2}', "NoSuchEnv-v0"),
+        ('{"gym_game_name": "CartPole-v1", "input_size": 6, "output_size": 2}',
+         "input_size is 6 but observations of CartPole-v1 have 4 values"),
+    ])
+    def test_user_mistakes_exit_2_with_a_clear_line(self, tmp_path, content, message):
+        path = tmp_path / "c.json"
+        if content is not None:
+            path.write_text(content)
+        res = CliRunner().invoke(cli, ["run", str(path), "--out", str(tmp_path / "o"), "-q"])
+        assert res.exit_code == 2, res.output
+        assert message in res.output and "Traceback" not in res.output
+        assert not (tmp_path / "o" / "run.h5").exists()
+
+
+class TestInspectAndPlay:
+    @pytest.fixture(scope="class")
+    def run_dir(self, tmp_path_factory):
+        tmp = tmp_path_factory.mktemp("run")
+        res = invoke("run", small_cartpole(tmp, saving=2, generations=5), "--out", tmp / "r",
+                     "--seed", "3", "-q")
+        assert res.exit_code == 0
+        return tmp / "r"
+
+    def test_inspect_json_has_the_contract_shape(self, run_dir):
+        res = invoke("inspect", run_dir / "run.h5", "--json")
+        data = json.loads(res.output)
+        assert {"format_version", "env_id", "generations", "champions", "history",
+                "config"} <= set(data)
+        assert data["format_version"] == 1 and data["env_id"] == "CartPole-v1"
+        assert data["generations"] == 5 and len(data["history"]) == 5
+        assert [c["generation"] for c in data["champions"]] == [0, 2, 4]
+        assert set(data["champions"][0]) == {"generation", "fitness", "nodes", "connections"}
+        assert data["config"]["saving"] == 2
+
+    def test_inspect_text(self, run_dir):
+        res = invoke("inspect", run_dir)
+        assert res.exit_code == 0 and "CartPole-v1" in res.output and "3 stored" in res.output
+
+    def test_play_api_and_cli_give_the_same_returns(self, run_dir):
+        from ezspark._play import play_episodes
+        champ = ezspark.load_champion(run_dir / "run.h5")
+        assert champ.generation == 4
+        api = play_episodes(champ, episodes=4, seed=7)
+        res = invoke("play", run_dir / "run.h5", "--episodes", "4", "--seed", "7", "--json")
+        data = json.loads(res.output)
+        assert data["returns"] == api and data["mean"] == pytest.approx(np.mean(api))
+
+    def test_play_a_chosen_generation_and_text_output(self, run_dir):
+        res = invoke("play", run_dir / "run.h5", "-g", "2", "-n", "2")
+        assert res.exit_code == 0 and "generation 2" in res.output
+        assert res.output.count("episode ") == 2
+
+    def test_play_a_generation_that_was_not_saved(self, run_dir):
+        res = CliRunner().invoke(cli, ["play", str(run_dir / "run.h5"), "-g", "3"])
+        assert res.exit_code == 2 and "generation 3 has no stored champion" in res.output
+
+    @pytest.mark.parametrize("command", ["inspect", "play"])
+    def test_foreign_and_missing_files_exit_2(self, tmp_path, command):
+        bad = tmp_path / "bad.h5"
+        bad.write_text("hello")
+        res = CliRunner().invoke(cli, [command, str(bad)])
+        assert res.exit_code == 2 and "not an HDF5 file" in res.output
+        other = tmp_path / "other.h5"
+        with h5py.File(other, "w") as f:
+            f["x"] = 1
+        res = CliRunner().invoke(cli, [command, str(other)])
+        assert res.exit_code == 2 and "not an ezspark run" in res.output
+        res = CliRunner().invoke(cli, [command, str(tmp_path / "missing.h5")])
+        assert res.exit_code == 2 and "no such file" in res.output
+
+    def test_newer_format_version_is_refused(self, run_dir, tmp_path):
+        import shutil
+        copy = tmp_path / "new.h5"
+        shutil.copy(run_dir / "run.h5", copy)
+        with h5py.File(copy, "a") as f:
+            f.attrs["format_version"] = 99
+        res = CliRunner().invoke(cli, ["inspect", str(copy)])
+        assert res.exit_code == 2 and "format_version 99" in res.output
+
+
+class TestLoadChampion:
+    def test_load_champion_acts_like_the_trained_one(self, tmp_path):
+        r = ezspark.train(small_cartpole(tmp_path), out=tmp_path / "r", seed=0)
+        champ = ezspark.load_champion(r.path)
+        assert champ.genome == r.champion.genome and champ.generation == 2
+        obs = np.random.default_rng(0).normal(size=(20, 4))
+        assert np.array_equal(champ.activate(obs), r.champion.activate(obs))
+        assert champ.act(obs[0]) in (0, 1) and champ.activate(obs[0]).shape == (2,)
+        with pytest.raises(ValueError, match="3 values but the network has 4 inputs"):
+            champ.activate([1.0, 2.0, 3.0])
+
+
+PLAIN_H5PY_CHECK = r'''
+import sys, h5py, numpy as np
+assert "ezspark" not in sys.modules
+with h5py.File(sys.argv[1], "r") as f:
+    for key in ("format_version", "ezspark_version", "env_id", "seed", "created"):
+        assert key in f.attrs, key
+    assert int(f.attrs["format_version"]) == 1
+    assert f.attrs["env_id"] in ("CartPole-v1", b"CartPole-v1")
+    cfg = f["config"][()]
+    cfg = cfg.decode() if isinstance(cfg, bytes) else cfg
+    assert '"gym_game_name": "CartPole-v1"' in cfg
+    h = f["history"]
+    assert h.dtype.names == ("generation", "best_fitness", "mean_fitness", "population",
+                             "species", "evaluations", "env_steps", "reward_violations",
+                             "seconds"), h.dtype.names
+    assert list(h["generation"]) == list(range(h.shape[0]))
+    names = sorted(f["champions"])
+    assert names and all(n.startswith("gen_") and len(n) == 10 for n in names)
+    for name in names:
+        g = f["champions"][name]
+        types = {"node_id": np.int32, "node_kind": np.uint8, "conn_innovation": np.int32,
+                 "conn_in": np.int32, "conn_out": np.int32, "conn_weight": np.float64,
+                 "conn_enabled": np.bool_}
+        assert set(g) == set(types), set(g)
+        for k, t in types.items():
+            assert g[k].dtype == t, (k, g[k].dtype)
+        c = g["conn_in"].shape[0]
+        assert all(g[k].shape == (c,) for k in ("conn_innovation", "conn_out", "conn_weight", "conn_enabled"))
+        assert g["node_id"].shape == g["node_kind"].shape
+        kinds = g["node_kind"][()]
+        assert (kinds == 0).sum() == 4 and (kinds == 1).sum() == 2
+        assert set(g["conn_in"][()]) | set(g["conn_out"][()]) <= set(g["node_id"][()])
+        assert int(g.attrs["generation"]) == int(name[4:])
+        assert np.isfinite(g.attrs["fitness"]) and "species" in g.attrs
+print("plain h5py ok", len(names))
+'''
+
+
+def test_run_h5_reads_with_plain_h5py_in_a_process_without_ezspark(tmp_path):
+    res = invoke("run", small_cartpole(tmp_path), "--out", tmp_path / "r", "-q")
+    assert res.exit_code == 0
+    script = tmp_path / "check.py"
+    script.write_text(PLAIN_H5PY_CHECK)
+    out = subprocess.run([sys.executable, str(script), str(tmp_path / "r" / "run.h5")],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "plain h5py ok 3" in out.stdout
+
+
+def test_killed_writer_never_leaves_an_unreadable_run_h5(tmp_path):
+    """SIGKILL at random instants while run.h5 is rewritten: it always opens."""
+    cfg = small_cartpole(tmp_path, generations=100000, max_number_of_steps=20, saving=1)
+    env = dict(os.environ, EZSPARK_DISABLE_PLUGIN_AUTOLOAD="1")
+    rng = np.random.default_rng(0)
+    for attempt in range(3):
+        out = tmp_path / f"k{attempt}"
+        proc = subprocess.Popen([sys.executable, "-m", "ezspark", "run", str(cfg), "--out",
+                                 str(out), "-q", "--seed", "1"], env=env, cwd=ROOT,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 120
+        rows = 0
+        while rows == 0 and time.time() < deadline:      # wait for the first flush
+            time.sleep(0.1)
+            if (out / "run.h5").exists():
+                with h5py.File(out / "run.h5", "r") as f:
+                    rows = f["history"].shape[0]
+        assert rows > 0
+        time.sleep(rng.random() * 3.0)                     # then kill at a random instant
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        with h5py.File(out / "run.h5", "r") as f:
+            assert f["history"].shape[0] >= rows
+            assert len(f["champions"]) == f["history"].shape[0]
+
+
+def test_ctrl_c_stops_after_saving(tmp_path):
+    cfg = small_cartpole(tmp_path, generations=100000, max_number_of_steps=20)
+    env = dict(os.environ, EZSPARK_DISABLE_PLUGIN_AUTOLOAD="1")
+    proc = subprocess.Popen([sys.executable, "-m", "ezspark", "run", str(cfg), "--out",
+                             str(tmp_path / "r"), "--seed", "2"], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while not (tmp_path / "r" / "run.h5").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and "Interrupted after generation" in stderr
+    last = stdout.strip().splitlines()[-1]
+    assert last.startswith("champion: ")
+    run = ezspark.RunFile.open(tmp_path / "r")
+    assert run.history.shape[0] >= 2 and run.generations[-1] == run.history.shape[0] - 1
