@@ -1,0 +1,67 @@
+"""The README's commands and every example run as written (with fewer generations)."""
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import ezspark
+from ezspark.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_CONFIGS = sorted((ROOT / "examples").glob("*.json"))
+
+
+def test_examples_exist():
+    names = {p.name for p in EXAMPLE_CONFIGS}
+    assert {"cartpole.json", "acrobot.json", "lunarlander.json",
+            "ezspark-docs-example.json"} <= names
+
+
+@pytest.mark.parametrize("path", EXAMPLE_CONFIGS, ids=lambda p: p.name)
+def test_example_config_validates_and_runs(path, tmp_path):
+    if "lunarlander" in path.name:
+        pytest.importorskip("Box2D", reason="LunarLander needs the box2d extra")
+    res = CliRunner().invoke(cli, ["validate", str(path)])
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(cli, ["run", str(path), "--out", str(tmp_path / "r"),
+                                   "--generations", "2", "-q", "--seed", "0"])
+    assert res.exit_code == 0, res.output
+    assert ezspark.RunFile.open(tmp_path / "r").history.shape == (2,)
+
+
+def test_docs_example_is_the_published_file_unchanged():
+    shipped = (ROOT / "examples" / "ezspark-docs-example.json").read_bytes()
+    published = ROOT.parent / "shared" / "docs" / "ezspark-docs-example.json"
+    if published.exists():
+        assert shipped == published.read_bytes()
+    cfg = ezspark.TrainingConfig.from_json(ROOT / "examples" / "ezspark-docs-example.json")
+    assert cfg.gym_game_name == "CartPole-v0" and cfg.generations == 600000
+
+
+def test_readme_main_command_runs(tmp_path):
+    readme = (ROOT / "README.md").read_text()
+    m = re.search(r'pip install -e "\.\[dev\]" && (python -m ezspark run (\S+))', readme)
+    assert m, "README must give the install-and-run command"
+    config = ROOT / m.group(2)
+    out = subprocess.run([sys.executable, "-m", "ezspark", "run", str(config), "--out",
+                          str(tmp_path / "r"), "--generations", "2"],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1].startswith("champion: ")
+
+
+def test_readme_test_command_is_what_ci_runs():
+    readme = (ROOT / "README.md").read_text()
+    assert 'pip install -e ".[dev]" && python -m pytest' in readme
+    assert 'pip install -e ".[dev]" && python -m pytest' in (ROOT / ".ci" / "run").read_text()
+
+
+def test_xor_example_script_runs():
+    out = subprocess.run([sys.executable, str(ROOT / "examples" / "xor.py")],
+                         capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "solved 1/1" in out.stdout
