@@ -18,13 +18,11 @@ def play_episodes(champion, env_id: str | None = None, *, episodes: int = 1, see
     """
     env_id = env_id or champion.env_id
     own = env is None
+    if not env_id:
+        raise EnvError("this champion was trained without an environment: name one")
+    start = inspect_env(env_id, champion.n_inputs, champion.n_outputs).action_start
     if own:
-        if not env_id:
-            raise EnvError("this champion was trained without an environment: name one")
-        start = inspect_env(env_id, champion.n_inputs, champion.n_outputs).action_start
         env = make_env(env_id)
-    else:
-        start = int(getattr(env.action_space, "start", 0))
     programs = champion.programs
     row = np.zeros(1, dtype=np.intp)
     x = np.zeros((1, champion.n_inputs))

@@ -264,3 +264,34 @@ def test_ctrl_c_stops_after_saving(tmp_path):
     assert last.startswith("champion: ")
     run = ezspark.RunFile.open(tmp_path / "r")
     assert run.history.shape[0] >= 2 and run.generations[-1] == run.history.shape[0] - 1
+
+
+class TestPlayOutputs:
+    @pytest.fixture(scope="class")
+    def run_dir(self, tmp_path_factory):
+        tmp = tmp_path_factory.mktemp("play")
+        assert invoke("run", small_cartpole(tmp), "--out", tmp / "r", "-q").exit_code == 0
+        return tmp / "r"
+
+    def test_video_writes_one_file_per_episode_with_the_same_returns(self, run_dir, tmp_path,
+                                                                      monkeypatch):
+        pytest.importorskip("moviepy")
+        monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+        plain = json.loads(invoke("play", run_dir, "-n", "2", "--json").output)
+        res = invoke("play", run_dir, "-n", "2", "--json", "--video", tmp_path / "v")
+        assert json.loads(res.output) == plain
+        videos = sorted((tmp_path / "v").glob("*.mp4"))
+        assert len(videos) == 2 and all(v.stat().st_size > 1000 for v in videos)
+
+    def test_render_with_a_dummy_display(self, run_dir, monkeypatch):
+        pytest.importorskip("pygame")
+        monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+        plain = json.loads(invoke("play", run_dir, "-n", "1", "--json").output)
+        res = invoke("play", run_dir, "-n", "1", "--json", "--render")
+        assert json.loads(res.output) == plain
+
+    def test_wrong_env_is_refused_before_recording(self, run_dir, tmp_path):
+        res = CliRunner().invoke(cli, ["play", str(run_dir), "--env", "Acrobot-v1",
+                                       "--video", str(tmp_path / "v")])
+        assert res.exit_code == 2 and "Acrobot-v1" in res.output
+        assert not (tmp_path / "v").exists()

@@ -25,7 +25,7 @@ from . import options, user_errors
 def command(run_file, generation, episodes, seed, max_steps, env_id, render, video, as_json):
     """Play a stored champion; print each episode's return and the mean."""
     import ezspark
-    from .._envs import EnvError, make_env
+    from .._envs import EnvError, inspect_env, make_env
     from .._play import play_episodes
 
     with user_errors():
@@ -34,6 +34,7 @@ def command(run_file, generation, episodes, seed, max_steps, env_id, render, vid
         if not env_id:
             raise EnvError("this run was trained with a fitness function, not an environment: "
                            "pass --env ENV_ID")
+        inspect_env(env_id, champion.n_inputs, champion.n_outputs)   # before any window or file
         env = None
         if render or video:
             env = make_env(env_id, render_mode="human" if render and not video else "rgb_array")
