@@ -39,3 +39,29 @@ def kernels(request):
     assert ns.activate_rows.__module__ == KERNEL_MODULES[request.param]
     assert ns.activate_all.__module__ == KERNEL_MODULES[request.param]
     return ns
+
+
+@pytest.fixture(scope="session")
+def xor_run(tmp_path_factory):
+    """run.h5 of a 15-generation XOR run (fitness function, hidden nodes appear)."""
+    import ezspark
+    from .helpers import xor_fitness
+
+    out = tmp_path_factory.mktemp("xor")
+    cfg = ezspark.TrainingConfig(input_size=2, output_size=1, species_threshold=2.0,
+                                 generations=15)
+    ezspark.train(cfg, out=out, seed=0, fitness=xor_fitness)
+    return out / "run.h5"
+
+
+@pytest.fixture(scope="session")
+def cartpole_run(tmp_path_factory):
+    """run.h5 of a 3-generation CartPole-v1 run."""
+    import ezspark
+
+    out = tmp_path_factory.mktemp("cartpole")
+    cfg = ezspark.TrainingConfig(gym_game_name="CartPole-v1", input_size=4, output_size=2,
+                                 generations=3, max_number_of_steps=50,
+                                 add_node_specie_rate=1.0)
+    ezspark.train(cfg, out=out, seed=0)
+    return out / "run.h5"

@@ -13,47 +13,14 @@ import ezspark
 from ezspark._export import champion_from_dict, champion_to_dict
 from ezspark.cli import cli
 
-X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
-Y = np.array([0, 1, 1, 0])
+from .helpers import X, Y, assert_user_error, xor_fitness  # noqa: F401
+
 KEYS = ["format", "format_version", "env_id", "generation", "fitness", "species", "n_inputs",
         "n_outputs", "activation", "action", "nodes", "connections"]
 
 
-def xor_fitness(nets):
-    return 4 - ((nets.activate(X)[:, :, 0] - Y) ** 2).sum(axis=1)
-
-
-@pytest.fixture(scope="module")
-def xor_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("xor")
-    cfg = ezspark.TrainingConfig(input_size=2, output_size=1, species_threshold=2.0,
-                                 generations=15)
-    ezspark.train(cfg, out=out, seed=0, fitness=xor_fitness)
-    return out / "run.h5"
-
-
-@pytest.fixture(scope="module")
-def cartpole_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("cartpole")
-    cfg = ezspark.TrainingConfig(gym_game_name="CartPole-v1", input_size=4, output_size=2,
-                                 generations=3, max_number_of_steps=50,
-                                 add_node_specie_rate=1.0)
-    ezspark.train(cfg, out=out, seed=0)
-    return out / "run.h5"
-
-
 def invoke(*args):
     return CliRunner().invoke(cli, ["export", *map(str, args)])
-
-
-def assert_user_error(result, *fragments):
-    assert result.exit_code == 2, result.output
-    assert isinstance(result.exception, SystemExit)
-    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1, result.output
-    assert "Traceback" not in result.output
-    for fragment in fragments:
-        assert fragment in errors[0]
 
 
 def export(run, tmp_path, *args) -> dict:
