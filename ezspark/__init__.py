@@ -13,7 +13,7 @@ from ._config import ConfigError, TrainingConfig
 from ._envs import EnvError
 from ._evaluation import EvaluationError
 from ._stats import GenerationStats, RunResult
-from ._storage import RunFile, StoreError, load_champion
+from ._storage import RunFile, RunStore, StoreError, load_champion
 from ._trainer import RewardBelowMinimum, train
 from .hookspecs import hookimpl
 
@@ -27,6 +27,7 @@ __all__ = [
     "RewardBelowMinimum",
     "RunFile",
     "RunResult",
+    "RunStore",
     "StoreError",
     "TrainingConfig",
     "hookimpl",

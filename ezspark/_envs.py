@@ -40,8 +40,13 @@ def _registered_ids() -> list[str]:
 
 
 def make_env(env_id: str, **kwargs: Any):
-    """``gymnasium.make(env_id)``, with an EnvError naming the id (and close matches) on failure."""
+    """``gymnasium.make(env_id)``, with an EnvError naming the id (and close matches) on failure.
+
+    Plugin environments are registered first (building the plugin manager once)."""
     import gymnasium
+
+    from ._pluginmanager import get_plugin_manager
+    get_plugin_manager()
 
     try:
         return gymnasium.make(env_id, **kwargs)

@@ -34,7 +34,7 @@ class RunResult:
     history: tuple                   # GenerationStats, one per generation
     path: Path | None                # run.h5, or None when the run kept no files
     seed: int
-    stopped: str = "generations"     # "generations", "fitness_threshold" or "interrupted"
+    stopped: str = "generations"     # "generations", "fitness_threshold", "interrupted", "failed"
 
     @property
     def generations(self) -> int:

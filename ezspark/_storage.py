@@ -129,10 +129,14 @@ class RunStore:
             raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
         return store
 
-    def append(self, stats: GenerationStats, champion=None) -> None:
+    def add_row(self, stats: GenerationStats) -> None:
         self._rows.append(stats)
-        if champion is not None:
-            self._champions.append(champion)
+
+    def add_champion(self, champion) -> None:
+        self._champions.append(champion)
+
+    def maybe_flush(self) -> None:
+        """Flush if ``flush_seconds`` have passed since the last write."""
         if time.monotonic() - self._last_flush >= self.flush_seconds:
             self.flush()
 

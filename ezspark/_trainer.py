@@ -33,9 +33,11 @@ class RunInfo:
 
     config: TrainingConfig
     seed: int
-    out: Path | None
+    out: Path | None            # the run.h5 this run writes, or None
     env_id: str | None
     generations: int            # generations the run will evaluate at most
+    progress: bool = False      # console reporters should show progress
+    overwrite: bool = False     # an existing run.h5 at ``out`` may be replaced
 
 
 def resolve_seed(seed: int | None, cfg: TrainingConfig) -> int:
@@ -89,22 +91,9 @@ def train(config: TrainingConfig | str | os.PathLike, *, out: str | os.PathLike 
     info = None
     if fitness is None:
         info = inspect_env(cfg.gym_game_name, cfg.input_size, cfg.output_size)
-    store = None
-    if out is not None:
-        from ._storage import RunStore
-        store = RunStore.create(Path(out), cfg, run_seed,
-                                env_id=None if fitness else cfg.gym_game_name,
-                                overwrite=overwrite)
-    run = RunInfo(cfg, run_seed, store.path if store else None,
-                  None if fitness else cfg.gym_game_name, cfg.generations)
-    reporters = []
-    if progress:
-        from .plugins.console import ProgressBar, SummaryLine
-        for name, plugin in (("ezspark.progress", ProgressBar()),
-                             ("ezspark.summary", SummaryLine())):
-            if not pm.is_blocked(name) and pm.get_plugin(name) is None:
-                pm.register(plugin, name=name)
-                reporters.append(plugin)
+    run = RunInfo(cfg, run_seed, Path(out) / "run.h5" if out is not None else None,
+                  None if fitness else cfg.gym_game_name, cfg.generations,
+                  progress=bool(progress), overwrite=bool(overwrite))
     evaluator = None
     try:
         if info is not None:
@@ -113,15 +102,13 @@ def train(config: TrainingConfig | str | os.PathLike, *, out: str | os.PathLike 
                 evaluator = ProcessEvaluator.from_config(cfg, info, workers)
             else:
                 evaluator = EnvEvaluator.from_config(cfg, info)
-        return _loop(cfg, run, fitness, evaluator, store, pm.hook)
+        return _loop(cfg, run, fitness, evaluator, pm.hook)
     finally:
-        for plugin in reporters:
-            pm.unregister(plugin)
         if evaluator is not None:
             evaluator.close()
 
 
-def _loop(cfg, run: RunInfo, fitness, evaluator, store, hook) -> RunResult:
+def _loop(cfg, run: RunInfo, fitness, evaluator, hook) -> RunResult:
     n_in, n_out = cfg.input_size, cfg.output_size
     rng, _verification = make_streams(run.seed)
     evo, population = Evolution.start(cfg, rng)
@@ -166,8 +153,6 @@ def _loop(cfg, run: RunInfo, fitness, evaluator, store, hook) -> RunResult:
                               "are counted in the history (reward_violations)",
                               RewardBelowMinimum, stacklevel=3)
             saved = k % cfg.saving == 0 or final                                   # step 3
-            if store is not None:
-                store.append(stats, champion if saved else None)
             hook.ezspark_generation_end(run=run, stats=stats)
             if saved:
                 hook.ezspark_new_champion(run=run, champion=champion)
@@ -179,13 +164,17 @@ def _loop(cfg, run: RunInfo, fitness, evaluator, store, hook) -> RunResult:
     except KeyboardInterrupt:
         stopped = "interrupted"
         if champion is None:
-            if store is not None:
-                store.flush()
+            hook.ezspark_run_end(run=run, result=_result(run, None, history, "interrupted"))
             raise
-    finally:
-        if store is not None:
-            store.flush()
-    result = RunResult(champion=champion, history=tuple(history),
-                       path=store.path if store else None, seed=run.seed, stopped=stopped)
+    except BaseException:
+        hook.ezspark_run_end(run=run, result=_result(run, champion, history, "failed"))
+        raise
+    result = _result(run, champion, history, stopped)
     hook.ezspark_run_end(run=run, result=result)
     return result
+
+
+def _result(run: RunInfo, champion, history, stopped: str) -> RunResult:
+    path = run.out if run.out is not None and run.out.exists() else None
+    return RunResult(champion=champion, history=tuple(history), path=path, seed=run.seed,
+                     stopped=stopped)

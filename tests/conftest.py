@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import os
 
-import pytest
+# Tests build their own plugin managers; installed plugins must not leak into them.
+os.environ["EZSPARK_DISABLE_PLUGIN_AUTOLOAD"] = "1"
 
-from ezspark import _core
+import pytest  # noqa: E402
+
+from ezspark import _core  # noqa: E402
 
 KERNEL_MODULES = {"compiled": "ezspark._core._activate",
                   "pure-python": "ezspark._core._activate_py"}

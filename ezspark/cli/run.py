@@ -44,8 +44,12 @@ def command(config_file, out, seed, generations, workers, overwrite, quiet):
     elif result.stopped == "fitness_threshold" and not quiet:
         click.echo(f"fitness_threshold {cfg.fitness_threshold} reached at generation "
                    f"{last.generation}")
-    champ = ezspark.RunFile.open(result.path).generations[-1]
-    click.echo(f"champion: {result.path} (generation {champ}, fitness "
-               f"{result.champion.fitness:.6g})")
+    if result.path is None:
+        click.echo("champion: not stored (the run.h5 store plugin, ezspark.plugins.hdf5_store, "
+                   "is blocked)")
+    else:
+        champ = ezspark.RunFile.open(result.path).generations[-1]
+        click.echo(f"champion: {result.path} (generation {champ}, fitness "
+                   f"{result.champion.fitness:.6g})")
     if result.stopped == "interrupted":
         raise SystemExit(130)

@@ -1,0 +1,48 @@
+"""Built-in reporter: the run store, ``run.h5`` (history rows and champions).
+
+Active for runs with an output file (``run.out``).  The file is created when the run
+starts (an existing one is refused unless the run may overwrite it), rows and champions
+are added as generations end, and everything is written atomically (see
+``ezspark.RunStore``).  Blocking the plugin name ``ezspark.plugins.hdf5_store`` leaves
+runs without a run.h5.
+"""
+from __future__ import annotations
+
+from ezspark import RunStore, hookimpl
+
+_stores: dict[int, RunStore] = {}
+
+
+@hookimpl
+def ezspark_run_start(run):
+    if run.out is not None:
+        _stores[id(run)] = RunStore.create(run.out.parent, run.config, run.seed, run.env_id,
+                                           overwrite=run.overwrite)
+
+
+@hookimpl
+def ezspark_generation_start(run, generation, population):
+    store = _stores.get(id(run))
+    if store is not None:
+        store.maybe_flush()      # the previous generation is complete: row and champion
+
+
+@hookimpl
+def ezspark_generation_end(run, stats):
+    store = _stores.get(id(run))
+    if store is not None:
+        store.add_row(stats)
+
+
+@hookimpl
+def ezspark_new_champion(run, champion):
+    store = _stores.get(id(run))
+    if store is not None:
+        store.add_champion(champion)
+
+
+@hookimpl
+def ezspark_run_end(run, result):
+    store = _stores.pop(id(run), None)
+    if store is not None:
+        store.close()
