@@ -57,19 +57,37 @@ def cli():
 
 
 def _add_commands():
-    from . import export, init, inspect, play, plot, run, validate
+    from . import export, init, inspect, play, plot, plugins, run, validate
 
     for module in (run, validate, init, inspect, play, plot, export):
         cli.add_command(module.command)
+    cli.add_command(plugins.envs_command)
+    cli.add_command(plugins.plugins_command)
 
 
 _add_commands()
 
 
+def _show_plugin_warning(message, category, filename, lineno, file=None, line=None):
+    click.echo(f"Warning: {message}", err=True)
+
+
 def main(argv=None):
     """Entry point of ``ezspark`` and ``python -m ezspark``."""
-    from .._pluginmanager import get_plugin_manager
+    import warnings
 
+    from .._pluginmanager import PluginWarning, get_plugin_manager
+    from .._trainer import RewardBelowMinimum
+
+    default_show = warnings.showwarning
+
+    def show(message, category, *args, **kwargs):
+        if issubclass(category, (PluginWarning, RewardBelowMinimum)):
+            _show_plugin_warning(message, category, *args, **kwargs)
+        else:
+            default_show(message, category, *args, **kwargs)
+
+    warnings.showwarning = show
     pm = get_plugin_manager()
     pm.hook.ezspark_register_commands(cli=cli)
     return cli.main(args=argv, prog_name="ezspark")
