@@ -93,6 +93,7 @@ def _load_entry_points(pm: pluggy.PluginManager) -> None:
         try:
             plugin = ep.load()
             pm.register(plugin, name=ep.name)
+            pm.check_pending()            # a misspelled hook name is this plugin's fault
         except Exception as exc:
             reason = f"it failed to load: {type(exc).__name__}: {exc}"
             pm._ezspark.broken[ep.name] = reason
