@@ -61,7 +61,8 @@ def make_streams(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
 def train(config: TrainingConfig | str | os.PathLike, *, out: str | os.PathLike | None = None,
           seed: int | None = None, fitness: Callable | None = None,
           generations: int | None = None, workers: int = 1, progress: bool = False,
-          overwrite: bool = False, plugins=None) -> RunResult:
+          overwrite: bool = False, plugins=None,
+          stop: Callable[[Champion], bool] | None = None) -> RunResult:
     """Train a population on the configured gymnasium environment, or on ``fitness``.
 
     ``config`` is a TrainingConfig or the path of a training JSON.  ``fitness``, if given,
@@ -72,6 +73,9 @@ def train(config: TrainingConfig | str | os.PathLike, *, out: str | os.PathLike 
     ``overwrite``); with None the run keeps no files.  ``workers`` > 1 evaluates on that
     many processes.  ``progress`` shows a progress bar and one line per generation.
     ``plugins`` is a pluggy PluginManager (default: ezspark's, with installed plugins).
+    ``stop``, if given, is called with each generation's champion (its ``generation`` and
+    ``fitness`` set) and ends the run after that generation when it returns True, like
+    ``fitness_threshold`` does (for example to validate champions on fresh episodes).
 
     Blocks until the run ends and returns a RunResult.  Ctrl-C (KeyboardInterrupt) stops
     the run after the last finished generation is saved; the result then has
@@ -102,13 +106,13 @@ def train(config: TrainingConfig | str | os.PathLike, *, out: str | os.PathLike 
                 evaluator = ProcessEvaluator.from_config(cfg, info, workers)
             else:
                 evaluator = EnvEvaluator.from_config(cfg, info)
-        return _loop(cfg, run, fitness, evaluator, pm.hook)
+        return _loop(cfg, run, fitness, evaluator, pm.hook, stop)
     finally:
         if evaluator is not None:
             evaluator.close()
 
 
-def _loop(cfg, run: RunInfo, fitness, evaluator, hook) -> RunResult:
+def _loop(cfg, run: RunInfo, fitness, evaluator, hook, stop=None) -> RunResult:
     n_in, n_out = cfg.input_size, cfg.output_size
     rng, _verification = make_streams(run.seed)
     evo, population = Evolution.start(cfg, rng)
@@ -131,14 +135,16 @@ def _loop(cfg, run: RunInfo, fitness, evaluator, hook) -> RunResult:
                     hook.ezspark_genomes_evaluated(run=run, generation=k, done=done, total=size)
                 result = evaluator.evaluate(programs, run.seed, k, progress=report)
             j, best, _new_best = evo.observe(result.fitness)                      # steps 1, 2
+            champion = Champion(population[j].copy(), n_in, n_out, generation=k, fitness=best,
+                                env_id=run.env_id)
             final = k == cfg.generations - 1 or (
-                cfg.fitness_threshold is not None and best >= cfg.fitness_threshold)  # step 4
-            species = champ_species = -1
+                cfg.fitness_threshold is not None and best >= cfg.fitness_threshold) or (
+                stop is not None and bool(stop(champion)))                          # step 4
+            species = -1
             if not final:
                 population_next, outcome = evo.reproduce(population, result.fitness, k, j)
-                species, champ_species = outcome.species, outcome.champion_species
-            champion = Champion(population[j].copy(), n_in, n_out, generation=k, fitness=best,
-                                species=champ_species, env_id=run.env_id)
+                species = outcome.species
+                champion.species = outcome.champion_species
             stats = GenerationStats(
                 generation=k, best_fitness=best, mean_fitness=float(np.mean(result.fitness)),
                 population=size, species=species, evaluations=size,
@@ -158,7 +164,8 @@ def _loop(cfg, run: RunInfo, fitness, evaluator, hook) -> RunResult:
                 hook.ezspark_new_champion(run=run, champion=champion)
             if final:
                 if k < cfg.generations - 1:
-                    stopped = "fitness_threshold"
+                    stopped = ("fitness_threshold" if cfg.fitness_threshold is not None
+                               and best >= cfg.fitness_threshold else "stop")
                 break
             population = population_next
     except KeyboardInterrupt:

@@ -162,3 +162,17 @@ class TestErrors:
                                          generations=2, initial_population=3,
                                          max_number_of_games=1, max_number_of_steps=5), seed=0)
         assert len([w for w in rec if w.category is ezspark.RewardBelowMinimum]) == 1
+
+
+class TestStopCallback:
+    def test_stop_ends_the_run_after_the_generation_it_approves(self):
+        seen = []
+
+        def stop(champion):
+            seen.append((champion.generation, champion.fitness))
+            return champion.generation == 4
+
+        r = ezspark.train(xor_cfg(generations=50), fitness=xor_fitness, seed=0, stop=stop)
+        assert r.generations == 5 and r.stopped == "stop"
+        assert [g for g, _ in seen] == [0, 1, 2, 3, 4]
+        assert [f for _, f in seen] == [h.best_fitness for h in r.history]
