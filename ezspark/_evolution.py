@@ -15,7 +15,8 @@ import numpy as np
 
 from ._genome import Genome
 from ._innovation import InnovationRegistry
-from ._operators import CHILD_DRAWS, GENE_DRAWS, crossover, distance, mutate, seqsum, weight_pass
+from ._operators import CHILD_DRAWS, GENE_DRAWS, seqsum, weight_pass
+from ._population import Population
 
 __all__ = ["Evolution", "Species", "GenerationOutcome", "initial_population", "species_quotas",
            "floor_shares"]
@@ -85,7 +86,7 @@ def floor_shares(deficit: int, b: np.ndarray) -> np.ndarray:
     return extra
 
 
-def initial_population(cfg, registry: InnovationRegistry, rng: np.random.Generator) -> list[Genome]:
+def initial_population(cfg, registry: InnovationRegistry, rng: np.random.Generator) -> Population:
     """Generation 0 (spec section 4): every genome has all I·O initial genes, enabled,
     with weights U(-2, 2), then one weight-mutation pass with ρ = the configured rate.
 
@@ -104,8 +105,9 @@ def initial_population(cfg, registry: InnovationRegistry, rng: np.random.Generat
     z = rng.standard_normal((pop, n))
     weights = weight_pass(-2.0 + 4.0 * u0, u[:, :, 0], u[:, :, 1], u[:, :, 2], z,
                           cfg.connection_mutation_rate, cfg.new_connection_assignment_rate)
-    enabled = np.ones(n, dtype=np.bool_)
-    return [Genome(innovation, src, dst, weights[i], enabled) for i in range(pop)]
+    off = np.arange(pop + 1, dtype=np.int64) * n
+    return Population(off, np.tile(innovation, pop), np.tile(src, pop), np.tile(dst, pop),
+                      weights.reshape(-1), np.ones(pop * n, dtype=np.bool_))
 
 
 @attrs.define
@@ -126,7 +128,7 @@ class Evolution:
             self.rho = float(self.cfg.new_connection_assignment_rate)
 
     @classmethod
-    def start(cls, cfg, rng: np.random.Generator) -> tuple["Evolution", list[Genome]]:
+    def start(cls, cfg, rng: np.random.Generator) -> tuple["Evolution", Population]:
         """The state before generation 0, and generation 0 itself."""
         registry = InnovationRegistry(cfg.input_size, cfg.output_size)
         evo = cls(cfg=cfg, rng=rng, registry=registry)
@@ -150,11 +152,19 @@ class Evolution:
         return j, best, False
 
     # -- steps 5 to 15 -----------------------------------------------------------------------
-    def reproduce(self, population: Sequence[Genome], fitness: np.ndarray, k: int,
-                  champion_index: int) -> tuple[list[Genome], GenerationOutcome]:
-        """Steps 5 to 15 of spec 5.1 for generation ``k``: the next population."""
+    def reproduce(self, population, fitness: np.ndarray, k: int,
+                  champion_index: int) -> tuple[Population, GenerationOutcome]:
+        """Steps 5 to 15 of spec 5.1 for generation ``k``: the next population.
+
+        ``population`` is a Population (or a sequence of Genomes); the loops over genomes
+        and genes run in the kernels of ``ezspark._core`` (speciation, mutation, crossover).
+        """
+        from . import _core
+
         cfg = self.cfg
         n_in, n_out = cfg.input_size, cfg.output_size
+        if not isinstance(population, Population):
+            population = Population.from_genomes(population)
         fitness = np.asarray(fitness, dtype=np.float64)
 
         # 5. cap
@@ -162,41 +172,47 @@ class Evolution:
         if len(population) > cfg.max_population:
             order = np.lexsort((keep, -fitness))      # best first, ties to the lower index
             keep = np.sort(order[: cfg.max_population])
-        pop = [population[i] for i in keep]
+            pop = population.take(keep)
+        else:
+            pop = population
         fit = fitness[keep]
         champ = int(np.flatnonzero(keep == champion_index)[0])
-        elite = population[champion_index]
+        n = len(pop)
 
         # 6. normalise
         lo, hi = float(fit.min()), float(fit.max())
         norm = (fit - lo) / (hi - lo) if hi > lo else np.zeros_like(fit)
 
-        # 7. speciate
-        members: dict[int, list[int]] = {}
-        dist_to_rep: dict[int, float] = {}
-        for i, genome in enumerate(pop):
-            for sp in self.species:
-                d = distance(genome, sp.representative, n_in, n_out)
-                if d < cfg.species_threshold:
-                    members.setdefault(sp.id, []).append(i)
-                    dist_to_rep[i] = d
-                    break
-            else:
-                sp = Species(id=self.next_species_id, representative=genome.copy(), founded=k)
-                self.next_species_id += 1
-                self.species.append(sp)
-                members[sp.id] = [i]
-                dist_to_rep[i] = 0.0
+        # 7. speciate: first fit against the representatives, in one kernel call
+        reps = Population.from_genomes([sp.representative for sp in self.species])
+        assigned = np.empty(n, dtype=np.int64)
+        dist = np.empty(n, dtype=np.float64)
+        founders = np.empty(n, dtype=np.int64)
+        n_new = _core.speciate(pop.off, pop.innovation, pop.weight, pop.enabled.view(np.uint8),
+                               reps.off, reps.innovation, reps.weight,
+                               reps.enabled.view(np.uint8), float(cfg.species_threshold),
+                               n_in * n_out, assigned, dist, founders)
+        for f in founders[:n_new]:
+            self.species.append(Species(id=self.next_species_id, representative=pop[int(f)],
+                                        founded=k))
+            self.next_species_id += 1
+        order = np.argsort(assigned, kind="stable")          # members by species, in index order
+        bounds = np.searchsorted(assigned[order], np.arange(len(self.species) + 1))
+        members: dict[int, np.ndarray] = {}
         alive = []
-        for sp in self.species:
-            idx = members.get(sp.id)
-            if not idx:
+        for s, sp in enumerate(self.species):
+            idx = order[bounds[s]:bounds[s + 1]]
+            if idx.shape[0] == 0:
                 continue
-            closest = min(idx, key=lambda i: (dist_to_rep[i], i))
-            sp.representative = pop[closest].copy()
+            members[sp.id] = idx
+            closest = idx[int(np.argmin(dist[idx]))]         # ties: lowest index (idx sorted)
+            sp.representative = pop[int(closest)]
             alive.append(sp)
         self.species = alive
         age = {sp.id: k - sp.founded + 1 for sp in alive}
+        species_of = np.empty(n, dtype=np.int64)
+        for sp in alive:
+            species_of[members[sp.id]] = sp.id
 
         # 8. stagnation (raw fitness only)
         best_in = {}
@@ -211,7 +227,7 @@ class Evolution:
                 sp.stagnation += 1
 
         # 9. cull
-        champ_species = next(sp.id for sp in alive if champ in members[sp.id])
+        champ_species = int(species_of[champ])
         limit, threshold = cfg.limiting_species, cfg.limiting_threshold
         stagnant = [sp for sp in alive
                     if sp.stagnation >= limit and sp.id != champ_species]
@@ -220,78 +236,112 @@ class Evolution:
         culled = {sp.id for sp in stagnant[: min(room, len(stagnant))]}
         self.species = [sp for sp in alive if sp.id not in culled]
         species = self.species
-        simplify = {sp.id: sp.stagnation >= limit - threshold for sp in species}
 
         # 10. species scores and quotas
         n_species = len(species)
-        sizes = np.array([len(members[sp.id]) for sp in species], dtype=np.int64)
+        sizes = np.array([members[sp.id].shape[0] for sp in species], dtype=np.int64)
         means = np.array([seqsum(norm[members[sp.id]]) / sizes[s]
                           for s, sp in enumerate(species)])
         b, quota = species_quotas(means, np.array([age[sp.id] for sp in species]),
                                   cfg.age_significance, cfg.children)
-        total = int(sizes.sum())
-        big = sizes * n_species >= total
+        big = sizes * n_species >= int(sizes.sum())
         in_pool = b >= 1.0
-        pool_size = int(in_pool.sum())
         if cfg.min_population is not None:
-            base = int(quota.sum()) + cfg.keep_parents * pool_size + 1
+            base = int(quota.sum()) + cfg.keep_parents * int(in_pool.sum()) + 1
             quota = quota + floor_shares(cfg.min_population - base, b)
 
-        # 11. offspring: one bulk draw for every child of the generation
-        ranked = {}
-        plan = []   # (species position, parent index in pop)
+        # 11. offspring: the plan, one bulk draw, one kernel call
+        ranked, plan_parent, plan_species = [], [], []
         for s, sp in enumerate(species):
             idx = members[sp.id]
-            ranked[sp.id] = sorted(idx, key=lambda i: (-fit[i], i))
-            parents = math.ceil(len(idx) * cfg.percentage_survivors_per_specie)
-            for q in range(int(quota[s])):
-                plan.append((s, ranked[sp.id][q % parents]))
-        gene_counts = np.array([len(pop[p]) for _, p in plan], dtype=np.int64)
-        gene_u = self.rng.random((int(gene_counts.sum()), GENE_DRAWS))
-        gene_z = self.rng.standard_normal(int(gene_counts.sum()))
-        child_u = self.rng.random((len(plan), CHILD_DRAWS))
-        offsets = np.concatenate(([0], np.cumsum(gene_counts)))
-        offspring: list[list[Genome]] = [[] for _ in species]
-        for c, (s, parent) in enumerate(plan):
-            sp = species[s]
-            lo_, hi_ = offsets[c], offsets[c + 1]
-            p_add = (cfg.add_connection_big_specie_rate if big[s]
-                     else cfg.add_connection_small_specie_rate)
-            child = mutate(pop[parent], gene_u[lo_:hi_], gene_z[lo_:hi_], child_u[c],
-                           activate_rate=cfg.activate_connection_rate,
-                           weight_rate=cfg.connection_mutation_rate, rho=self.rho,
-                           p_add=p_add, p_rem=cfg.remove_connection_rate,
-                           add_node_rate=cfg.add_node_specie_rate,
-                           simplify=simplify[sp.id], registry=self.registry)
-            offspring[s].append(child)
+            r = idx[np.lexsort((idx, -fit[idx]))]            # best first, ties: lower index
+            ranked.append(r)
+            parents = math.ceil(idx.shape[0] * cfg.percentage_survivors_per_specie)
+            plan_parent.append(r[np.arange(int(quota[s])) % parents])
+            plan_species.append(np.full(int(quota[s]), s, dtype=np.int64))
+        child_parent = np.concatenate(plan_parent) if plan_parent else np.zeros(0, np.int64)
+        child_species = np.concatenate(plan_species) if plan_species else np.zeros(0, np.int64)
+        simplify = np.array([sp.stagnation >= limit - threshold for sp in species], dtype=bool)
+        p_add = np.where(big, cfg.add_connection_big_specie_rate,
+                         cfg.add_connection_small_specie_rate)
+        q_total = child_parent.shape[0]
+        genes = int(pop.gene_counts[child_parent].sum())
+        gene_u = self.rng.random((genes, GENE_DRAWS))
+        gene_z = self.rng.standard_normal(genes)
+        child_u = self.rng.random((q_total, CHILD_DRAWS))
+        self.registry.ensure_capacity(3 * q_total, q_total)
+        reg = self.registry
+        out = _gene_buffers(q_total, genes + 3 * q_total)
+        _core.reproduce(pop.off, pop.innovation, pop.src, pop.dst, pop.weight,
+                        pop.enabled.view(np.uint8), child_parent,
+                        simplify[child_species].view(np.uint8), p_add[child_species],
+                        gene_u, gene_z, child_u,
+                        float(cfg.activate_connection_rate), float(cfg.connection_mutation_rate),
+                        float(self.rho), float(cfg.remove_connection_rate),
+                        float(cfg.add_node_specie_rate), n_in, n_out,
+                        reg.pair_keys, reg.pair_values, reg.split_keys, reg.split_values,
+                        reg.counters, *out)
+        offspring = _population_from_buffers(out)
 
-        # 12. parent pool
-        pool = [ranked[sp.id][0] for s, sp in enumerate(species) if in_pool[s]]
+        # 12. parent pool: the best member of every species with b >= 1
+        pool = [int(ranked[s][0]) for s in range(n_species) if in_pool[s]]
 
         # 13. crossover
-        crossed: list[Genome] = []
+        pairs, pair_u = [], []
         if len(pool) >= 2:
             shuffled = [pool[i] for i in self.rng.permutation(len(pool))]
             for p in range(len(pool) // 2):
                 x, y = shuffled[2 * p], shuffled[2 * p + 1]
                 if self.rng.random() < cfg.crossover_rate:
-                    fitter = x if fit[x] >= fit[y] else y
-                    u = self.rng.random(len(pop[fitter]))
-                    crossed.append(crossover(pop[x], float(fit[x]), pop[y], float(fit[y]), u))
+                    fitter, other = (x, y) if fit[x] >= fit[y] else (y, x)
+                    pairs.append((fitter, other))
+                    pair_u.append(self.rng.random(int(pop.gene_counts[fitter])))
+        if pairs:
+            cross_genes = sum(u.shape[0] for u in pair_u)
+            cout = _gene_buffers(len(pairs), cross_genes)
+            _core.crossover(pop.off, pop.innovation, pop.src, pop.dst, pop.weight,
+                            pop.enabled.view(np.uint8), np.array(pairs, dtype=np.int64),
+                            np.concatenate(pair_u), *cout)
+            crossed = _population_from_buffers(cout)
+        else:
+            crossed = Population.empty()
 
         # 14 and 15. elite, kept parents, crossover children, round-robin offspring, cap
-        nxt = [elite.copy()]
-        if cfg.keep_parents:
-            nxt.extend(pop[i].copy() for i in pool)
-        nxt.extend(crossed)
-        for q in range(max((len(o) for o in offspring), default=0)):
-            nxt.extend(o[q] for o in offspring if q < len(o))
-        size = len(nxt)
-        del nxt[cfg.max_population:]
+        head = [champ] + (pool if cfg.keep_parents else [])
+        q_index = np.concatenate([np.arange(int(q)) for q in quota]) if n_species else \
+            np.zeros(0, np.int64)
+        round_robin = np.lexsort((child_species, q_index))   # by q, then species id order
+        size = len(head) + len(crossed) + q_total
+        room_left = cfg.max_population
+        parts = []
+        for part, count in ((pop.take(head[:room_left]), len(head)),
+                            (crossed, len(crossed)), (None, q_total)):
+            if room_left <= 0:
+                break
+            if part is None:
+                part = offspring.take(round_robin[:room_left])
+            elif count > room_left:
+                part = part.take(np.arange(room_left))
+            parts.append(part)
+            room_left -= len(part)
+        nxt = Population.concat(parts)
         outcome = GenerationOutcome(
             champion_index=champion_index, champion_fitness=float(fitness[champion_index]),
-            champion_species=champ_species,
-            species=n_species, culled=tuple(sorted(culled)),
+            champion_species=champ_species, species=n_species, culled=tuple(sorted(culled)),
             quotas={sp.id: int(quota[s]) for s, sp in enumerate(species)},
             parent_pool=len(pool), crossover_children=len(crossed), size_before_cap=size)
         return nxt, outcome
+
+
+def _gene_buffers(children: int, capacity: int) -> tuple:
+    """Output arrays for a reproduction kernel: off and the five gene columns."""
+    return (np.zeros(children + 1, dtype=np.int64), np.empty(capacity, dtype=np.int32),
+            np.empty(capacity, dtype=np.int32), np.empty(capacity, dtype=np.int32),
+            np.empty(capacity, dtype=np.float64), np.empty(capacity, dtype=np.uint8))
+
+
+def _population_from_buffers(buffers) -> Population:
+    off, innovation, src, dst, weight, enabled = buffers
+    total = int(off[-1])
+    return Population(off, innovation[:total], src[:total], dst[:total], weight[:total],
+                      enabled[:total].view(np.bool_))

@@ -73,9 +73,11 @@ class Population:
     def gene_counts(self) -> np.ndarray:
         return np.diff(self.off)
 
-    def __getitem__(self, i: int) -> Genome:
-        """Genome i as a copy (genomes are values)."""
+    def __getitem__(self, i):
+        """Genome i as a copy (genomes are values); a slice gives a Population."""
         n = len(self)
+        if isinstance(i, slice):
+            return self.take(np.arange(n)[i])
         if not -n <= i < n:
             raise IndexError(f"genome {i} of {n}")
         i %= n

@@ -15,7 +15,7 @@ from ._config import ConfigError, Problem, TrainingConfig
 from ._envs import inspect_env
 from ._evaluation import EnvEvaluator, EvalResult, evaluate_fitness_function
 from ._evolution import Evolution
-from ._network import compile_programs
+from ._network import compile_csr
 from ._stats import GenerationStats, RunResult
 
 __all__ = ["train", "RunInfo", "RewardBelowMinimum", "resolve_seed", "make_streams"]
@@ -126,7 +126,8 @@ def _loop(cfg, run: RunInfo, fitness, evaluator, hook, stop=None) -> RunResult:
             t0 = time.perf_counter()
             size = len(population)
             hook.ezspark_generation_start(run=run, generation=k, population=size)
-            programs = compile_programs(population, n_in, n_out)
+            programs = compile_csr(population.off, population.src, population.dst,
+                                   population.weight, population.enabled, n_in, n_out)
             if fitness is not None:
                 result: EvalResult = evaluate_fitness_function(fitness, programs, size)
                 hook.ezspark_genomes_evaluated(run=run, generation=k, done=size, total=size)

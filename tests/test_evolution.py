@@ -110,7 +110,7 @@ class TestPopulationSize:
         cfg = config(max_population=5, initial_population=5)
         evo, pop = start(cfg)
         fit = np.array([1.0, 5.0, 5.0, 0.0, 2.0])
-        nxt, _ = step(evo, pop + [pop[0].copy()] * 3, np.r_[fit, [0.5] * 3], 0)
+        nxt, _ = step(evo, pop.genomes() + [pop[0].copy()] * 3, np.r_[fit, [0.5] * 3], 0)
         assert nxt[0] == pop[1] and len(nxt) <= 5
 
 

@@ -15,9 +15,10 @@ import importlib
 import os
 from types import SimpleNamespace
 
-__all__ = ["COMPILED", "IMPORT_ERROR", "load", "activate_rows", "activate_all"]
+__all__ = ["COMPILED", "IMPORT_ERROR", "load", "activate_rows", "activate_all", "distance_pairs",
+           "speciate", "reproduce", "crossover"]
 
-_MODULES = ("_activate",)
+_MODULES = ("_activate", "_distance", "_reproduce")
 
 
 def load(pure: bool) -> SimpleNamespace:
@@ -49,3 +50,7 @@ else:
 COMPILED: bool = _kernels.COMPILED
 activate_rows = _kernels.activate_rows
 activate_all = _kernels.activate_all
+distance_pairs = _kernels.distance_pairs
+speciate = _kernels.speciate
+reproduce = _kernels.reproduce
+crossover = _kernels.crossover
