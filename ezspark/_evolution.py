@@ -134,6 +134,35 @@ class Evolution:
         evo = cls(cfg=cfg, rng=rng, registry=registry)
         return evo, initial_population(cfg, registry, rng)
 
+    # -- state for checkpoints (spec 8) --------------------------------------------------
+    def state(self) -> dict:
+        """Everything but the random stream and the config, as plain values and arrays."""
+        sp = self.species
+        return {
+            "best_ever": float(self.best_ever), "stall": int(self.stall),
+            "rho": float(self.rho), "next_species_id": int(self.next_species_id),
+            "species": {
+                "id": np.array([s.id for s in sp], dtype=np.int64),
+                "founded": np.array([s.founded for s in sp], dtype=np.int64),
+                "best": np.array([s.best for s in sp], dtype=np.float64),
+                "stagnation": np.array([s.stagnation for s in sp], dtype=np.int64),
+                "representatives": Population.from_genomes([s.representative for s in sp]),
+            },
+            "registry": self.registry.to_arrays(),
+        }
+
+    @classmethod
+    def from_state(cls, cfg, rng: np.random.Generator, state: dict) -> "Evolution":
+        sp = state["species"]
+        species = [Species(id=int(i), representative=sp["representatives"][n],
+                           founded=int(f), best=float(b), stagnation=int(c))
+                   for n, (i, f, b, c) in enumerate(zip(sp["id"], sp["founded"], sp["best"],
+                                                        sp["stagnation"]))]
+        return cls(cfg=cfg, rng=rng, registry=InnovationRegistry.from_arrays(**state["registry"]),
+                   species=species, best_ever=float(state["best_ever"]),
+                   stall=int(state["stall"]), rho=float(state["rho"]),
+                   next_species_id=int(state["next_species_id"]))
+
     # -- steps 1 and 2 -----------------------------------------------------------------------
     def observe(self, fitness: np.ndarray) -> tuple[int, float, bool]:
         """Steps 1 and 2: the champion index j*, its fitness n_k, and whether it is a new

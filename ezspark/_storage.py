@@ -129,6 +129,32 @@ class RunStore:
             raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
         return store
 
+    @classmethod
+    def reopen(cls, path: Path, *, keep_below: int, flush_seconds: float = 2.0) -> "RunStore":
+        """Continue an existing run.h5: rows and champions of generations >= ``keep_below``
+        (written after the checkpoint being resumed) are removed first, atomically."""
+        path = Path(path)
+        RunFile.open(path)                      # a clear error for a missing or foreign file
+        store = cls(path, flush_seconds)
+        tmp = path.with_name(path.name + ".tmp")
+        shutil.copyfile(path, tmp)
+        try:
+            with h5py.File(tmp, "a") as f:
+                table = f["history"]
+                rows = table[()]
+                keep = rows["generation"] < keep_below
+                if not keep.all():
+                    table.resize((int(keep.sum()),))
+                    table[...] = rows[keep]
+                for name in list(f["champions"]):
+                    if int(f["champions"][name].attrs["generation"]) >= keep_below:
+                        del f["champions"][name]
+            atomic_replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return store
+
     def add_row(self, stats: GenerationStats) -> None:
         self._rows.append(stats)
 

@@ -38,6 +38,7 @@ class RunInfo:
     generations: int            # generations the run will evaluate at most
     progress: bool = False      # console reporters should show progress
     overwrite: bool = False     # an existing run.h5 at ``out`` may be replaced
+    start_generation: int = 0   # > 0 when the run resumes from a checkpoint
 
 
 def resolve_seed(seed: int | None, cfg: TrainingConfig) -> int:
@@ -58,27 +59,41 @@ def make_streams(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
             np.random.Generator(np.random.PCG64(verification)))
 
 
+#: Config keys that may change when a run is resumed with ``allow_changes``: they change
+#: when the run stops or what it records, never a result it has already computed.
+SAFE_TO_CHANGE = frozenset({"generations", "fitness_threshold", "saving",
+                            "alone_training_iterations", "safeness", "genomes_per_task"})
+
+
 def train(config: TrainingConfig | str | os.PathLike, *, out: str | os.PathLike | None = None,
           seed: int | None = None, fitness: Callable | None = None,
           generations: int | None = None, workers: int = 1, progress: bool = False,
-          overwrite: bool = False, plugins=None,
+          overwrite: bool = False, resume: bool = False, allow_changes: bool = False,
+          checkpoint_seconds: float = 1.0, plugins=None,
           stop: Callable[[Champion], bool] | None = None) -> RunResult:
     """Train a population on the configured gymnasium environment, or on ``fitness``.
 
     ``config`` is a TrainingConfig or the path of a training JSON.  ``fitness``, if given,
     replaces the environment: it receives the compiled networks of the whole generation
     (``nets.activate(X)`` gives outputs of shape (P, rows, output_size)) and returns P
-    fitness values.  ``generations`` overrides the config's ``generations``.  ``out`` is a
-    directory that receives ``run.h5`` (an existing run there is refused unless
-    ``overwrite``); with None the run keeps no files.  ``workers`` > 1 evaluates on that
-    many processes.  ``progress`` shows a progress bar and one line per generation.
-    ``plugins`` is a pluggy PluginManager (default: ezspark's, with installed plugins).
-    ``stop``, if given, is called with each generation's champion (its ``generation`` and
-    ``fitness`` set) and ends the run after that generation when it returns True, like
-    ``fitness_threshold`` does (for example to validate champions on fresh episodes).
+    fitness values.  ``generations`` overrides the config's ``generations``.
+
+    ``out`` is a directory that receives ``run.h5`` and ``checkpoint.h5`` (an existing run
+    there is refused unless ``overwrite``); with None the run keeps no files.  The
+    checkpoint is written after a generation when ``checkpoint_seconds`` have passed since
+    the last one (0: after every generation), and always when the run ends, is interrupted
+    or fails.  ``resume=True`` continues the run in ``out`` from its checkpoint; the
+    configuration must equal the checkpoint's, except that with ``allow_changes`` the keys
+    in ``SAFE_TO_CHANGE`` (e.g. ``generations``) may differ.
+
+    ``workers`` > 1 evaluates on that many processes.  ``progress`` shows a progress bar
+    and one line per generation.  ``plugins`` is a pluggy PluginManager (default:
+    ezspark's, with installed plugins).  ``stop``, if given, is called with each
+    generation's champion (its ``generation`` and ``fitness`` set) and ends the run after
+    that generation when it returns True, like ``fitness_threshold`` does.
 
     Blocks until the run ends and returns a RunResult.  Ctrl-C (KeyboardInterrupt) stops
-    the run after the last finished generation is saved; the result then has
+    the run after saving the state of the last finished generation; the result then has
     ``stopped == "interrupted"``.
     """
     from ._pluginmanager import get_plugin_manager
@@ -90,14 +105,33 @@ def train(config: TrainingConfig | str | os.PathLike, *, out: str | os.PathLike 
         cfg.check_env_keys()
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ConfigError([Problem("workers", workers, f"{workers!r} is not an integer >= 1")])
-    run_seed = resolve_seed(seed, cfg)
+    state = None
+    if resume:
+        if out is None:
+            raise ConfigError("resume needs the output directory of the run (out)")
+        from ._checkpoint import load_checkpoint
+        state = load_checkpoint(Path(out) / "checkpoint.h5")
+        cfg = _resumable_config(cfg, state, allow_changes)
+        if seed is not None and seed != state.seed:
+            raise ConfigError([Problem("seed", seed, f"{seed} differs from the seed of the run "
+                                       f"being resumed ({state.seed})")])
+        run_seed = state.seed
+    else:
+        run_seed = resolve_seed(seed, cfg)
     pm = plugins if plugins is not None else get_plugin_manager()
     info = None
     if fitness is None:
         info = inspect_env(cfg.gym_game_name, cfg.input_size, cfg.output_size)
+    if not resume and out is not None and not overwrite and (Path(out) / "run.h5").exists():
+        from ._storage import StoreError
+        raise StoreError(f"{Path(out) / 'run.h5'} already exists: resume it, choose another "
+                         "output directory, or overwrite it")
+    if out is not None:
+        _make_directory(Path(out))
     run = RunInfo(cfg, run_seed, Path(out) / "run.h5" if out is not None else None,
                   None if fitness else cfg.gym_game_name, cfg.generations,
-                  progress=bool(progress), overwrite=bool(overwrite))
+                  progress=bool(progress), overwrite=bool(overwrite),
+                  start_generation=state.next_generation if state else 0)
     evaluator = None
     try:
         if info is not None:
@@ -106,80 +140,177 @@ def train(config: TrainingConfig | str | os.PathLike, *, out: str | os.PathLike 
                 evaluator = ProcessEvaluator.from_config(cfg, info, workers)
             else:
                 evaluator = EnvEvaluator.from_config(cfg, info)
-        return _loop(cfg, run, fitness, evaluator, pm.hook, stop)
+        loop = _Loop(cfg, run, fitness, evaluator, pm.hook, stop,
+                     Path(out) / "checkpoint.h5" if out is not None else None,
+                     float(checkpoint_seconds))
+        return loop.run(state)
     finally:
         if evaluator is not None:
             evaluator.close()
 
 
-def _loop(cfg, run: RunInfo, fitness, evaluator, hook, stop=None) -> RunResult:
-    n_in, n_out = cfg.input_size, cfg.output_size
-    rng, _verification = make_streams(run.seed)
-    evo, population = Evolution.start(cfg, rng)
-    history: list[GenerationStats] = []
-    champion = None
-    stopped = "generations"
-    warned = False
-    hook.ezspark_run_start(run=run)
+def _make_directory(directory: Path) -> None:
+    from ._storage import StoreError
+
     try:
-        for k in range(cfg.generations):
-            t0 = time.perf_counter()
-            size = len(population)
-            hook.ezspark_generation_start(run=run, generation=k, population=size)
-            programs = compile_csr(population.off, population.src, population.dst,
-                                   population.weight, population.enabled, n_in, n_out)
-            if fitness is not None:
-                result: EvalResult = evaluate_fitness_function(fitness, programs, size)
-                hook.ezspark_genomes_evaluated(run=run, generation=k, done=size, total=size)
-            else:
-                def report(done, k=k, size=size):
-                    hook.ezspark_genomes_evaluated(run=run, generation=k, done=done, total=size)
-                result = evaluator.evaluate(programs, run.seed, k, progress=report)
-            j, best, _new_best = evo.observe(result.fitness)                      # steps 1, 2
-            champion = Champion(population[j].copy(), n_in, n_out, generation=k, fitness=best,
-                                env_id=run.env_id)
-            final = k == cfg.generations - 1 or (
-                cfg.fitness_threshold is not None and best >= cfg.fitness_threshold) or (
-                stop is not None and bool(stop(champion)))                          # step 4
-            species = -1
-            if not final:
-                population_next, outcome = evo.reproduce(population, result.fitness, k, j)
-                species = outcome.species
-                champion.species = outcome.champion_species
-            stats = GenerationStats(
-                generation=k, best_fitness=best, mean_fitness=float(np.mean(result.fitness)),
-                population=size, species=species, evaluations=size,
-                env_steps=int(result.env_steps.sum()),
-                reward_violations=result.reward_violations,
-                seconds=time.perf_counter() - t0)
-            history.append(stats)
-            if result.reward_violations and not warned:
-                warned = True
-                warnings.warn(f"{run.env_id} gave a reward of {result.min_reward} in generation "
-                              f"{k}, below minimum_reward = {cfg.minimum_reward}; such steps "
-                              "are counted in the history (reward_violations)",
-                              RewardBelowMinimum, stacklevel=3)
-            saved = k % cfg.saving == 0 or final                                   # step 3
-            hook.ezspark_generation_end(run=run, stats=stats)
-            if saved:
-                hook.ezspark_new_champion(run=run, champion=champion)
-            if final:
-                if k < cfg.generations - 1:
-                    stopped = ("fitness_threshold" if cfg.fitness_threshold is not None
-                               and best >= cfg.fitness_threshold else "stop")
-                break
-            population = population_next
-    except KeyboardInterrupt:
-        stopped = "interrupted"
-        if champion is None:
-            hook.ezspark_run_end(run=run, result=_result(run, None, history, "interrupted"))
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create output directory {directory}: "
+                         f"{exc.strerror or exc}") from exc
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise StoreError(f"output directory {directory} is not writable")
+
+
+def _resumable_config(cfg: TrainingConfig, state, allow_changes: bool) -> TrainingConfig:
+    """The config to continue with; refuses changes that would alter computed results."""
+    saved = TrainingConfig.from_json(state.config_json)
+    if state.finished:
+        raise ConfigError(f"the run finished at generation {state.next_generation - 1}; "
+                          "there is nothing to resume")
+    new, old = cfg.to_dict(), saved.to_dict()
+    if new.get("seed") is None:
+        new["seed"] = old.get("seed")
+    changed = [k for k in old if new.get(k) != old[k]]
+    if not changed:
+        return saved
+    unsafe = [k for k in changed if k not in SAFE_TO_CHANGE]
+    if allow_changes and not unsafe:
+        if cfg.generations <= state.next_generation - 1:
+            raise ConfigError([Problem("generations", cfg.generations,
+                                       f"{cfg.generations} generations are already done "
+                                       f"(the checkpoint is at generation {state.next_generation})")])
+        return cfg
+    problems = [Problem(k, new.get(k), f"{old[k]!r} in the checkpoint, {new.get(k)!r} now")
+                for k in changed]
+    hint = ("these keys cannot change on resume: they would change results already computed"
+            if allow_changes else
+            "resume with the checkpoint's config, or allow changes to "
+            + ", ".join(sorted(SAFE_TO_CHANGE)) + " explicitly")
+    raise ConfigError(problems + [Problem(None, None, f"cannot resume: {hint}")])
+
+
+class _Loop:
+    """One run's generation loop, with checkpoints."""
+
+    def __init__(self, cfg, run, fitness, evaluator, hook, stop, checkpoint, interval):
+        self.cfg, self.run_info, self.fitness = cfg, run, fitness
+        self.evaluator, self.hook, self.stop = evaluator, hook, stop
+        self.checkpoint, self.interval = checkpoint, interval
+        self.last_save = time.monotonic()
+
+    def _snapshot(self, k_next, evo, population, history, warned, finished=False):
+        from ._checkpoint import RunState
+        from ._storage import HISTORY_DTYPE
+
+        rows = np.array([attrs.astuple(h) for h in history], dtype=HISTORY_DTYPE)
+        return RunState(config_json=self.cfg.to_json(), seed=self.run_info.seed,
+                        next_generation=k_next, population=population,
+                        evolution=evo.state(),
+                        rng_states={"evolution": evo.rng.bit_generator.state,
+                                    "verification": self.verification.bit_generator.state},
+                        history=rows, warned=warned, finished=finished)
+
+    def _save(self, snapshot):
+        if self.checkpoint is None or snapshot is None:
+            return
+        from ._checkpoint import save_checkpoint
+
+        self.hook.ezspark_checkpoint(run=self.run_info, generation=snapshot.next_generation - 1)
+        save_checkpoint(self.checkpoint, snapshot)
+        self.last_save = time.monotonic()
+
+    def run(self, state) -> RunResult:
+        cfg, run, hook = self.cfg, self.run_info, self.hook
+        n_in, n_out = cfg.input_size, cfg.output_size
+        rng, self.verification = make_streams(run.seed)
+        if state is None:
+            evo, population = Evolution.start(cfg, rng)
+            history: list[GenerationStats] = []
+            k0, warned = 0, False
+        else:
+            rng.bit_generator.state = state.rng_states["evolution"]
+            self.verification.bit_generator.state = state.rng_states["verification"]
+            evo = Evolution.from_state(cfg, rng, state.evolution)
+            population = state.population
+            history = [GenerationStats(**{n: row[n].item() for n in state.history.dtype.names})
+                       for row in state.history]
+            k0, warned = state.next_generation, state.warned
+        champion, stopped, snapshot, saved_snapshot = None, "generations", None, None
+        hook.ezspark_run_start(run=run)
+        try:
+            for k in range(k0, cfg.generations):
+                t0 = time.perf_counter()
+                size = len(population)
+                hook.ezspark_generation_start(run=run, generation=k, population=size)
+                programs = compile_csr(population.off, population.src, population.dst,
+                                       population.weight, population.enabled, n_in, n_out)
+                if self.fitness is not None:
+                    result: EvalResult = evaluate_fitness_function(self.fitness, programs, size)
+                    hook.ezspark_genomes_evaluated(run=run, generation=k, done=size, total=size)
+                else:
+                    def report(done, k=k, size=size):
+                        hook.ezspark_genomes_evaluated(run=run, generation=k, done=done,
+                                                       total=size)
+                    result = self.evaluator.evaluate(programs, run.seed, k, progress=report)
+                j, best, _new_best = evo.observe(result.fitness)                   # steps 1, 2
+                champion = Champion(population[j], n_in, n_out, generation=k, fitness=best,
+                                    env_id=run.env_id)
+                final = k == cfg.generations - 1 or (
+                    cfg.fitness_threshold is not None and best >= cfg.fitness_threshold) or (
+                    self.stop is not None and bool(self.stop(champion)))            # step 4
+                species = -1
+                if not final:
+                    population_next, outcome = evo.reproduce(population, result.fitness, k, j)
+                    species = outcome.species
+                    champion.species = outcome.champion_species
+                stats = GenerationStats(
+                    generation=k, best_fitness=best,
+                    mean_fitness=float(np.mean(result.fitness)), population=size,
+                    species=species, evaluations=size, env_steps=int(result.env_steps.sum()),
+                    reward_violations=result.reward_violations,
+                    seconds=time.perf_counter() - t0)
+                history.append(stats)
+                if result.reward_violations and not warned:
+                    warned = True
+                    warnings.warn(f"{run.env_id} gave a reward of {result.min_reward} in "
+                                  f"generation {k}, below minimum_reward = "
+                                  f"{cfg.minimum_reward}; such steps are counted in the "
+                                  "history (reward_violations)", RewardBelowMinimum, stacklevel=4)
+                saved = k % cfg.saving == 0 or final                                # step 3
+                hook.ezspark_generation_end(run=run, stats=stats)
+                if saved:
+                    hook.ezspark_new_champion(run=run, champion=champion)
+                if final:
+                    if k < cfg.generations - 1:
+                        stopped = ("fitness_threshold" if cfg.fitness_threshold is not None
+                                   and best >= cfg.fitness_threshold else "stop")
+                    snapshot = self._snapshot(k + 1, evo, population, history, warned,
+                                              finished=True)
+                    break
+                population = population_next
+                snapshot = self._snapshot(k + 1, evo, population, history, warned)
+                if time.monotonic() - self.last_save >= self.interval:
+                    self._save(snapshot)
+                    saved_snapshot = snapshot
+        except KeyboardInterrupt:
+            stopped = "interrupted"
+            if snapshot is not saved_snapshot:
+                self._save(snapshot)
+            if champion is None:
+                hook.ezspark_run_end(run=run, result=_result(run, None, history, stopped))
+                raise
+        except BaseException:
+            try:
+                if snapshot is not saved_snapshot:
+                    self._save(snapshot)
+            finally:
+                hook.ezspark_run_end(run=run, result=_result(run, champion, history, "failed"))
             raise
-    except BaseException:
-        hook.ezspark_run_end(run=run, result=_result(run, champion, history, "failed"))
-        raise
-    result = _result(run, champion, history, stopped)
-    hook.ezspark_run_end(run=run, result=result)
-    return result
+        else:
+            self._save(snapshot)
+        result = _result(run, champion, history, stopped)
+        hook.ezspark_run_end(run=run, result=result)
+        return result
 
 
 def _result(run: RunInfo, champion, history, stopped: str) -> RunResult:

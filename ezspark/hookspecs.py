@@ -43,10 +43,11 @@ class EzsparkSpec:
 
     @hookspec
     def ezspark_run_start(self, run):
-        """A run begins: the configuration is valid, the environment checked, and
-        ``run.h5`` created (when the run keeps files).  ``run`` is a frozen RunInfo with
-        ``config``, ``seed``, ``out`` (the run.h5 path or None), ``env_id`` and
-        ``generations`` (the most generations the run will evaluate)."""
+        """A run begins (or resumes): the configuration is valid and the environment
+        checked.  ``run`` is a frozen RunInfo with ``config``, ``seed``, ``out`` (the run.h5
+        path or None), ``env_id``, ``generations`` (the most generations the run will
+        evaluate), ``progress``, ``overwrite`` and ``start_generation`` (0, or the
+        generation a resumed run continues from)."""
 
     @hookspec
     def ezspark_generation_start(self, run, generation, population):
@@ -69,6 +70,14 @@ class EzsparkSpec:
         """A champion was stored (generation k with k mod ``saving`` = 0, and the final
         generation).  ``champion`` has ``generation``, ``fitness``, ``genome``, ``act()``
         and ``activate()``.  Called after ``ezspark_generation_end`` of that generation."""
+
+    @hookspec
+    def ezspark_checkpoint(self, run, generation):
+        """The trainer is about to write ``checkpoint.h5`` with the state after
+        ``generation``.  Reporters that buffer must write everything up to and including
+        that generation now: a resumed run continues from the checkpoint and assumes their
+        files are at least that far (the run store truncates anything later on resume).
+        Only runs with an output directory have checkpoints."""
 
     @hookspec
     def ezspark_run_end(self, run, result):

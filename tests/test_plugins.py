@@ -59,6 +59,10 @@ class Recorder:
         self.calls.append(("new_champion", champion.generation, champion.fitness))
 
     @hookimpl
+    def ezspark_checkpoint(self, run, generation):
+        self.calls.append(("checkpoint", generation))
+
+    @hookimpl
     def ezspark_run_end(self, run, result):
         self.calls.append(("run_end", result))
 
@@ -71,7 +75,8 @@ def recorded(tmp_path):
     pm = make_plugin_manager(autoload=False)
     rec = Recorder()
     pm.register(rec, name="recorder")
-    result = ezspark.train(cartpole_cfg(saving=2), out=tmp_path, seed=0, plugins=pm)
+    result = ezspark.train(cartpole_cfg(saving=2), out=tmp_path, seed=0, plugins=pm,
+                           checkpoint_seconds=0)
     return rec, result
 
 
@@ -158,6 +163,16 @@ def test_hook_ezspark_run_end(recorded):
     rec, result = recorded
     assert rec.calls[-1][0] == "run_end" and rec.calls[-1][1].stopped == "generations"
     assert rec.calls[-1][1].history == result.history
+
+
+def test_hook_ezspark_checkpoint(recorded, tmp_path):
+    rec, result = recorded
+    assert [c[1] for c in rec.named("checkpoint")] == [0, 1, 2]
+    names = [c[0] for c in rec.calls]
+    for k, i in enumerate(i for i, c in enumerate(rec.calls) if c[0] == "checkpoint"):
+        before = names[:i]
+        assert before.count("generation_end") == k + 1     # after that generation's reports
+    assert (result.path.parent / "checkpoint.h5").exists()
 
 
 def test_hook_ezspark_register_envs():

@@ -1,6 +1,9 @@
-"""``ezspark run CONFIG.json``: train."""
+"""``ezspark run CONFIG.json``: train, or resume a run."""
 from __future__ import annotations
 
+import shlex
+import signal
+import sys
 from pathlib import Path
 
 import click
@@ -8,39 +11,61 @@ import click
 from . import options, user_errors
 
 
+def _resume_command(config_file, directory) -> str:
+    return (f"python -m ezspark run {shlex.quote(str(config_file))} --out "
+            f"{shlex.quote(str(directory))} --resume")
+
+
 @click.command("run")
 @options.config_file
 @click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
-              help="Output directory for run.h5 (default: runs/<config file stem>).")
+              help="Output directory for run.h5 and checkpoint.h5 (default: runs/<config file stem>).")
 @options.seed
 @click.option("--generations", type=click.IntRange(1), default=None,
               help="Evaluate this many generations (overrides the config's generations).")
 @click.option("--workers", "-j", type=click.IntRange(1), default=1, show_default=True,
               help="Processes on this machine that evaluate genomes.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing run.h5 in the output directory.")
+@click.option("--resume", is_flag=True, help="Continue the run in the output directory from its checkpoint.")
+@click.option("--allow-config-change", is_flag=True,
+              help="With --resume: accept a config that differs from the checkpoint's in keys "
+                   "that cannot change computed results (generations, fitness_threshold, saving, …).")
+@click.option("--checkpoint-every", type=click.FloatRange(0), default=1.0, show_default=True,
+              metavar="SECONDS", help="Write checkpoint.h5 after a generation once this many "
+                                      "seconds have passed since the last one (0: every generation).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing run in the output directory.")
 @options.quiet
-def command(config_file, out, seed, generations, workers, overwrite, quiet):
-    """Train on the environment of CONFIG.json, writing DIR/run.h5.
+def command(config_file, out, seed, generations, workers, resume, allow_config_change,
+            checkpoint_every, overwrite, quiet):
+    """Train on the environment of CONFIG.json, writing DIR/run.h5 and DIR/checkpoint.h5.
 
     Shows a progress bar over each generation's genomes and one summary line per
-    generation.  Ctrl-C stops after the last finished generation is saved.
+    generation.  Ctrl-C (or SIGTERM) stops after saving the state of the last finished
+    generation and prints the command that resumes the run.
     """
     import ezspark
 
-    with user_errors():
-        cfg = ezspark.TrainingConfig.from_json(config_file)
-        directory = Path(out) if out else Path("runs") / Path(config_file).stem
-        try:
-            result = ezspark.train(cfg, out=directory, seed=seed, generations=generations,
-                                   workers=workers, progress=not quiet, overwrite=overwrite)
-        except KeyboardInterrupt:
-            click.echo("Interrupted before the first generation finished; nothing to keep.",
-                       err=True)
-            raise SystemExit(130) from None
+    if resume and overwrite:
+        raise click.UsageError("--resume and --overwrite exclude each other")
+    directory = Path(out) if out else Path("runs") / Path(config_file).stem
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        with user_errors():
+            cfg = ezspark.TrainingConfig.from_json(Path(config_file))
+            try:
+                result = ezspark.train(cfg, out=directory, seed=seed, generations=generations,
+                                       workers=workers, progress=not quiet, overwrite=overwrite,
+                                       resume=resume, allow_changes=allow_config_change,
+                                       checkpoint_seconds=checkpoint_every)
+            except KeyboardInterrupt:
+                click.echo("Interrupted before the first generation finished; nothing to keep.",
+                           err=True)
+                raise SystemExit(130) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     last = result.history[-1]
     if result.stopped == "interrupted":
-        click.echo(f"Interrupted after generation {last.generation}; the run so far is saved.",
-                   err=True)
+        click.echo(f"Interrupted after generation {last.generation}; the run is saved. "
+                   f"Resume it with:\n  {_resume_command(config_file, directory)}", err=True)
     elif result.stopped == "fitness_threshold" and not quiet:
         click.echo(f"fitness_threshold {cfg.fitness_threshold} reached at generation "
                    f"{last.generation}")
@@ -53,3 +78,8 @@ def command(config_file, out, seed, generations, workers, overwrite, quiet):
                    f"{result.champion.fitness:.6g})")
     if result.stopped == "interrupted":
         raise SystemExit(130)
+
+
+def _terminate(signum, frame):
+    """SIGTERM stops a run like Ctrl-C: after saving."""
+    raise KeyboardInterrupt

@@ -15,9 +15,20 @@ _stores: dict[int, RunStore] = {}
 
 @hookimpl
 def ezspark_run_start(run):
-    if run.out is not None:
+    if run.out is None:
+        return
+    if run.start_generation > 0:
+        _stores[id(run)] = RunStore.reopen(run.out, keep_below=run.start_generation)
+    else:
         _stores[id(run)] = RunStore.create(run.out.parent, run.config, run.seed, run.env_id,
                                            overwrite=run.overwrite)
+
+
+@hookimpl
+def ezspark_checkpoint(run, generation):
+    store = _stores.get(id(run))
+    if store is not None:
+        store.flush()
 
 
 @hookimpl

@@ -1,0 +1,201 @@
+"""Nothing lost: checkpoints, resume after SIGKILL at random instants, config changes."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import ezspark
+from ezspark.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+FIELDS = ("generation", "best_fitness", "mean_fitness", "population", "species",
+          "evaluations", "env_steps", "reward_violations")
+
+
+def write_cfg(tmp_path, **kw):
+    keys = ezspark.TrainingConfig.docs_example().to_dict()
+    keys.update(gym_game_name="CartPole-v1", generations=40, max_number_of_steps=80,
+                initial_population=30, max_number_of_games=2, species_threshold=1.5,
+                add_node_specie_rate=0.2, max_population=60)
+    keys.update(kw)
+    path = tmp_path / "cfg.json"
+    path.write_text(json.dumps(keys))
+    return path
+
+
+def same_run(a: Path, b: Path):
+    ra, rb = ezspark.RunFile.open(a), ezspark.RunFile.open(b)
+    for name in FIELDS:
+        assert np.array_equal(ra.history[name], rb.history[name]), name
+    assert ra.generations == rb.generations
+    for g in ra.generations:
+        ca, cb = ra.champion(g), rb.champion(g)
+        assert ca.genome == cb.genome and ca.fitness == cb.fitness and ca.species == cb.species
+    assert ra.attrs["seed"] == rb.attrs["seed"]
+
+
+def plain_h5py_opens(path: Path):
+    """Open with h5py in a process that never imports ezspark."""
+    code = ("import sys, h5py\n"
+            "for p in sys.argv[1:]:\n"
+            "    with h5py.File(p, 'r') as f:\n"
+            "        list(f.keys()); dict(f.attrs)\n"
+            "assert 'ezspark' not in sys.modules\n")
+    files = [str(p) for p in (path / "run.h5", path / "checkpoint.h5") if p.exists()]
+    out = subprocess.run([sys.executable, "-c", code, *files], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+
+
+def cli_env():
+    return dict(os.environ, EZSPARK_DISABLE_PLUGIN_AUTOLOAD="1")
+
+
+def test_sigkill_at_random_instants_then_resume_gives_the_same_run(tmp_path):
+    cfg = write_cfg(tmp_path)
+    res = CliRunner().invoke(cli, ["run", str(cfg), "--out", str(tmp_path / "ref"), "--seed",
+                                   "7", "-q"])
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "killed"
+    rng = np.random.default_rng(1)
+    kills, args = 0, ["--seed", "7"]
+    for attempt in range(12):
+        proc = subprocess.Popen([sys.executable, "-m", "ezspark", "run", str(cfg), "--out",
+                                 str(out), "-q", "--checkpoint-every", "0", *args],
+                                cwd=ROOT, env=cli_env(), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        start = _checkpoint_generation(out)
+        deadline = time.time() + 60
+        while (_checkpoint_generation(out) <= start and proc.poll() is None
+               and time.time() < deadline):
+            time.sleep(0.02)                 # wait for progress beyond the last checkpoint
+        time.sleep(rng.uniform(0.0, 0.4))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        stdout, stderr = proc.communicate(timeout=120)
+        plain_h5py_opens(out)
+        if proc.returncode == 0:
+            break
+        if proc.returncode == 2 and "nothing to resume" in stderr:
+            break                 # killed after it had finished and saved: nothing was lost
+        assert proc.returncode == -signal.SIGKILL, stderr
+        args = ["--resume"]
+    else:
+        pytest.fail("the run never finished")
+    assert kills >= 2, "the test should kill the run more than once"
+    same_run(tmp_path / "ref" / "run.h5", out / "run.h5")
+
+
+def test_ctrl_c_prints_the_resume_command_and_resume_finishes_the_same_run(tmp_path):
+    cfg = write_cfg(tmp_path, generations=200, max_number_of_steps=40)
+    ref = ezspark.train(cfg, out=tmp_path / "ref", seed=3, generations=60)
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "ezspark", "run", str(cfg), "--out", str(out),
+                             "--seed", "3", "--generations", "60", "-q"], cwd=ROOT,
+                            env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    while not (out / "run.h5").exists():
+        time.sleep(0.02)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=60)
+    if proc.returncode == 0:
+        pytest.skip("the run finished before the signal arrived")
+    assert proc.returncode == 130 and "Traceback" not in stderr
+    assert "--resume" in stderr
+    command = stderr.strip().splitlines()[-1].split()
+    assert command[:4] == ["python", "-m", "ezspark", "run"]
+    res = subprocess.run([sys.executable, *command[1:], "--generations", "60", "-q"], cwd=ROOT,
+                         env=cli_env(), capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    same_run(ref.path, out / "run.h5")
+
+
+class TestResumeRules:
+    @pytest.fixture
+    def interrupted(self, tmp_path):
+        """A run stopped after 5 of 12 generations (through the stop callback)."""
+        cfg = ezspark.TrainingConfig.from_json(write_cfg(tmp_path, generations=12))
+        ezspark.train(cfg, out=tmp_path / "r", seed=5, checkpoint_seconds=0,
+                      stop=lambda c: c.generation == 4)
+        # a stopped run is finished; simulate a crash by restoring the checkpoint of gen 4
+        return cfg, tmp_path / "r"
+
+    def test_finished_run_cannot_be_resumed(self, interrupted):
+        cfg, out = interrupted
+        with pytest.raises(ezspark.ConfigError, match="finished at generation 4"):
+            ezspark.train(cfg, out=out, resume=True)
+
+    def test_changed_config_is_refused_with_the_keys_named(self, tmp_path):
+        path = write_cfg(tmp_path, generations=40, max_number_of_steps=30)
+        out = tmp_path / "r"
+        _crash_after(path, out, generations_done=3)
+        res = CliRunner().invoke(cli, ["run", str(write_cfg(tmp_path, generations=50,
+                                                            max_number_of_steps=31)),
+                                       "--out", str(out), "--resume", "-q"])
+        assert res.exit_code == 2
+        assert "generations: 40 in the checkpoint, 50 now" in res.output
+        assert "max_number_of_steps: 30 in the checkpoint, 31 now" in res.output
+        res = CliRunner().invoke(cli, ["run", str(write_cfg(tmp_path, generations=50,
+                                                            max_number_of_steps=31)),
+                                       "--out", str(out), "--resume", "--allow-config-change", "-q"])
+        assert res.exit_code == 2 and "cannot change on resume" in res.output
+
+    def test_safe_change_is_accepted_with_the_flag(self, tmp_path):
+        path = write_cfg(tmp_path, generations=40, max_number_of_steps=30)
+        out = tmp_path / "r"
+        _crash_after(path, out, generations_done=3)
+        res = CliRunner().invoke(cli, ["run", str(write_cfg(tmp_path, generations=6,
+                                                            max_number_of_steps=30)),
+                                       "--out", str(out), "--resume", "--allow-config-change", "-q"])
+        assert res.exit_code == 0, res.output
+        assert ezspark.RunFile.open(out).history.shape == (6,)
+
+    def test_resume_without_a_checkpoint(self, tmp_path):
+        res = CliRunner().invoke(cli, ["run", str(write_cfg(tmp_path)), "--out",
+                                       str(tmp_path / "none"), "--resume"])
+        assert res.exit_code == 2 and "no checkpoint to resume from" in res.output
+
+    def test_checkpoint_from_another_file_type(self, tmp_path):
+        (tmp_path / "d").mkdir()
+        (tmp_path / "d" / "checkpoint.h5").write_text("garbage")
+        res = CliRunner().invoke(cli, ["run", str(write_cfg(tmp_path)), "--out",
+                                       str(tmp_path / "d"), "--resume"])
+        assert res.exit_code == 2 and "not an HDF5 file" in res.output
+
+
+def _checkpoint_generation(out) -> int:
+    try:
+        with h5py.File(out / "checkpoint.h5", "r") as f:
+            return int(f.attrs["next_generation"])
+    except (OSError, KeyError):
+        return -1
+
+
+def _crash_after(cfg_path, out, generations_done):
+    """Run until a checkpoint after ``generations_done`` generations exists, then kill."""
+    proc = subprocess.Popen([sys.executable, "-m", "ezspark", "run", str(cfg_path), "--out",
+                             str(out), "-q", "--seed", "2", "--checkpoint-every", "0"],
+                            cwd=ROOT, env=cli_env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        ck = out / "checkpoint.h5"
+        if ck.exists():
+            try:
+                with h5py.File(ck, "r") as f:
+                    if int(f.attrs["next_generation"]) >= generations_done:
+                        break
+            except OSError:
+                pass
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
