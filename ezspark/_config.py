@@ -67,8 +67,19 @@ class Problem:
     value: Any
     message: str
 
+    @property
+    def shown_key(self) -> str | None:
+        """The key as printed: plain when it is a simple name, else as a JSON string (so a
+        key with spaces, quotes or control characters cannot break a message line)."""
+        if self.key is None:
+            return None
+        key = str(self.key)
+        if key and key.isprintable() and not any(c in key for c in ' "\\:'):
+            return key
+        return json.dumps(key)
+
     def __str__(self) -> str:
-        return self.message if self.key is None else f"{self.key}: {self.message}"
+        return self.message if self.key is None else f"{self.shown_key}: {self.message}"
 
 
 class ConfigError(ValueError):
