@@ -45,7 +45,7 @@ class TestPlotCommand:
         assert result.output.strip() == str(png)
         assert check_png(png) == (1300, 650)            # 13 x 6.5 inches at the default 100 dpi
         # Written atomically: no temporary file is left beside it.
-        assert sorted(p.name for p in xor_run.parent.iterdir()) == ["run.h5", "run.png"]
+        assert sorted(p.name for p in xor_run.parent.iterdir()) == ["checkpoint.h5", "run.h5", "run.png"]
 
     def test_plot_accepts_the_run_directory(self, xor_run, tmp_path):
         out = tmp_path / "dir.png"
