@@ -1,0 +1,339 @@
+"""Network activation: ezspark vs neat-python 2.0.0 vs MultiNEAT 0.12 on the same networks.
+
+Workload: the 10 networks of the anchor's ``neat_activate.py`` (5 "small" = 12 nodes / 40
+links evaluated, 5 "big" = 52 / 300; 4 inputs -> 2 outputs), read from
+``results/neat_activate_workload.json`` in the anchor folder.
+
+* neat-python: regrown exactly with ``neat_activate.grow_genome`` (checked against the
+  workload's stored outputs), ``FeedForwardNetwork.create``.
+* ezspark: ``ezspark._network.compile_program_arrays`` from the workload's genes with
+  neat-python's node ids, per-node biases and ``slope=5.0`` -- it computes
+  ``1/(1+exp(-5*(bias + sum w*y)))``, neat-python's function (response is 1.0 everywhere;
+  neat-python clamps 5z to [-60, 60], which changes a value by < 1e-26).
+* MultiNEAT: the same networks copied link by link into a ``NeuralNetwork``
+  (``mn_activate.mn_net_from_neat``), exact feed-forward = ``Input; D x Activate(); Output``.
+
+All 32 stored outputs of the 10 networks are checked to 1e-6 for every package first.  Then,
+per repeat (packages alternate which goes first), the same 1000 inputs as ``neat_activate.py``:
+
+  single-row calls (one observation per call), network by network:
+    np_list / np_numpy     neat-python ``net.activate(list)`` / ``(np.float32[4])``
+    ez_list / ez_array     ezspark ``programs.activate([row])`` (one program) with a Python
+                           list row / a float64[1, 4] array
+    ez_array32             same with the float32[1, 4] array (gym's observation dtype)
+    mn_list                MultiNEAT ``Input(list); D x Activate(); Output()``
+  population-batched calls (separate, labelled rows):
+    ez_batched             ``programs.activate(X)``: the 5 networks of a size x 1000 rows in
+                           ONE call (5000 activations per call)
+    ez_batched_rows        ``programs.activate_rows(row_genome, X)``: 5000 (network, row)
+                           pairs in one call (the layout evaluation uses)
+    neat-python and MultiNEAT have no batched call: their batched figure is their best
+    single-row rate (np_list, mn_list) measured in the same repeat.
+  network creation: neat-python ``FeedForwardNetwork.create`` per genome vs ezspark
+    ``compile_program_arrays`` per genome and for the 5 genomes of a size in one call.
+
+Rates: activations/s, aggregate over the 5 networks of a size; median [min, max] over
+repeats, and per-repeat ratios ezspark / neat-python and ezspark / MultiNEAT.
+``--profile`` adds a breakdown of one ezspark single-row call (argument checks, output
+allocation, kernel entry with 0 rows, the kernel with 1 row).
+
+Usage: python benchmarks/bench_activate.py [--repeats 7] [--min-time 0.25] [--quick] [--profile]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _common as C  # noqa: E402
+from _common import bu  # noqa: E402
+
+import neat_activate  # noqa: E402  (anchor script: grow_genome, load_config, SIZES)
+from neat.nn import FeedForwardNetwork  # noqa: E402
+
+from ezspark import _core  # noqa: E402
+from ezspark._network import compile_program_arrays  # noqa: E402
+
+SIZES = neat_activate.SIZES
+TOL = 1e-6
+
+
+def ez_compile(genomes, input_keys, output_keys):
+    """Programs of workload genomes (dicts with 'nodes' and 'connections')."""
+    conns = [c for g in genomes for c in g["connections"]]
+    conn_off = np.cumsum([0] + [len(g["connections"]) for g in genomes])
+    node_off = np.cumsum([0] + [len(g["nodes"]) for g in genomes])
+    return compile_program_arrays(
+        conn_off, np.array([c[0] for c in conns], dtype=np.int64),
+        np.array([c[1] for c in conns], dtype=np.int64),
+        np.array([c[2] for c in conns], dtype=np.float64),
+        enabled=np.array([bool(c[3]) for c in conns]),
+        input_ids=input_keys, output_ids=output_keys,
+        node_off=node_off, node_id=np.array([int(k) for g in genomes for k in g["nodes"]]),
+        node_bias=np.array([n["bias"] for g in genomes for n in g["nodes"].values()]),
+        slope=5.0)
+
+
+def load_multineat():
+    try:
+        import mn_activate  # noqa: F401  (anchor's MultiNEAT scripts)
+        import mn_common
+        return mn_activate, mn_common
+    except Exception as exc:  # multineat not installed
+        bu.log(f"MultiNEAT not available ({type(exc).__name__}: {exc}); skipped")
+        return None, None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--min-time", type=float, default=0.25,
+                    help="seconds per network per variant per repeat (single-row calls)")
+    ap.add_argument("--batch-min-time", type=float, default=0.5,
+                    help="seconds per batched variant per size per repeat")
+    ap.add_argument("--quick", action="store_true", help="smoke test: 2 repeats, short timings")
+    ap.add_argument("--profile", action="store_true", help="break one ezspark single-row call down")
+    ap.add_argument("--no-multineat", action="store_true")
+    args = ap.parse_args()
+    if args.quick:
+        args.repeats, args.min_time, args.batch_min_time = 2, 0.02, 0.05
+
+    info = C.machine_info()
+    with open(os.path.join(C.PEER, "results", "neat_activate_workload.json")) as f:
+        workload = json.load(f)
+    in_keys, out_keys = workload["input_keys"], workload["output_keys"]
+    ref_inputs = np.array(workload["inputs"], dtype=np.float64)
+
+    config = neat_activate.load_config()
+    rng = np.random.default_rng(12345)  # the 1000 inputs of neat_activate.py
+    arr32 = [rng.uniform(-1, 1, size=4).astype(np.float32) for _ in range(1000)]
+    lists = [[float(v) for v in a] for a in arr32]
+    ez_lists = [[x] for x in lists]                                 # one row, as lists
+    ez_arr64 = [np.array([x], dtype=np.float64) for x in lists]     # float64[1, 4]
+    ez_arr32 = [a.reshape(1, 4) for a in arr32]                     # float32[1, 4]
+    X = np.array(lists, dtype=np.float64)                           # float64[1000, 4]
+
+    mn_act, mn_com = (None, None) if args.no_multineat else load_multineat()
+
+    nets, checks, shapes = {}, {}, {}
+    for size, (h, c) in SIZES.items():
+        wg = workload["genomes"][size]
+        G = len(wg)
+        np_nets, genomes = [], []
+        for s in range(G):
+            g, gh, ge = neat_activate.grow_genome(config, s, h, c)
+            net = FeedForwardNetwork.create(g, config)
+            np_nets.append(net)
+            genomes.append(g)
+        ref = np.array([w["outputs"] for w in wg])                  # [G, 32, O]
+        np_out = np.array([[net.activate(x) for x in workload["inputs"]] for net in np_nets])
+        progs = ez_compile(wg, in_keys, out_keys)
+        singles = [progs.subset([i]) for i in range(G)]
+        ez_out = progs.activate(ref_inputs)
+        ez_single = np.array([p.activate(ref_inputs)[0] for p in singles])
+        chk = {"neat-python_regrown_max_abs_diff": float(np.abs(np_out - ref).max()),
+               "ezspark_batched_max_abs_diff": float(np.abs(ez_out - ref).max()),
+               "ezspark_single_max_abs_diff": float(np.abs(ez_single - ref).max()),
+               "outputs_checked": int(ref.size)}
+        mn_nets = []
+        if mn_act is not None:
+            md = 0.0
+            for net in np_nets:
+                mnn, _ = mn_act.mn_net_from_neat(net)
+                D = mn_com.ff_depth(mnn)
+                for x, r in zip(workload["inputs"], ref[len(mn_nets)]):
+                    mnn.Input(x)
+                    for _ in range(D):
+                        mnn.Activate()
+                    o = mnn.Output()
+                    md = max(md, abs(o[0] - r[0]), abs(o[1] - r[1]))
+                mn_nets.append((mnn, D))
+            chk["multineat_max_abs_diff"] = md
+        bad = {k: v for k, v in chk.items() if k.endswith("diff") and not v <= TOL}
+        if bad:
+            raise SystemExit(f"{size}: outputs differ from the workload by more than {TOL}: {bad}")
+        checks[size] = chk
+        shapes[size] = [{"seed": s, "neat_nodes_evaluated": len(np_nets[s].node_evals),
+                         "neat_links_evaluated": sum(len(e[-1]) for e in np_nets[s].node_evals),
+                         "ezspark_nodes": int(singles[s].n_nodes[0]),
+                         "ezspark_links": int(singles[s].in_w.shape[0]),
+                         "multineat_depth_D": mn_nets[s][1] if mn_nets else None}
+                        for s in range(G)]
+        nets[size] = {"np": np_nets, "genomes": genomes, "wg": wg, "progs": progs,
+                      "singles": singles, "mn": mn_nets,
+                      "row_genome": np.repeat(np.arange(G, dtype=np.int64), X.shape[0]),
+                      "X_rows": np.tile(X, (G, 1))}
+        bu.log(f"{size}: outputs checked ({chk})")
+
+    # ---- runners -------------------------------------------------------------------
+    def np_run(net, inputs):
+        act = net.activate
+
+        def run():
+            for x in inputs:
+                act(x)
+        return run
+
+    def ez_run(p, inputs):
+        act = p.activate
+
+        def run():
+            for x in inputs:
+                act(x)
+        return run
+
+    def mn_run(mnd, inputs):
+        net, D = mnd
+        inp, out, act = net.Input, net.Output, net.Activate
+        rs = range(D)
+
+        def run():
+            for x in inputs:
+                inp(x)
+                for _ in rs:
+                    act()
+                out()
+        return run
+
+    single = {"np_list": lambda d, i: np_run(d["np"][i], lists),
+              "np_numpy": lambda d, i: np_run(d["np"][i], arr32),
+              "ez_list": lambda d, i: ez_run(d["singles"][i], ez_lists),
+              "ez_array": lambda d, i: ez_run(d["singles"][i], ez_arr64),
+              "ez_array32": lambda d, i: ez_run(d["singles"][i], ez_arr32)}
+    if mn_act is not None:
+        single["mn_list"] = lambda d, i: mn_run(d["mn"][i], lists)
+    pkg_of = lambda v: v.split("_")[0]  # noqa: E731
+
+    rates = {}
+    create = {}
+    t_start = time.perf_counter()
+    for rep in range(args.repeats):
+        order = ["np", "ez", "mn"] if rep % 2 == 0 else ["mn", "ez", "np"]
+        variants = sorted(single, key=lambda v: order.index(pkg_of(v)))
+        for size, d in nets.items():
+            G = len(d["singles"])
+            # single-row calls: network by network, packages interleaved per network
+            tot = {v: [0.0, 0.0] for v in variants}
+            for i in range(G):
+                for v in variants:
+                    r, calls, el = bu.timed_rate(single[v](d, i), 1000, args.min_time)
+                    tot[v][0] += r * el
+                    tot[v][1] += el
+            for v in variants:
+                rates.setdefault(f"{size}_{v}", []).append(tot[v][0] / tot[v][1])
+            # batched
+            progs, Xr, rg = d["progs"], d["X_rows"], d["row_genome"]
+            outb = np.empty((G, X.shape[0], 2))
+            outr = np.empty((Xr.shape[0], 2))
+            for v, fn in (("ez_batched", lambda: progs.activate(X, out=outb)),
+                          ("ez_batched_rows", lambda: progs.activate_rows(rg, Xr, out=outr))):
+                r, calls, el = bu.timed_rate(fn, G * X.shape[0], args.batch_min_time)
+                rates.setdefault(f"{size}_{v}", []).append(r)
+            # creation
+            wg, genomes = d["wg"], d["genomes"]
+            makers = {
+                "np_create": lambda: [FeedForwardNetwork.create(g, config) for g in genomes],
+                "ez_compile_each": lambda: [ez_compile([w], in_keys, out_keys) for w in wg],
+                "ez_compile_batch": lambda: ez_compile(wg, in_keys, out_keys),
+            }
+            for v in sorted(makers, key=lambda v: order.index(pkg_of(v))):
+                r, calls, el = bu.timed_rate(makers[v], G, min(0.2, args.batch_min_time))
+                create.setdefault(f"{size}_{v}", []).append(r)
+        bu.log(f"repeat {rep + 1}/{args.repeats} ({time.perf_counter() - t_start:.0f}s): " + ", ".join(
+            f"{k}={v[-1]:,.0f}" for k, v in rates.items()))
+
+    res = {k: bu.summarize(v, 1) for k, v in rates.items()}
+    ratios = {}
+    for size in SIZES:
+        R = lambda a, b: C.ratio(rates[f"{size}_{a}"], rates[f"{size}_{b}"])  # noqa: E731
+        best_np = [max(a, b) for a, b in zip(rates[f"{size}_np_list"], rates[f"{size}_np_numpy"])]
+        best_ez = [max(a, b, c) for a, b, c in zip(rates[f"{size}_ez_list"], rates[f"{size}_ez_array"],
+                                                   rates[f"{size}_ez_array32"])]
+        rs = {
+            "single_best_ez_over_best_np": C.ratio(best_ez, best_np),
+            "single_ez_list_over_np_list": R("ez_list", "np_list"),
+            "single_ez_array32_over_np_numpy": R("ez_array32", "np_numpy"),
+            "single_ez_array_over_np_list": R("ez_array", "np_list"),
+            "batched_ez_over_np_list": R("ez_batched", "np_list"),
+            "batched_rows_ez_over_np_list": R("ez_batched_rows", "np_list"),
+            "create_ez_each_over_np": C.ratio(create[f"{size}_ez_compile_each"], create[f"{size}_np_create"]),
+            "create_ez_batch_over_np": C.ratio(create[f"{size}_ez_compile_batch"], create[f"{size}_np_create"]),
+        }
+        if f"{size}_mn_list" in rates:
+            rs["single_best_ez_over_mn_list"] = C.ratio(best_ez, rates[f"{size}_mn_list"])
+            rs["batched_ez_over_mn_list"] = R("ez_batched", "mn_list")
+            rs["mn_list_over_np_list"] = R("mn_list", "np_list")
+        ratios[size] = rs
+
+    profile = None
+    if args.profile:
+        profile = single_row_breakdown(nets, ez_arr64[0], ez_lists[0], args.quick)
+
+    targets = {
+        "batched_activation_vs_neat_ge_100x": {s: ratios[s]["batched_ez_over_np_list"]["median"] for s in SIZES},
+        "single_row_activation_vs_neat_ge_10x": {s: ratios[s]["single_best_ez_over_best_np"]["median"] for s in SIZES},
+    }
+    targets["batched_met"] = all(v >= 100 for v in targets["batched_activation_vs_neat_ge_100x"].values())
+    targets["single_row_met"] = all(v >= 10 for v in targets["single_row_activation_vs_neat_ge_10x"].values())
+    if all(f"{s}_mn_list" in rates for s in SIZES):
+        targets["beats_multineat_single_and_batched"] = all(
+            ratios[s]["single_best_ez_over_mn_list"]["median"] > 1 and ratios[s]["batched_ez_over_mn_list"]["median"] > 1
+            for s in SIZES)
+
+    full = {"bench": "bench_activate", "machine": info, "params": vars(args),
+            "unit": "activations per second (one network on one observation = 1), single thread",
+            "checks": checks, "shapes": shapes, "rates": res,
+            "create_per_sec": {k: bu.summarize(v, 1) for k, v in create.items()},
+            "ratios_same_repeat": ratios, "targets": targets, "single_row_breakdown_us": profile,
+            "raw": {"rates": rates, "create": create},
+            "total_wall_s": round(time.perf_counter() - t_start, 1)}
+    line = {"bench": "bench_activate", "unit": "activations/s [median,min,max]",
+            "rates": {k: C.ms(v, 0) for k, v in res.items()},
+            "ratios": {s: {k: C.ms(v, 2) for k, v in r.items()} for s, r in ratios.items()},
+            "targets": targets, "max_abs_diff": {s: max(v for k, v in c.items() if k.endswith("diff"))
+                                                 for s, c in checks.items()},
+            "ezspark": info["ezspark"]["version"], "kernels": info["ezspark"]["kernels"],
+            "repeats": args.repeats}
+    bu.emit("bench_activate" + ("_quick" if args.quick else ""), full, line)
+
+
+def single_row_breakdown(nets, x64, xlist, quick):
+    """Where one ezspark single-row call spends its time (us per call, medians of 5)."""
+    p = nets["small"]["singles"][0]
+    pb = nets["big"]["singles"][0]
+    out = np.empty((1, 1, 2))
+    X0 = np.zeros((0, 4))
+    out0 = np.empty((1, 0, 2))
+    n = 2000 if quick else 20000
+
+    def us(fn):
+        vals = []
+        for _ in range(5):
+            t = time.perf_counter()
+            for _ in range(n):
+                fn()
+            vals.append(1e6 * (time.perf_counter() - t) / n)
+        return round(sorted(vals)[2], 3)
+
+    args_s, args_b = p._args, pb._args
+    k = _core.activate_all
+    return {
+        "small: Programs.activate(list row)": us(lambda: p.activate(xlist)),
+        "small: Programs.activate(float64[1,4])": us(lambda: p.activate(x64)),
+        "  of which input check/conversion (Programs._rows)": us(lambda: p._rows(x64)),
+        "  of which output allocation (np.empty)": us(lambda: np.empty((1, 1, 2))),
+        "  of which kernel entry, 0 rows (argument unpacking, 9 typed memoryviews)": us(lambda: k(*args_s, X0, out0)),
+        "  of which kernel, 1 row, preallocated out": us(lambda: k(*args_s, x64, out)),
+        "big: kernel, 1 row, preallocated out": us(lambda: k(*args_b, x64, out)),
+        "big: Programs.activate(float64[1,4])": us(lambda: pb.activate(x64)),
+        "reference: empty Python function call": us(lambda: None),
+    }
+
+
+if __name__ == "__main__":
+    main()

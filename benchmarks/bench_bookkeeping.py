@@ -1,0 +1,515 @@
+"""GA bookkeeping (everything but evaluation): ezspark vs neat-python 2.0.0 vs MultiNEAT 0.12.
+
+Same cheap fitness for all (the anchor's ``neat_reproduce.py``): number of enabled
+connections + N(0, 0.5) noise from a separate ``random.Random(seed + 1_000_003)``, so
+genomes grow as in a real run; population 1,000 (40 generations) and 10,000 (15
+generations).  One driver runs the passes one after the other, alternating the package
+order pass by pass; each pass runs in its own subprocess so that its peak memory
+is its own (VmHWM of /proc/self/status, the peak RSS of that process).
+
+  ezspark      the stable API ``ezspark._evolution.Evolution`` (whatever implementation is
+               installed when this runs): ``Evolution.start(cfg, rng)``, then per generation
+               compilation as the trainer does it (``compile_csr`` on the Population's CSR
+               columns; ``compile_programs`` for a list of Genomes), fitness (not timed), ``evo.observe(fitness)``,
+               ``evo.reproduce(pop, fitness, k, j)`` (speciation included).  Config: the docs
+               example values with initial = min = max population = pop.
+               Bookkeeping/generation = compile_programs + observe + reproduce.
+               Speciation is timed generically: ``ezspark._evolution.distance`` (and any
+               callable of that module whose name contains "speciat" or "distance") is
+               wrapped with a counter + timer; the wrapper's own cost is calibrated and
+               subtracted.  Distance computations = calls of that function = members tested
+               against species representatives (spec step 7 stops at the first match).  If a
+               batched kernel replaces the per-pair call, the count is not observable and is
+               reported as null (time of the wrapped kernel call is still reported).
+               Offspring cost = (reproduce - speciation) / population.
+  neat-python  the anchor's ``neat_reproduce.one_pass`` unchanged (configs/cartpole-
+               feedforward.cfg): reproduce and speciate timed separately, distance calls
+               counted by the anchor; us/distance = speciate time / distance calls;
+               us/offspring = reproduce time / population.
+  MultiNEAT    the anchor's ``mn_reproduce.mn_pass`` (``Population.Epoch()``, its structural
+               mix for growth); pop 1,000 only -- its first Epoch at 10,000 is predicted at
+               ~680 s (quadratic, see multineat/README.md); no per-distance figure (Epoch is
+               one opaque C++ call): us/offspring = Epoch time / population.
+
+``--budget POP:SECONDS`` stops a pass (any package) after the generation at which its
+cumulative bookkeeping time passes SECONDS (reported as generations done); use it when an
+implementation's per-generation cost explodes.
+
+Usage: python benchmarks/bench_bookkeeping.py [--pops 1000,10000] [--gens 1000:40,10000:15]
+           [--passes 1000:3,10000:1] [--mn-passes 2] [--packages ezspark,neat-python,multineat]
+           [--budget 1000:600,10000:900] [--quick]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _common as C  # noqa: E402
+from _common import bu  # noqa: E402
+
+PACKAGES = ("ezspark", "neat-python", "multineat")
+
+
+def rss_mb():
+    """Peak resident set size of this process in MB: VmHWM from /proc (ru_maxrss would
+    carry the parent's peak across fork + exec on Linux); ru_maxrss elsewhere."""
+    try:
+        with open("/proc/self/status") as f:
+            for ln in f:
+                if ln.startswith("VmHWM:"):
+                    return int(ln.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def parse_map(s, cast=int):
+    out = {}
+    for part in (s or "").split(","):
+        if part:
+            k, v = part.split(":")
+            out[int(k)] = cast(v)
+    return out
+
+
+# ---- workers (one pass each, in a subprocess) -----------------------------------------------
+
+class _Probe:
+    """Counter + timer around a function; ``overhead`` is the calibrated cost per call."""
+
+    def __init__(self):
+        self.calls = 0
+        self.seconds = 0.0
+
+    def wrap(self, fn):
+        pc = time.perf_counter
+
+        def wrapper(*a, **k):
+            t = pc()
+            try:
+                return fn(*a, **k)
+            finally:
+                self.seconds += pc() - t
+                self.calls += 1
+        return wrapper
+
+
+def _calibrate_probe():
+    def noop(*a):
+        return 0.0
+    p = _Probe()
+    w = p.wrap(noop)
+    n = 200000
+    t = time.perf_counter()
+    for _ in range(n):
+        noop(1, 2, 3, 4)
+    base = time.perf_counter() - t
+    t = time.perf_counter()
+    for _ in range(n):
+        w(1, 2, 3, 4)
+    wrapped = time.perf_counter() - t
+    # the part of the wrapper that lands inside the timed interval is ~ the inner call's
+    # own overhead; the outer part (two perf_counter calls, bookkeeping) is what we subtract
+    return max((wrapped - base) / n, 0.0), p.seconds / n
+
+
+def worker_ezspark(pop, gens, seed, budget):
+    import attrs
+    import numpy as np
+
+    import ezspark
+    import ezspark._evolution as evm
+    from ezspark._config import TrainingConfig
+    from ezspark._network import compile_csr, compile_programs
+    from ezspark._trainer import make_streams
+
+    def compile_generation(population):
+        # what the trainer does: a CSR Population compiles from its columns; a list of
+        # Genomes (the implementation before the kernels) through compile_programs
+        if hasattr(population, "off"):
+            return compile_csr(population.off, population.src, population.dst, population.weight,
+                               population.enabled, cfg.input_size, cfg.output_size)
+        return compile_programs(population, cfg.input_size, cfg.output_size)
+
+    def enabled_counts(population):
+        if hasattr(population, "off"):
+            off = np.asarray(population.off)
+            csum = np.concatenate(([0], np.cumsum(np.asarray(population.enabled, dtype=np.int64))))
+            return (csum[off[1:]] - csum[off[:-1]]).tolist(), np.diff(off).tolist()
+        return [int(g.enabled.sum()) for g in population], [len(g) for g in population]
+
+    outer_overhead, inner_overhead = _calibrate_probe()
+    probes = {}          # name -> _Probe; "speciation" probes are summed into speciate_s
+    counted = [0]        # distance computations reported by the speciate kernel's outputs
+
+    def count_speciate(fn):
+        # _core.speciate(p_off, ..., r_off, ..., threshold, n_io, species, dist, founders)
+        # -> n_new.  First fit: genome i joining species s < R (or an earlier founder's
+        # species) was tested against s + 1 representatives; the j-th founder against R + j.
+        def wrapper(*a, **k):
+            n_new = fn(*a, **k)
+            try:
+                R = len(a[4]) - 1
+                species, founders = np.asarray(a[10]), np.asarray(a[12])[:n_new]
+                is_founder = np.zeros(species.shape[0], dtype=bool)
+                is_founder[founders] = True
+                counted[0] += int((species[~is_founder] + 1).sum()) + n_new * R + n_new * (n_new - 1) // 2
+            except Exception:
+                counted[0] = -10**18   # signature changed: count unknown
+            return n_new
+        return wrapper
+
+    # per-pair distance in Python (the implementation before the kernels)
+    for name in dir(evm):
+        obj = getattr(evm, name)
+        low = name.lower()
+        if callable(obj) and not isinstance(obj, type) and ("distance" in low or "speciat" in low):
+            probes[name] = _Probe()
+            setattr(evm, name, probes[name].wrap(obj))
+    # the kernels (looked up as ``_core.<name>`` at call time)
+    from ezspark import _core
+    kernel_probes = {}
+    for name in ("speciate", "distance_pairs", "reproduce", "crossover"):
+        if callable(getattr(_core, name, None)):
+            kernel_probes[name] = _Probe()
+            fn = getattr(_core, name)
+            if name == "speciate":
+                fn = count_speciate(fn)
+            setattr(_core, name, kernel_probes[name].wrap(fn))
+    speciation_probes = {n: p for n, p in probes.items()}
+    speciation_probes.update({f"_core.{n}": kernel_probes[n] for n in ("speciate", "distance_pairs")
+                              if n in kernel_probes})
+    cfg = attrs.evolve(TrainingConfig.docs_example(), gym_game_name="CartPole-v1",
+                       initial_population=pop, min_population=pop, max_population=pop,
+                       generations=gens + 1)
+    base_rss = rss_mb()
+    rng, _ = make_streams(seed)
+    t = time.perf_counter()
+    evo, population = evm.Evolution.start(cfg, rng)
+    init_s = time.perf_counter() - t
+    noise = random.Random(seed + 1_000_003)
+    rows = []
+    spent = 0.0
+    pc = time.perf_counter
+    for k in range(gens):
+        t0 = pc()
+        programs = compile_generation(population)
+        t1 = pc()
+        conns, genes = enabled_counts(population)
+        fit = np.array([c + noise.gauss(0.0, 0.5) for c in conns])
+        t2 = pc()
+        for p in list(probes.values()) + list(kernel_probes.values()):
+            p.calls, p.seconds = 0, 0.0
+        counted[0] = 0
+        j, best, _ = evo.observe(fit)
+        t3 = pc()
+        nxt, outcome = evo.reproduce(population, fit, k, j)
+        t4 = pc()
+        calls = {n: p.calls for n, p in probes.items()}
+        calls.update({f"_core.{n}": p.calls for n, p in kernel_probes.items()})
+        if "distance" in probes and probes["distance"].calls:
+            dist_calls = probes["distance"].calls
+        elif counted[0] > 0:
+            dist_calls = counted[0]
+        else:
+            dist_calls = None
+        spec_s = sum(max(p.seconds - p.calls * inner_overhead, 0.0) for p in speciation_probes.values())
+        all_probes = list(probes.values()) + list(kernel_probes.values())
+        probe_cost = sum(p.calls for p in all_probes) * outer_overhead
+        reproduce_s = max(t4 - t3 - probe_cost, 0.0)
+        kernel_s = {f"_core.{n}": max(p.seconds - p.calls * inner_overhead, 0.0) for n, p in kernel_probes.items()}
+        row = {"gen": k, "pop": len(population), "offspring": len(nxt),
+               "compile_s": t1 - t0, "eval_s": t2 - t1, "observe_s": t3 - t2,
+               "reproduce_s": reproduce_s, "speciate_s": spec_s,
+               "reproduce_excl_speciation_s": max(reproduce_s - spec_s, 0.0),
+               "non_eval": (t1 - t0) + (t3 - t2) + reproduce_s,
+               "probe_calls": calls, "kernel_s": kernel_s, "distance_calls": dist_calls,
+               "species": outcome.species, "culled": len(outcome.culled),
+               "mean_enabled_conns": statistics.fmean(conns),
+               "mean_genes": statistics.fmean(genes),
+               "mean_nodes": float(programs.n_nodes.mean()) + cfg.input_size,
+               "rss_mb": rss_mb()}
+        rows.append(row)
+        spent += row["non_eval"]
+        bu.log(f"  ezspark pop {pop} gen {k}: {row['non_eval']:.3f}s (speciation {spec_s:.3f}s, "
+               f"{dist_calls} distances), species {outcome.species}, conns {row['mean_enabled_conns']:.1f}")
+        population = nxt
+        if budget and spent > budget:
+            bu.log(f"  ezspark pop {pop}: budget {budget}s reached after {k + 1} generations")
+            break
+    return {"package": "ezspark", "version": getattr(ezspark, "__version__", None), "init_s": init_s,
+            "rows": rows, "probe_overhead_us": {"outer": outer_overhead * 1e6, "inner": inner_overhead * 1e6},
+            "probed_functions": sorted(probes) + [f"_core.{n}" for n in kernel_probes],
+            "speciation_probes": sorted(speciation_probes), "base_rss_mb": base_rss, "peak_rss_mb": rss_mb()}
+
+
+def worker_neat(pop, gens, seed, budget):
+    import neat_reproduce  # anchor script
+    base = rss_mb()
+    if budget:
+        bu.log("  neat-python: --budget not applied (the anchor's one_pass runs all generations)")
+    init_s, rows = neat_reproduce.one_pass(pop, gens, seed)
+    for r in rows:
+        r["pop"] = pop
+        r["offspring"] = pop
+        r["reproduce_excl_speciation_s"] = r["reproduce"]
+        r["speciate_s"] = r["speciate"]
+        r["reproduce_s"] = r["reproduce"]
+    return {"package": "neat-python", "version": bu.package_version("neat-python"), "init_s": init_s,
+            "rows": rows, "base_rss_mb": base, "peak_rss_mb": rss_mb()}
+
+
+def worker_multineat(pop, gens, seed, budget):
+    import mn_reproduce  # anchor script
+    base = rss_mb()
+    init_s, rows = mn_reproduce.mn_pass(pop, gens, seed, budget)
+    for r in rows:
+        r["non_eval"] = r["epoch_s"]
+        r["offspring"] = r["pop"]
+        r["mean_enabled_conns"] = r["mean_links"]
+        r["distance_calls"] = None
+    return {"package": "multineat", "version": bu.package_version("multineat"), "init_s": init_s,
+            "rows": rows, "base_rss_mb": base, "peak_rss_mb": rss_mb()}
+
+
+def run_worker(args):
+    fn = {"ezspark": worker_ezspark, "neat-python": worker_neat, "multineat": worker_multineat}[args.worker]
+    res = fn(args.pop, args.worker_gens, args.seed, args.worker_budget)
+    res["loadavg_end"] = bu.loadavg()
+    sys.stdout.flush()
+    print(json.dumps(res))
+
+
+# ---- driver ----------------------------------------------------------------------------------
+
+def one_pass(pkg, pop, gens, seed, budget):
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", pkg, "--pop", str(pop),
+           "--worker-gens", str(gens), "--seed", str(seed)]
+    if budget:
+        cmd += ["--worker-budget", str(budget)]
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"{pkg} pass failed (rc {proc.returncode})")
+    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    res["wall_s"] = time.perf_counter() - t
+    return res
+
+
+def summarize_pkg(passes, pop):
+    """Figures of one package at one population size over its passes."""
+    n = min(len(p["rows"]) for p in passes)
+
+    def per_pass(fn):
+        return [fn(p["rows"][:n]) for p in passes]
+
+    tot = lambda rows, k: sum((r.get(k) or 0.0) for r in rows)  # noqa: E731
+    out = {
+        "passes": len(passes), "generations": n,
+        "generations_per_pass": [len(p["rows"]) for p in passes],
+        "s_per_gen_median_over_gens": bu.summarize(per_pass(lambda rows: statistics.median(r["non_eval"] for r in rows)), 5),
+        "s_per_gen_mean_over_gens": bu.summarize(per_pass(lambda rows: tot(rows, "non_eval") / len(rows)), 5),
+        "total_non_eval_s": bu.summarize(per_pass(lambda rows: tot(rows, "non_eval")), 4),
+        "us_per_offspring_bookkeeping": bu.summarize(per_pass(
+            lambda rows: 1e6 * tot(rows, "non_eval") / sum(r["pop"] for r in rows)), 2),
+        "peak_rss_mb": bu.summarize([p["peak_rss_mb"] for p in passes], 1),
+        "rss_increase_mb": bu.summarize([p["peak_rss_mb"] - p["base_rss_mb"] for p in passes], 1),
+    }
+    r0 = passes[0]["rows"][:n]
+    if "reproduce_excl_speciation_s" in r0[0]:
+        out["us_per_offspring_reproduce_excl_speciation"] = bu.summarize(per_pass(
+            lambda rows: 1e6 * tot(rows, "reproduce_excl_speciation_s") / sum(r["pop"] for r in rows)), 3)
+        out["speciate_s_total"] = bu.summarize(per_pass(lambda rows: tot(rows, "speciate_s")), 4)
+    if all(r.get("distance_calls") for r in r0[1:]):
+        out["distance_calls_total"] = sum(r["distance_calls"] or 0 for r in r0)
+        out["us_per_distance"] = bu.summarize(per_pass(
+            lambda rows: 1e6 * tot(rows, "speciate_s") / max(sum(r["distance_calls"] or 0 for r in rows), 1)), 3)
+    per_gen = lambda k: [round(statistics.median((p["rows"][i].get(k) or 0.0) for p in passes), 5)  # noqa: E731
+                         for i in range(n)]
+    out["per_gen"] = {"non_eval_s": per_gen("non_eval"),
+                      "species": [r.get("species") for r in r0],
+                      "mean_enabled_conns": [round(r["mean_enabled_conns"], 2) for r in r0],
+                      "mean_nodes": [round(r.get("mean_nodes") or r.get("mean_neurons") or 0.0, 2) for r in r0],
+                      "distance_calls": [r.get("distance_calls") for r in r0]}
+    if "speciate_s" in r0[0]:
+        out["per_gen"]["speciate_s"] = per_gen("speciate_s")
+        out["per_gen"]["reproduce_excl_speciation_s"] = per_gen("reproduce_excl_speciation_s")
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pops", default="1000,10000")
+    ap.add_argument("--gens", default="1000:40,10000:15")
+    ap.add_argument("--passes", default="1000:3,10000:1", help="passes per package per pop (README: 3 + 3 at "
+                    "1000, 1-2 + 1-2 at 10000)")
+    ap.add_argument("--mn-passes", type=int, default=2, help="MultiNEAT passes (pop <= 1000 only)")
+    ap.add_argument("--packages", default=",".join(PACKAGES))
+    ap.add_argument("--budget", default="", help="POP:SECONDS,... cap on a pass's cumulative bookkeeping time")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--quick", action="store_true", help="smoke test: pop 200, 5 generations, 1 pass each")
+    ap.add_argument("--profile-pop", type=int, default=None,
+                    help="instead of the comparison: cProfile one ezspark pass at this population "
+                         "(generations from --gens) -> results/bench_bookkeeping_profile.json")
+    ap.add_argument("--worker", choices=PACKAGES, help=argparse.SUPPRESS)
+    ap.add_argument("--pop", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--worker-gens", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--worker-budget", type=float, default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        return run_worker(args)
+    if args.quick:
+        args.pops, args.gens, args.passes, args.mn_passes = "200", "200:5", "200:1", 1
+    if args.profile_pop:
+        return profile_ezspark(args.profile_pop, parse_map(args.gens).get(args.profile_pop, 10), args.seed)
+    pops = [int(x) for x in args.pops.split(",") if x]
+    gens_map, passes_map = parse_map(args.gens), parse_map(args.passes)
+    budget_map = parse_map(args.budget, float)
+    pkgs = [p for p in args.packages.split(",") if p]
+    if "multineat" in pkgs:
+        try:
+            import multineat  # noqa: F401
+        except ImportError:
+            bu.log("MultiNEAT not installed: skipped")
+            pkgs.remove("multineat")
+
+    info = C.machine_info()
+    full = {"bench": "bench_bookkeeping", "machine": info, "params": vars(args), "by_pop": {}}
+    line = {"bench": "bench_bookkeeping", "unit": "s/gen bookkeeping, us/offspring, us/distance [median,min,max]",
+            "by_pop": {}}
+    t_start = time.perf_counter()
+    for pop in pops:
+        gens = gens_map.get(pop, 10)
+        npass = passes_map.get(pop, 1)
+        budget = budget_map.get(pop)
+        runs = {p: [] for p in pkgs}
+        for k in range(max(npass, args.mn_passes if pop <= 1000 else 0)):
+            order = pkgs if k % 2 == 0 else pkgs[::-1]
+            for pkg in order:
+                if pkg == "multineat" and (pop > 1000 or k >= args.mn_passes):
+                    continue
+                if pkg != "multineat" and k >= npass:
+                    continue
+                bu.log(f"pop {pop} pass {k + 1} {pkg} ({time.perf_counter() - t_start:.0f}s, load {bu.loadavg()})")
+                r = one_pass(pkg, pop, gens, args.seed, budget)
+                runs[pkg].append(r)
+                rows = r["rows"]
+                bu.log(f"pop {pop} pass {k + 1} {pkg}: {len(rows)} gens, total {sum(x['non_eval'] for x in rows):.1f}s, "
+                       f"median {statistics.median(x['non_eval'] for x in rows):.3f}s/gen, species end "
+                       f"{rows[-1].get('species')}, conns end {rows[-1]['mean_enabled_conns']:.1f}, "
+                       f"peak RSS {r['peak_rss_mb']:.0f} MB")
+        summ = {p: summarize_pkg(rs, pop) for p, rs in runs.items() if rs}
+        same = {p: len({json.dumps([(x.get("species"), round(x["mean_enabled_conns"], 6)) for x in r["rows"][:summ[p]["generations"]]])
+                        for r in rs}) == 1 for p, rs in runs.items() if rs}
+        ratios = {}
+        ez, npy, mn = summ.get("ezspark"), summ.get("neat-python"), summ.get("multineat")
+
+        def pair(key, a, b, invert=True):
+            if a and b and key in a and key in b:
+                va, vb = a[key]["median"], b[key]["median"]
+                return round(vb / va, 3) if invert else round(va / vb, 3)
+            return None
+
+        if ez and npy:
+            g = min(ez["generations"], npy["generations"])
+            ez_eq = [sum(r["non_eval"] for r in p["rows"][:g]) for p in runs["ezspark"]]
+            np_eq = [sum(r["non_eval"] for r in p["rows"][:g]) for p in runs["neat-python"]]
+            ratios["neat_over_ezspark"] = {
+                "s_per_gen_median": pair("s_per_gen_median_over_gens", ez, npy),
+                "us_per_offspring_reproduce_excl_speciation": pair("us_per_offspring_reproduce_excl_speciation", ez, npy),
+                "us_per_offspring_bookkeeping": pair("us_per_offspring_bookkeeping", ez, npy),
+                "us_per_distance": pair("us_per_distance", ez, npy),
+                f"total_first_{g}_gens": round(statistics.median(np_eq) / statistics.median(ez_eq), 3),
+                "peak_rss": pair("peak_rss_mb", ez, npy)}
+        if ez and mn:
+            g = min(ez["generations"], mn["generations"])
+            ez_eq = [sum(r["non_eval"] for r in p["rows"][:g]) for p in runs["ezspark"]]
+            mn_eq = [sum(r["non_eval"] for r in p["rows"][:g]) for p in runs["multineat"]]
+            ratios["multineat_over_ezspark"] = {
+                "s_per_gen_median": pair("s_per_gen_median_over_gens", ez, mn),
+                "us_per_offspring_bookkeeping": pair("us_per_offspring_bookkeeping", ez, mn),
+                f"total_first_{g}_gens": round(statistics.median(mn_eq) / statistics.median(ez_eq), 3),
+                "peak_rss": pair("peak_rss_mb", ez, mn)}
+        full["by_pop"][str(pop)] = {"generations_requested": gens, "budget_s": budget, "summary": summ,
+                                    "same_work_across_passes": same, "ratios_median": ratios,
+                                    "raw": {p: [{k: v for k, v in r.items()} for r in rs] for p, rs in runs.items()}}
+        line["by_pop"][str(pop)] = {
+            p: {"gens": s["generations"], "s_per_gen": C.ms(s["s_per_gen_median_over_gens"], 4),
+                "us_per_offspring_repro": C.ms(s["us_per_offspring_reproduce_excl_speciation"], 1)
+                if "us_per_offspring_reproduce_excl_speciation" in s else None,
+                "us_per_offspring_all": C.ms(s["us_per_offspring_bookkeeping"], 1),
+                "us_per_distance": C.ms(s["us_per_distance"], 3) if "us_per_distance" in s else None,
+                "species_end": s["per_gen"]["species"][-1], "conns_end": s["per_gen"]["mean_enabled_conns"][-1],
+                "peak_rss_mb": C.ms(s["peak_rss_mb"], 0)} for p, s in summ.items()}
+        line["by_pop"][str(pop)]["ratios"] = ratios
+    full["total_wall_s"] = round(time.perf_counter() - t_start, 1)
+    targets = {}
+    for pop, d in full["by_pop"].items():
+        r = d["ratios_median"].get("neat_over_ezspark")
+        if r:
+            targets[pop] = {"distance_ge_100x": r["us_per_distance"],
+                            "per_offspring_ge_50x": r["us_per_offspring_reproduce_excl_speciation"],
+                            "bookkeeping_per_gen_ge_50x": r["s_per_gen_median"]}
+    full["targets"] = targets
+    line["targets"] = targets
+    line["ezspark"] = info["ezspark"]
+    name = "bench_bookkeeping" if not args.quick else "bench_bookkeeping_quick"
+    bu.emit(name, full, line)
+
+
+def profile_ezspark(pop, gens, seed):
+    """cProfile of one ezspark pass: which functions the bookkeeping time goes to."""
+    import cProfile
+    import io
+    import pstats
+
+    info = C.machine_info()
+    prof = cProfile.Profile()
+    prof.enable()
+    res = worker_ezspark(pop, gens, seed, None)
+    prof.disable()
+    st = pstats.Stats(prof, stream=io.StringIO())
+    rows = []
+    for (fn, ln, name), (cc, nc, tt, ct, callers) in st.stats.items():
+        short = fn.replace(C.REPO + os.sep, "").replace(sys.prefix, "<py>")
+        rows.append({"function": f"{short}:{ln}({name})", "calls": nc, "tottime_s": round(tt, 4),
+                     "cumtime_s": round(ct, 4)})
+    total = sum(r["tottime_s"] for r in rows)
+    rows.sort(key=lambda r: -r["tottime_s"])
+    non_eval = sum(r["non_eval"] for r in res["rows"])
+
+    def cum(pattern):
+        return round(max((r["cumtime_s"] for r in rows if pattern in r["function"]), default=0.0), 4)
+
+    def cum_exact(file_part, func):
+        return round(max((r["cumtime_s"] for r in rows
+                          if file_part in r["function"] and r["function"].endswith(f"({func})")), default=0.0), 4)
+
+    parts = {"Evolution.reproduce": cum_exact("_evolution.py", "reproduce"),
+             "  _core.speciate (wrapped)": 0.0, "  _core.reproduce (wrapped)": 0.0,
+             "compile (compile_csr / compile_programs)": max(cum_exact("_network.py", "compile_csr"),
+                                                             cum_exact("_network.py", "compile_programs")),
+             "Evolution.observe": cum_exact("_evolution.py", "observe")}
+    ks = [r.get("kernel_s") or {} for r in res["rows"]]
+    parts["  _core.speciate (wrapped)"] = round(sum(k.get("_core.speciate", 0.0) for k in ks), 4)
+    parts["  _core.reproduce (wrapped)"] = round(sum(k.get("_core.reproduce", 0.0) for k in ks), 4)
+    full = {"bench": "bench_bookkeeping_profile", "machine": info, "pop": pop, "generations": len(res["rows"]),
+            "profiled_total_s": round(total, 3), "bookkeeping_s_unprofiled_timers": round(non_eval, 3),
+            "cum_s": parts, "top_tottime": rows[:25],
+            "kernel_s_per_gen": [r.get("kernel_s") for r in res["rows"]],
+            "note": "cProfile adds a per-call cost to Python functions, so Python-heavy parts are inflated"}
+    line = {"bench": "bench_bookkeeping_profile", "pop": pop, "profiled_total_s": full["profiled_total_s"],
+            "cum_s": parts, "top5_tottime": [(r["function"], r["tottime_s"]) for r in rows[:5]]}
+    bu.emit("bench_bookkeeping_profile", full, line)
+
+
+if __name__ == "__main__":
+    main()

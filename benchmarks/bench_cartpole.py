@@ -1,0 +1,317 @@
+"""CartPole-v1 wall time to solve: ezspark vs neat-python 2.0.0 (serial and parallel) vs
+MultiNEAT 0.12, interleaved seed by seed in one process.
+
+Task (the anchor's ``neat_cartpole.py``, unchanged for the peers): ``gym.make("CartPole-v1")``,
+4 observations -> 2 outputs, action = argmax (ties -> 0), fitness = mean reward over 5
+episodes of <= 500 steps, population 150, cap 100 generations; **solved** when a
+generation's best genome has fitness >= 475 and then averages >= 475 over 100 fresh
+episodes.  Seeds 0-4; per seed and pass (order reversed every other seed/pass):
+
+  np_serial     neat_cartpole.run_once(seed, "serial")   (episode seeds from (seed, genome key))
+  np_parallel   neat_cartpole.run_once(seed, "parallel") (neat.ParallelEvaluator(2), pool start
+                included)
+  ez_serial     ezspark.train(cfg, seed=seed, workers=1, stop=validate)
+  ez_workers2   ezspark.train(cfg, seed=seed, workers=2, stop=validate) (pool start included)
+  mn_serial     mn_cartpole.mn_run(seed) (MultiNEAT's own XOR-test settings, as the anchor)
+
+ezspark config: the docs example values with gym_game_name CartPole-v1,
+max_number_of_steps 500, max_number_of_games 5, initial/min/max_population 150,
+generations 100.  Its episode seeds come from its own formula (engine-spec 6.2); the fitness
+definition is the same.  ``stop`` validates a champion with fitness >= 475 on 100 fresh
+episodes (``play_episodes(..., episodes=100, seed=10**9 + seed*7919)``, i.e. reset seeds
+10**9 + seed*7919 + e), once per distinct genome, and approves it when the mean is >= 475.
+Env steps = training steps (history env_steps; for neat-python 5 x fitness) + validation
+steps.  Wall time includes validation and, for 2 workers, starting the pool.
+
+Same work is checked: each (seed, mode) does identical work in every pass, and ezspark's
+serial and 2-worker runs follow the same trajectory (as do neat-python's).  ``--profile``
+adds a cProfile of one ezspark serial run (seed = first seed): evaluation, bookkeeping,
+compilation and validation shares.
+
+Usage: python benchmarks/bench_cartpole.py [--seeds 5] [--passes 5] [--modes ...] [--quick] [--profile]
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import statistics
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _common as C  # noqa: E402
+from _common import bu  # noqa: E402
+
+import neat_cartpole as nc  # noqa: E402  (anchor script)
+
+import attrs  # noqa: E402
+import ezspark  # noqa: E402
+from ezspark._config import TrainingConfig  # noqa: E402
+from ezspark._evaluation import EnvEvaluator  # noqa: E402
+from ezspark._parallel import ProcessEvaluator  # noqa: E402
+from ezspark._play import play_episodes  # noqa: E402
+
+ENV_ID = "CartPole-v1"
+SOLVE = nc.SOLVE_THRESHOLD          # 475
+VAL_EPISODES = nc.VALIDATION_EPISODES  # 100
+MODES = ("np_serial", "ez_serial", "np_parallel", "ez_workers2", "mn_serial")
+
+# evaluation time of ezspark runs: the evaluators' evaluate() wrapped (once per generation)
+EVAL_S = [0.0]
+
+
+def _timed(fn):
+    def wrapper(*a, **k):
+        t = time.perf_counter()
+        try:
+            return fn(*a, **k)
+        finally:
+            EVAL_S[0] += time.perf_counter() - t
+    return wrapper
+
+
+EnvEvaluator.evaluate = _timed(EnvEvaluator.evaluate)
+ProcessEvaluator.evaluate = _timed(ProcessEvaluator.evaluate)
+
+
+def ez_cfg(pop, max_gens):
+    return attrs.evolve(TrainingConfig.docs_example(), gym_game_name=ENV_ID,
+                        max_number_of_steps=500, max_number_of_games=5, generations=max_gens,
+                        initial_population=pop, min_population=pop, max_population=pop)
+
+
+def ez_run(seed, workers, pop=150, max_gens=100):
+    cfg = ez_cfg(pop, max_gens)
+    validated = {}
+    st = {"val_steps": 0, "val_s": 0.0, "solved_by": None}
+
+    def stop(ch):
+        if ch.fitness < SOLVE:
+            return False
+        g = ch.genome
+        key = (g.innovation.tobytes(), g.weight.tobytes(), g.enabled.tobytes())
+        if key not in validated:
+            t = time.perf_counter()
+            rets = play_episodes(ch, ENV_ID, episodes=VAL_EPISODES, seed=10 ** 9 + seed * 7919)
+            st["val_steps"] += int(sum(rets))
+            validated[key] = float(np.mean(rets))
+            st["val_s"] += time.perf_counter() - t
+        if validated[key] >= SOLVE:
+            st["solved_by"] = (ch.generation, validated[key], ch.num_nodes, ch.num_connections)
+            return True
+        return False
+
+    EVAL_S[0] = 0.0
+    t0 = time.perf_counter()
+    r = ezspark.train(cfg, seed=seed, workers=workers, stop=stop)
+    wall = time.perf_counter() - t0
+    train_steps = int(sum(h.env_steps for h in r.history))
+    eval_s = EVAL_S[0]
+    gen_s = sum(h.seconds for h in r.history)
+    return {"seed": seed, "mode": "ez_serial" if workers == 1 else f"ez_workers{workers}",
+            "solved": r.stopped == "stop", "generations": r.generations,
+            "train_steps": train_steps, "validation_steps": st["val_steps"],
+            "validations": len(validated), "wall_s": round(wall, 3), "eval_s": round(eval_s, 3),
+            "bookkeeping_s": round(max(gen_s - eval_s - st["val_s"], 0.0), 3),
+            "validation_s": round(st["val_s"], 3),
+            "setup_s": round(wall - gen_s, 3),
+            "train_steps_per_s_eval": round(train_steps / eval_s, 1) if eval_s else None,
+            "solved_by": st["solved_by"],
+            "per_gen": [{"gen": h.generation, "best": h.best_fitness, "steps": h.env_steps,
+                         "species": h.species, "s": round(h.seconds, 4)} for h in r.history]}
+
+
+def np_run(seed, mode, pop=150, max_gens=100):
+    r = nc.run_once(seed, mode, pop, max_gens, "list")
+    r["mode"] = "np_" + mode
+    return r
+
+
+def mn_run(seed, max_gens=100):
+    import mn_cartpole
+    import mn_common
+    r = mn_cartpole.mn_run(seed, max_gens, mn_common.xor_params(150))
+    r["mode"] = "mn_serial"
+    r["bookkeeping_s"] = r.get("epoch_s")
+    return r
+
+
+def work(r):
+    return (r["solved"], r["generations"], r["train_steps"], r["validation_steps"])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--first-seed", type=int, default=0)
+    ap.add_argument("--passes", type=int, default=5)
+    ap.add_argument("--modes", default=",".join(MODES))
+    ap.add_argument("--max-gens", type=int, default=100)
+    ap.add_argument("--quick", action="store_true", help="smoke test: 1 seed, 1 pass")
+    ap.add_argument("--profile", action="store_true", help="cProfile one ezspark serial run")
+    args = ap.parse_args()
+    if args.quick:
+        args.seeds, args.passes = 1, 1
+    modes = [m for m in args.modes.split(",") if m]
+    try:
+        import mn_cartpole  # noqa: F401
+    except Exception as exc:
+        bu.log(f"MultiNEAT not available ({exc}); mn_serial skipped")
+        modes = [m for m in modes if m != "mn_serial"]
+
+    info = C.machine_info()
+    runs = []
+    t_start = time.perf_counter()
+    for ps in range(args.passes):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
+            order = modes if (seed + ps) % 2 == 0 else modes[::-1]
+            for mode in order:
+                if mode.startswith("np_"):
+                    r = np_run(seed, mode[3:], max_gens=args.max_gens)
+                elif mode == "ez_serial":
+                    r = ez_run(seed, 1, max_gens=args.max_gens)
+                elif mode == "ez_workers2":
+                    r = ez_run(seed, 2, max_gens=args.max_gens)
+                else:
+                    r = mn_run(seed, args.max_gens)
+                r["pass"] = ps
+                runs.append(r)
+                bu.log(f"pass {ps} seed {seed} {mode:12s}: solved={r['solved']} gens={r['generations']} "
+                       f"train={r['train_steps']} val={r['validation_steps']} wall={r['wall_s']:.2f}s "
+                       f"eval={r['eval_s']:.2f}s val_s={r.get('validation_s', 0):.2f}s load={bu.loadavg()[0]}")
+
+    per = {}
+    for r in runs:
+        per.setdefault((r["seed"], r["mode"]), []).append(r)
+    same_across_passes = all(len({work(r) for r in rs}) == 1 for rs in per.values())
+    sm = {}
+    for (seed, mode), rs in per.items():
+        r0 = rs[0]
+        sm[(seed, mode)] = {
+            "seed": seed, "mode": mode, "solved": r0["solved"], "generations": r0["generations"],
+            "train_steps": r0["train_steps"], "validation_steps": r0["validation_steps"],
+            "total_steps": r0["train_steps"] + r0["validation_steps"],
+            "wall_s": statistics.median(r["wall_s"] for r in rs), "wall_s_passes": [r["wall_s"] for r in rs],
+            "eval_s": statistics.median(r["eval_s"] for r in rs),
+            "validation_s": statistics.median(r.get("validation_s", 0.0) for r in rs),
+            "bookkeeping_s": statistics.median((r.get("bookkeeping_s") or 0.0) for r in rs),
+            "train_steps_per_s_eval": statistics.median(r["train_steps"] / r["eval_s"] for r in rs if r["eval_s"]),
+            "solved_by": r0.get("solved_by")}
+    seeds = sorted({s for s, _ in sm})
+
+    by_mode = {}
+    for mode in modes:
+        rs = [sm[(s, mode)] for s in seeds if (s, mode) in sm]
+        ok = [r for r in rs if r["solved"]]
+        by_mode[mode] = {
+            "solved": f"{len(ok)}/{len(rs)}",
+            "generations": bu.summarize([r["generations"] for r in rs], 2),
+            "train_steps": bu.summarize([r["train_steps"] for r in rs], 0),
+            "total_steps": bu.summarize([r["total_steps"] for r in rs], 0),
+            "wall_s": bu.summarize([r["wall_s"] for r in rs], 3),
+            "sum_wall_s_all_seeds": round(sum(r["wall_s"] for r in rs), 3),
+            "train_steps_per_s_eval": bu.summarize([r["train_steps_per_s_eval"] for r in rs], 0),
+            "eval_share_of_wall": bu.summarize([r["eval_s"] / r["wall_s"] for r in rs], 3),
+            "validation_share_of_wall": bu.summarize([r["validation_s"] / r["wall_s"] for r in rs], 3),
+            "bookkeeping_share_of_wall": bu.summarize([r["bookkeeping_s"] / r["wall_s"] for r in rs], 3),
+            "pass_to_pass_wall_max_over_min": bu.summarize(
+                [max(r["wall_s_passes"]) / min(r["wall_s_passes"]) for r in rs], 3),
+        }
+
+    def pair_ratios(a, b):
+        """Wall time a / b: per seed (medians over passes), per (seed, pass), and of the
+        all-seed totals."""
+        per_seed = [sm[(s, a)]["wall_s"] / sm[(s, b)]["wall_s"] for s in seeds if (s, a) in sm and (s, b) in sm]
+        per_run = []
+        for s in seeds:
+            ra, rb = per.get((s, a), []), per.get((s, b), [])
+            per_run += [x["wall_s"] / y["wall_s"] for x, y in zip(ra, rb)]
+        if not per_seed:
+            return None
+        return {"per_seed_median_walls": bu.summarize(per_seed, 3), "per_seed_pass": bu.summarize(per_run, 3),
+                "ratio_of_total_walls": round(sum(sm[(s, a)]["wall_s"] for s in seeds) /
+                                              sum(sm[(s, b)]["wall_s"] for s in seeds), 3)}
+
+    ratios = {}
+    for a, b in (("np_serial", "ez_workers2"), ("np_serial", "ez_serial"), ("np_parallel", "ez_workers2"),
+                 ("mn_serial", "ez_serial"), ("mn_serial", "ez_workers2"), ("ez_serial", "ez_workers2"),
+                 ("np_serial", "np_parallel")):
+        if a in modes and b in modes:
+            ratios[f"{a}_over_{b}"] = pair_ratios(a, b)
+    ez_same = None
+    if "ez_serial" in modes and "ez_workers2" in modes:
+        ez_same = all(work(sm[(s, "ez_serial")]) == work(sm[(s, "ez_workers2")]) for s in seeds)
+    np_same = None
+    if "np_serial" in modes and "np_parallel" in modes:
+        np_same = all(work(sm[(s, "np_serial")]) == work(sm[(s, "np_parallel")]) for s in seeds)
+
+    targets = {}
+    if ratios.get("np_serial_over_ez_workers2"):
+        v = ratios["np_serial_over_ez_workers2"]["per_seed_median_walls"]["median"]
+        targets = {"time_to_solve_np_serial_over_ez_workers2_ge_3x": v, "met": v >= 3.0}
+    if ratios.get("mn_serial_over_ez_serial"):
+        targets["beats_multineat_serial"] = ratios["mn_serial_over_ez_serial"]["per_seed_median_walls"]["median"] > 1
+
+    prof = None
+    if args.profile:
+        prof = profile_ez(args.first_seed, args.max_gens)
+
+    full = {"bench": "bench_cartpole", "machine": info, "params": vars(args),
+            "ezspark_config": ez_cfg(150, args.max_gens).to_dict(),
+            "same_work_across_passes": same_across_passes,
+            "identical_ez_serial_workers2": ez_same, "identical_np_serial_parallel": np_same,
+            "by_mode": by_mode, "ratios_wall": ratios, "targets": targets,
+            "per_seed_mode": [sm[k] for k in sorted(sm)], "profile_ez_serial": prof,
+            "runs": runs, "total_wall_s": round(time.perf_counter() - t_start, 1)}
+    line = {"bench": "bench_cartpole", "passes": args.passes, "seeds": args.seeds,
+            "same_work_across_passes": same_across_passes, "identical_ez_serial_workers2": ez_same,
+            "identical_np_serial_parallel": np_same,
+            "by_mode": {m: {"solved": v["solved"], "gens": C.ms(v["generations"], 1),
+                            "total_steps": C.ms(v["total_steps"], 0), "wall_s": C.ms(v["wall_s"], 2),
+                            "steps_per_eval_s": C.ms(v["train_steps_per_s_eval"], 0)} for m, v in by_mode.items()},
+            "wall_ratios_per_seed": {k: C.ms(v["per_seed_median_walls"], 2) for k, v in ratios.items() if v},
+            "targets": targets, "ezspark": info["ezspark"]["version"]}
+    if prof:
+        line["profile_ez_serial_share"] = prof["share"]
+    name = "bench_cartpole" + ("_quick" if args.quick else "")
+    if modes != list(MODES):
+        name += "_" + "_".join(modes)
+    bu.emit(name, full, line)
+
+
+def profile_ez(seed, max_gens):
+    prof = cProfile.Profile()
+    prof.enable()
+    r = ez_run(seed, 1, max_gens=max_gens)
+    prof.disable()
+    st = pstats.Stats(prof, stream=io.StringIO())
+    total = sum(v[2] for v in st.stats.values())
+
+    def cum(pred):
+        return max((ct for (fn, line, name), (cc, nc_, tt, ct, callers) in st.stats.items()
+                    if pred(fn.replace(os.sep, "/"), name)), default=0.0)
+
+    parts = {
+        "evaluation (EnvEvaluator.evaluate)": cum(lambda f, n: f.endswith("_evaluation.py") and n == "evaluate"),
+        "  env.step (CartPoleEnv.step)": cum(lambda f, n: f.endswith("cartpole.py") and n == "step"),
+        "  activation (Programs.act_rows)": cum(lambda f, n: f.endswith("_network.py") and n == "act_rows"),
+        "bookkeeping (Evolution.reproduce)": cum(lambda f, n: f.endswith("_evolution.py") and n == "reproduce"),
+        "compile_programs": cum(lambda f, n: f.endswith("_network.py") and n == "compile_programs"),
+        "validation (play_episodes)": cum(lambda f, n: f.endswith("_play.py") and n == "play_episodes"),
+        "train total": cum(lambda f, n: f.endswith("_trainer.py") and n == "train"),
+    }
+    out = io.StringIO()
+    pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(12)
+    top = [ln.replace(sys.prefix, "<py>") for ln in out.getvalue().splitlines() if ln.strip()][-13:]
+    return {"run": {k: v for k, v in r.items() if k != "per_gen"}, "profiled_total_s": round(total, 3),
+            "cum_s": {k: round(v, 3) for k, v in parts.items()},
+            "share": {k: round(v / total, 3) for k, v in parts.items()}, "top_tottime": top}
+
+
+if __name__ == "__main__":
+    main()
