@@ -108,7 +108,8 @@ class EnvEvaluator:
         r_game = [0] * rows        # current game g
         r_ret = [0.0] * rows       # return of the current game so far
         r_len = [0] * rows         # steps of the current game so far
-        r_limit = [env.time_limit or 0 for env in envs]
+        r_cap = [min(cap, env.time_limit) if env.time_limit else cap for env in envs]
+        ndarray, obs_shape = np.ndarray, X.shape[1:]
         violations, low = 0, math.inf
         next_job = 0
         copies_left = [min(copies, games)] * n
@@ -137,18 +138,17 @@ class EnvEvaluator:
                 raise EvaluationError(f"{env_id} returned a non-finite observation "
                                       f"(generation {generation}, genome {int(ids[r_prog[r]])}, "
                                       f"game {r_game[r]})")
-            actions = programs.act_rows(row_genome[:live], X[:live]).tolist()
+            actions = programs.act_rows(row_genome[:live], X[:live])
+            if start:
+                actions += start
+            actions = actions.tolist()
             finished = []
             for r in range(live):
                 try:
-                    obs, reward, terminated, truncated, _ = envs[r].step(actions[r] + start)
+                    obs, reward, terminated, truncated, _ = envs[r].step(actions[r])
                 except Exception as exc:
                     raise self._failure("step", exc, generation, ids[r_prog[r]], r_game[r]) from exc
-                reward = float(reward)
-                if not math.isfinite(reward):
-                    raise EvaluationError(f"{env_id} returned reward {reward} (generation "
-                                          f"{generation}, genome {int(ids[r_prog[r]])}, game "
-                                          f"{r_game[r]})")
+                reward = float(reward)     # NaN or inf propagate into the return: checked below
                 if reward < floor:
                     violations += 1
                     if reward < low:
@@ -156,12 +156,18 @@ class EnvEvaluator:
                 r_ret[r] += reward
                 length = r_len[r] + 1
                 r_len[r] = length
-                if terminated or truncated or length >= cap or length == r_limit[r]:
+                if terminated or truncated or length >= r_cap[r]:
                     finished.append(r)
+                elif type(obs) is ndarray and obs.shape == obs_shape:
+                    X[r] = obs
                 else:
                     self._put(X, r, obs, generation, ids[r_prog[r]], r_game[r])
             for r in finished:
                 prog, game = r_prog[r], r_game[r]
+                if not math.isfinite(r_ret[r]):
+                    raise EvaluationError(f"{env_id} returned a non-finite reward (the return of "
+                                          f"the game is {r_ret[r]}; generation {generation}, "
+                                          f"genome {int(ids[prog])}, game {game})")
                 returns[prog, game] = r_ret[r]
                 steps_of[prog] += r_len[r]
                 if game + copies < games:
@@ -182,7 +188,7 @@ class EnvEvaluator:
                 keep = [r for r in range(live) if r_prog[r] >= 0]
                 for dst, src in enumerate(keep):
                     if dst != src:
-                        for lst in (r_prog, r_game, r_ret, r_len, r_limit, envs):
+                        for lst in (r_prog, r_game, r_ret, r_len, r_cap, envs):
                             lst[dst], lst[src] = lst[src], lst[dst]
                         X[dst] = X[src]
                         row_genome[dst] = row_genome[src]

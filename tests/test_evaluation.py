@@ -113,7 +113,7 @@ class TestFitness:
 class TestBadEnvironments:
     def test_nan_reward_names_generation_genome_and_game(self):
         progs = compile_programs(genomes(2, 2, 2), 2, 2)
-        with pytest.raises(EvaluationError, match=r"reward nan \(generation 4, genome 0, game 0\)"):
+        with pytest.raises(EvaluationError, match=r"non-finite reward \(the return of the game is nan; generation 4, genome 0, game 0\)"):
             evaluator("ezspark_tests/NaNReward-v0", 2, 2).evaluate(progs, 0, 4)
 
     def test_nan_observation_is_an_error(self):
