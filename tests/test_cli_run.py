@@ -249,8 +249,9 @@ def test_killed_writer_never_leaves_an_unreadable_run_h5(tmp_path):
 def test_ctrl_c_stops_after_saving(tmp_path):
     cfg = small_cartpole(tmp_path, generations=100000, max_number_of_steps=20)
     env = dict(os.environ, EZSPARK_DISABLE_PLUGIN_AUTOLOAD="1")
+    # -q: an unread stdout pipe must not fill up and block the run
     proc = subprocess.Popen([sys.executable, "-m", "ezspark", "run", str(cfg), "--out",
-                             str(tmp_path / "r"), "--seed", "2"], env=env, cwd=ROOT,
+                             str(tmp_path / "r"), "--seed", "2", "-q"], env=env, cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 60
     while not (tmp_path / "r" / "run.h5").exists() and time.time() < deadline:
