@@ -246,12 +246,19 @@ def test_killed_writer_never_leaves_an_unreadable_run_h5(tmp_path):
             assert len(f["champions"]) == f["history"].shape[0]
 
 
+def _default_sigint():
+    """A child of a non-interactive shell's background job inherits SIGINT ignored, and
+    Python then installs no KeyboardInterrupt handler: restore the default, as a terminal has."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_stops_after_saving(tmp_path):
     cfg = small_cartpole(tmp_path, generations=100000, max_number_of_steps=20)
     env = dict(os.environ, EZSPARK_DISABLE_PLUGIN_AUTOLOAD="1")
     # -q: an unread stdout pipe must not fill up and block the run
     proc = subprocess.Popen([sys.executable, "-m", "ezspark", "run", str(cfg), "--out",
                              str(tmp_path / "r"), "--seed", "2", "-q"], env=env, cwd=ROOT,
+                            preexec_fn=_default_sigint,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 60
     while not (tmp_path / "r" / "run.h5").exists() and time.time() < deadline:
