@@ -10,22 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._checks import check_array as _array
+
 __all__ = ["activate_rows", "activate_all"]
-
-
-def _array(a, kind: str, itemsize: int, ndim: int, name: str, *, writeable: bool = False):
-    """Check ``a`` the way a typed contiguous memoryview does, and return it."""
-    if not isinstance(a, np.ndarray):
-        raise ValueError(f"{name} must be a numpy array, got {type(a).__name__}")
-    if a.dtype.kind != kind or a.dtype.itemsize != itemsize:
-        raise ValueError(f"{name} has dtype {a.dtype}, expected {kind}{itemsize}")
-    if a.ndim != ndim:
-        raise ValueError(f"{name} has {a.ndim} dimensions, expected {ndim}")
-    if not a.flags.c_contiguous:
-        raise ValueError(f"{name} is not C-contiguous")
-    if writeable and not a.flags.writeable:
-        raise ValueError(f"{name} is read-only")
-    return a
 
 
 def _check_program(node_off, node_bias, in_off, in_src, in_w, out_slot, n_inputs, n_outputs):

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._checks import check_array
+
 __all__ = ["distance_pairs", "speciate"]
 
 _BLOCK_PAIRS = 1 << 15   # pairs per vectorised batch in speciate
@@ -19,17 +21,7 @@ _BLOCK_PAIRS = 1 << 15   # pairs per vectorised batch in speciate
 
 def _array(a, kinds: str, itemsize: int, name: str, *, writeable: bool = False):
     """Check ``a`` the way a typed contiguous 1-D memoryview does, and return it."""
-    if not isinstance(a, np.ndarray):
-        raise ValueError(f"{name} must be a numpy array, got {type(a).__name__}")
-    if a.dtype.kind not in kinds or a.dtype.itemsize != itemsize:
-        raise ValueError(f"{name} has dtype {a.dtype}, expected {kinds[0]}{itemsize}")
-    if a.ndim != 1:
-        raise ValueError(f"{name} has {a.ndim} dimensions, expected 1")
-    if not a.flags.c_contiguous:
-        raise ValueError(f"{name} is not C-contiguous")
-    if writeable and not a.flags.writeable:
-        raise ValueError(f"{name} is read-only")
-    return a
+    return check_array(a, kinds, itemsize, 1, name, writeable=writeable)
 
 
 def _table(name, off, innovation, weight, enabled):

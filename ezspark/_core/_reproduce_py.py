@@ -9,26 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._checks import check_array as _array
+
 from .._genome import Genome
 from .._innovation import InnovationRegistry
 from .._operators import CHILD_DRAWS, GENE_DRAWS, crossover as _crossover, mutate
 
 __all__ = ["reproduce", "crossover"]
-
-
-def _array(a, kinds: str, itemsize: int, ndim: int, name: str, *, writeable: bool = False):
-    """Check ``a`` the way a typed contiguous memoryview does, and return it."""
-    if not isinstance(a, np.ndarray):
-        raise ValueError(f"{name} must be a numpy array, got {type(a).__name__}")
-    if a.dtype.kind not in kinds or a.dtype.itemsize != itemsize:
-        raise ValueError(f"{name} has dtype {a.dtype}, expected {kinds[0]}{itemsize}")
-    if a.ndim != ndim:
-        raise ValueError(f"{name} has {a.ndim} dimensions, expected {ndim}")
-    if not a.flags.c_contiguous:
-        raise ValueError(f"{name} is not C-contiguous")
-    if writeable and not a.flags.writeable:
-        raise ValueError(f"{name} is read-only")
-    return a
 
 
 def _check_table(off, innovation, src, dst, weight, enabled) -> int:
