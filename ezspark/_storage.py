@@ -70,6 +70,20 @@ def atomic_replace(tmp: Path, final: Path) -> None:
         pass
 
 
+def rewrite_copy(path: Path, edit) -> None:
+    """Apply ``edit(h5py.File)`` to a copy of ``path`` and put the copy in its place
+    atomically; on any failure the copy is removed and ``path`` is left as it was."""
+    tmp = path.with_name(path.name + ".tmp")
+    shutil.copyfile(path, tmp)
+    try:
+        with h5py.File(tmp, "a") as f:
+            edit(f)
+        atomic_replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def champion_arrays(champion) -> dict[str, np.ndarray]:
     """The datasets of one champion group."""
     g = champion.genome
@@ -136,23 +150,19 @@ class RunStore:
         path = Path(path)
         RunFile.open(path)                      # a clear error for a missing or foreign file
         store = cls(path, flush_seconds)
-        tmp = path.with_name(path.name + ".tmp")
-        shutil.copyfile(path, tmp)
-        try:
-            with h5py.File(tmp, "a") as f:
-                table = f["history"]
-                rows = table[()]
-                keep = rows["generation"] < keep_below
-                if not keep.all():
-                    table.resize((int(keep.sum()),))
-                    table[...] = rows[keep]
-                for name in list(f["champions"]):
-                    if int(f["champions"][name].attrs["generation"]) >= keep_below:
-                        del f["champions"][name]
-            atomic_replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+
+        def truncate(f: h5py.File) -> None:
+            table = f["history"]
+            rows = table[()]
+            keep = rows["generation"] < keep_below
+            if not keep.all():
+                table.resize((int(keep.sum()),))
+                table[...] = rows[keep]
+            for name in list(f["champions"]):
+                if int(f["champions"][name].attrs["generation"]) >= keep_below:
+                    del f["champions"][name]
+
+        rewrite_copy(path, truncate)
         return store
 
     def add_row(self, stats: GenerationStats) -> None:
@@ -170,15 +180,7 @@ class RunStore:
         """Write the buffered rows and champions (copy, append, fsync, rename)."""
         if not self._rows and not self._champions:
             return
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        shutil.copyfile(self.path, tmp)
-        try:
-            with h5py.File(tmp, "a") as f:
-                self._write(f)
-            atomic_replace(tmp, self.path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        rewrite_copy(self.path, self._write)
         self._rows.clear()
         self._champions.clear()
         self._last_flush = time.monotonic()
