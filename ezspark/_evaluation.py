@@ -17,7 +17,8 @@ import numpy as np
 
 from ._envs import EnvError, EnvInfo, FastEnv, episode_seed
 
-__all__ = ["EvalResult", "EnvEvaluator", "EvaluationError", "evaluate_fitness_function"]
+__all__ = ["EvalResult", "EnvEvaluator", "EvaluationError", "evaluate_fitness_function",
+           "episode_seeds"]
 
 
 class EvaluationError(RuntimeError):
@@ -57,6 +58,13 @@ def evaluate_fitness_function(fitness: Callable, nets, population_size: int) -> 
     return EvalResult(values, np.zeros(population_size, dtype=np.int64))
 
 
+def episode_seeds(seed: int, generation: int, genome_ids, games: int) -> np.ndarray:
+    """int64[len(genome_ids), games]: e(k, i, g) of spec 6.2 for every genome and game."""
+    ids = [int(i) for i in genome_ids]
+    return np.array([[episode_seed(seed, generation, i, g) for g in range(games)] for i in ids],
+                    dtype=np.int64).reshape(len(ids), games)
+
+
 class EnvEvaluator:
     """Plays every genome's games on a pool of environments, batched across genomes."""
 
@@ -93,6 +101,23 @@ class EnvEvaluator:
         given, is called with the number of genomes finished so far."""
         n = len(programs)
         ids = np.arange(n) if genome_ids is None else np.asarray(genome_ids, dtype=np.int64)
+        seeds = episode_seeds(seed, generation, ids, self.games)
+        return self.play(programs, seeds, generation=generation, genome_ids=ids,
+                         progress=progress)
+
+    def play(self, programs, seeds: np.ndarray, *, generation: int = -1,
+             genome_ids: Sequence[int] | None = None,
+             progress: Callable[[int], None] | None = None) -> EvalResult:
+        """Fitness of the genomes of ``programs`` from their episode seeds
+        (``seeds[p, g]`` seeds game g of program p; spec 6.2).  This is what a remote
+        worker runs: it is given episode seeds, never the run seed (spec 7.2).
+        ``generation`` and ``genome_ids`` only label error messages."""
+        n = len(programs)
+        ids = np.arange(n) if genome_ids is None else np.asarray(genome_ids, dtype=np.int64)
+        seeds = np.asarray(seeds, dtype=np.int64)
+        if seeds.shape != (n, self.games):
+            raise ValueError(f"seeds has shape {seeds.shape}; expected ({n}, {self.games})")
+        seed_rows = seeds.tolist()
         games, copies, cap = self.games, self.sub_games, self.max_steps
         n_in, start = self.info.input_size, self.info.action_start
         env_id, floor = self.info.env_id, self.minimum_reward
@@ -118,7 +143,7 @@ class EnvEvaluator:
         def begin(r: int, prog: int, game: int):
             r_prog[r], r_game[r], r_ret[r], r_len[r] = prog, game, 0.0, 0
             row_genome[r] = prog
-            s = episode_seed(seed, generation, int(ids[prog]), game)
+            s = seed_rows[prog][game]
             try:
                 obs, _ = envs[r].reset(seed=s)
             except Exception as exc:
