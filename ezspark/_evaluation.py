@@ -15,6 +15,7 @@ from typing import Callable, Sequence
 import attrs
 import numpy as np
 
+from . import _core
 from ._envs import EnvError, EnvInfo, FastEnv, episode_seed
 
 __all__ = ["EvalResult", "EnvEvaluator", "EvaluationError", "evaluate_fitness_function",
@@ -119,36 +120,46 @@ class EnvEvaluator:
             raise ValueError(f"seeds has shape {seeds.shape}; expected ({n}, {self.games})")
         seed_rows = seeds.tolist()
         games, copies, cap = self.games, self.sub_games, self.max_steps
-        n_in, start = self.info.input_size, self.info.action_start
+        n_in = self.info.input_size
         env_id, floor = self.info.env_id, self.minimum_reward
         returns = np.zeros((n, games))
         steps_of = np.zeros(n, dtype=np.int64)
         jobs = [(p, c) for p in range(n) for c in range(min(copies, games))]
         rows = min(len(jobs), max(self.max_rows, copies))
         envs = self._envs(rows)
+        table = self._action_table(envs)
+        step_rows = _core.step_rows
+        # per-row state: arrays the stepping kernel updates, lists touched once per game
         X = np.zeros((rows, n_in))
-        row_genome = np.zeros(rows, dtype=np.intp)
-        # per-row state, as Python lists (cheapest to touch one element at a time)
-        r_prog = [0] * rows        # program index
-        r_game = [0] * rows        # current game g
-        r_ret = [0.0] * rows       # return of the current game so far
-        r_len = [0] * rows         # steps of the current game so far
-        r_cap = [min(cap, env.time_limit) if env.time_limit else cap for env in envs]
-        ndarray, obs_shape = np.ndarray, X.shape[1:]
-        violations, low = 0, math.inf
+        row_genome = np.zeros(rows, dtype=np.int64)
+        act = np.zeros(rows, dtype=np.int64)
+        r_ret = np.zeros(rows)                          # return of the current game so far
+        r_len = np.zeros(rows, dtype=np.int64)          # steps of the current game so far
+        r_cap = np.array([min(cap, env.time_limit) if env.time_limit else cap for env in envs],
+                         dtype=np.int64)
+        finished = np.zeros(rows, dtype=np.int64)
+        state = np.array([0, 0, -1, 0], dtype=np.int64)   # row, violations, bad obs row, phase
+        low = np.array([math.inf])
+        r_prog = [0] * rows                             # program index (-1: row idle)
+        r_game = [0] * rows                             # current game g
+        steps = [env.step for env in envs]
         next_job = 0
         copies_left = [min(copies, games)] * n
         done = 0
 
         def begin(r: int, prog: int, game: int):
-            r_prog[r], r_game[r], r_ret[r], r_len[r] = prog, game, 0.0, 0
-            row_genome[r] = prog
-            s = seed_rows[prog][game]
+            r_prog[r], r_game[r] = prog, game
+            r_ret[r], r_len[r], row_genome[r] = 0.0, 0, prog
             try:
-                obs, _ = envs[r].reset(seed=s)
+                obs, _ = envs[r].reset(seed=seed_rows[prog][game])
             except Exception as exc:
                 raise self._failure("reset", exc, generation, ids[prog], game) from exc
             self._put(X, r, obs, generation, ids[prog], game)
+            if not np.isfinite(X[r]).all():
+                raise self._bad_obs(generation, ids[prog], game)
+
+        def put(r, obs):
+            self._put(X, r, obs, generation, ids[r_prog[r]], r_game[r])
 
         live = 0
         while live < rows and next_job < len(jobs):
@@ -158,68 +169,77 @@ class EnvEvaluator:
             live += 1
 
         while live:
-            if not np.isfinite(X[:live]).all():
-                r = int(np.flatnonzero(~np.isfinite(X[:live]).all(axis=1))[0])
-                raise EvaluationError(f"{env_id} returned a non-finite observation "
-                                      f"(generation {generation}, genome {int(ids[r_prog[r]])}, "
-                                      f"game {r_game[r]})")
-            actions = programs.act_rows(row_genome[:live], X[:live])
-            if start:
-                actions += start
-            actions = actions.tolist()
-            finished = []
-            for r in range(live):
-                try:
-                    obs, reward, terminated, truncated, _ = envs[r].step(actions[r])
-                except Exception as exc:
-                    raise self._failure("step", exc, generation, ids[r_prog[r]], r_game[r]) from exc
-                reward = float(reward)     # NaN or inf propagate into the return: checked below
-                if reward < floor:
-                    violations += 1
-                    if reward < low:
-                        low = reward
-                r_ret[r] += reward
-                length = r_len[r] + 1
-                r_len[r] = length
-                if terminated or truncated or length >= r_cap[r]:
-                    finished.append(r)
-                elif type(obs) is ndarray and obs.shape == obs_shape:
-                    X[r] = obs
-                else:
-                    self._put(X, r, obs, generation, ids[r_prog[r]], r_game[r])
-            for r in finished:
-                prog, game = r_prog[r], r_game[r]
-                if not math.isfinite(r_ret[r]):
-                    raise EvaluationError(f"{env_id} returned a non-finite reward (the return of "
-                                          f"the game is {r_ret[r]}; generation {generation}, "
-                                          f"genome {int(ids[prog])}, game {game})")
-                returns[prog, game] = r_ret[r]
-                steps_of[prog] += r_len[r]
-                if game + copies < games:
-                    begin(r, prog, game + copies)
-                else:
-                    copies_left[prog] -= 1
-                    if copies_left[prog] == 0:
-                        done += 1
-                        if progress is not None:
-                            progress(done)
-                    if next_job < len(jobs):
-                        prog, copy = jobs[next_job]
-                        next_job += 1
-                        begin(r, prog, copy)
+            programs.act_rows(row_genome[:live], X[:live], out=act[:live])
+            try:
+                k = step_rows(live, steps, act, table, X, r_ret, r_len, r_cap, floor,
+                              finished, state, low, put)
+            except Exception as exc:
+                if state[3]:                  # put(): the observation could not be used
+                    raise
+                r = int(state[0])
+                raise self._failure("step", exc, generation, ids[r_prog[r]], r_game[r]) from exc
+            if k:
+                idle = False
+                for r in finished[:k].tolist():
+                    prog, game = r_prog[r], r_game[r]
+                    ret = float(r_ret[r])
+                    if not math.isfinite(ret):
+                        raise EvaluationError(f"{env_id} returned a non-finite reward (the return "
+                                              f"of the game is {ret}; generation {generation}, "
+                                              f"genome {int(ids[prog])}, game {game})")
+                    returns[prog, game] = ret
+                    steps_of[prog] += int(r_len[r])
+                    if game + copies < games:
+                        begin(r, prog, game + copies)
                     else:
-                        r_prog[r] = -1
-            if any(r_prog[r] < 0 for r in finished):
+                        copies_left[prog] -= 1
+                        if copies_left[prog] == 0:
+                            done += 1
+                            if progress is not None:
+                                progress(done)
+                        if next_job < len(jobs):
+                            prog, copy = jobs[next_job]
+                            next_job += 1
+                            begin(r, prog, copy)
+                        else:
+                            r_prog[r] = -1
+                            idle = True
+            if state[2] >= 0:
+                r = int(state[2])
+                raise self._bad_obs(generation, ids[r_prog[r]], r_game[r])
+            if k and idle:
                 keep = [r for r in range(live) if r_prog[r] >= 0]
                 for dst, src in enumerate(keep):
                     if dst != src:
-                        for lst in (r_prog, r_game, r_ret, r_len, r_cap, envs):
+                        for lst in (r_prog, r_game, envs, steps):
                             lst[dst], lst[src] = lst[src], lst[dst]
-                        X[dst] = X[src]
-                        row_genome[dst] = row_genome[src]
+                        for arr in (X, row_genome, r_ret, r_len, r_cap):
+                            arr[[dst, src]] = arr[[src, dst]]
                 live = len(keep)
         fitness = np.cumsum(returns, axis=1)[:, -1] / games
-        return EvalResult(fitness, steps_of, violations, low)
+        return EvalResult(fitness, steps_of, int(state[1]), float(low[0]))
+
+    def _action_table(self, envs) -> tuple:
+        """The action objects handed to ``step``: index j is action ``action_start + j``.
+
+        For a gymnasium ``Discrete`` space they are scalars of the space's own dtype (what
+        ``action_space.sample()`` returns, and the fast path of ``Discrete.contains``);
+        otherwise Python ints.  Either way the env sees the same action values."""
+        from gymnasium import spaces
+
+        start, n_out = self.info.action_start, self.info.output_size
+        space = envs[0].env.action_space if envs else None
+        if (type(space) is spaces.Discrete and space.dtype is not None
+                and np.dtype(space.dtype).kind == "i" and int(space.start) == start):
+            make = np.dtype(space.dtype).type
+            table = tuple(make(start + j) for j in range(n_out))
+            if all(space.contains(a) for a in table):
+                return table
+        return tuple(start + j for j in range(n_out))
+
+    def _bad_obs(self, generation, genome, game):
+        return EvaluationError(f"{self.info.env_id} returned a non-finite observation "
+                               f"(generation {generation}, genome {int(genome)}, game {game})")
 
     def _put(self, X, r, obs, generation, genome, game):
         if type(obs) is np.ndarray and obs.shape == X.shape[1:]:

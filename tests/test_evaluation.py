@@ -3,7 +3,7 @@ import gymnasium
 import numpy as np
 import pytest
 
-from ezspark._envs import episode_seed, inspect_env
+from ezspark._envs import EnvError, episode_seed, inspect_env
 from ezspark._evaluation import (EnvEvaluator, EvaluationError, evaluate_fitness_function)
 from ezspark._innovation import InnovationRegistry
 from ezspark._network import compile_programs
@@ -12,6 +12,29 @@ from .envs_for_tests import SeedLogEnv, register_all
 from .genomes import grown_genome
 
 register_all()
+
+
+class ShapeShiftEnv(SeedLogEnv):
+    """Step 2 of every episode returns a bad observation: ``kind`` "short" (1 value instead of
+    2), "nan" (a NaN), "list" (a valid list, converted by the slow path)."""
+
+    def __init__(self, kind="short"):
+        super().__init__()
+        self.kind = kind
+
+    def step(self, action):
+        obs, reward, term, trunc, info = super().step(action)
+        if self._t == 2:
+            obs = {"short": np.zeros(1, dtype=np.float32),
+                   "nan": np.array([0.0, np.nan], dtype=np.float32),
+                   "list": [float(v) for v in obs]}[self.kind]
+        return obs, reward, term, trunc, info
+
+
+for _kind in ("short", "nan", "list"):
+    if f"ezspark_tests/Shape-{_kind}-v0" not in gymnasium.registry:
+        gymnasium.register(f"ezspark_tests/Shape-{_kind}-v0", entry_point=ShapeShiftEnv,
+                           kwargs={"kind": _kind}, max_episode_steps=50)
 
 
 def genomes(n, n_in, n_out, seed=0):
@@ -52,6 +75,24 @@ class TestFitness:
         for i, g in enumerate(pop):
             assert res.fitness[i] == reference_fitness(g, "CartPole-v1", 4, 2, 5, 2, i, 3, 500)
         assert res.env_steps.sum() == round(res.fitness.sum() * 3)   # 1 reward per step
+
+    @pytest.mark.parametrize("env_id,n_in,n_out", [("Acrobot-v1", 6, 3), ("MountainCar-v0", 2, 3),
+                                                   ("ezspark_tests/Shape-list-v0", 2, 2)])
+    def test_other_envs_fitness_equals_a_plain_loop(self, env_id, n_in, n_out):
+        # the evaluator passes actions as the action space's own scalars (numpy int64) and
+        # steps the unwrapped env: the returns are those of int actions on gymnasium.make
+        pop = genomes(4, n_in, n_out, seed=5)
+        ev = evaluator(env_id, n_in, n_out, games=2, steps=60)
+        res = ev.evaluate(compile_programs(pop, n_in, n_out), seed=2, generation=1)
+        for i, g in enumerate(pop):
+            assert res.fitness[i] == reference_fitness(g, env_id, n_in, n_out, 2, 1, i, 2, 60)
+
+    def test_actions_are_the_spaces_own_scalars(self):
+        ev = evaluator("CartPole-v1", 4, 2)
+        table = ev._action_table(ev._envs(1))
+        assert [type(a) for a in table] == [np.int64, np.int64] and list(table) == [0, 1]
+        ev = evaluator("ezspark_tests/SeedLog-v0", 2, 2)
+        assert list(ev._action_table(ev._envs(1))) == [0, 1]
 
     @pytest.mark.parametrize("rows", [1, 3, 512])
     def test_number_of_live_rows_never_changes_fitness(self, rows):
@@ -120,6 +161,18 @@ class TestBadEnvironments:
         progs = compile_programs(genomes(2, 2, 2), 2, 2)
         with pytest.raises(EvaluationError, match="non-finite observation"):
             evaluator("ezspark_tests/NaNObs-v0", 2, 2).evaluate(progs, 0, 0)
+
+    def test_nan_observation_after_a_step_names_genome_and_game(self):
+        progs = compile_programs(genomes(2, 2, 2), 2, 2)
+        with pytest.raises(EvaluationError, match=r"ezspark_tests/Shape-nan-v0 returned a "
+                           r"non-finite observation \(generation 3, genome 0, game 0\)"):
+            evaluator("ezspark_tests/Shape-nan-v0", 2, 2).evaluate(progs, 0, 3)
+
+    def test_wrong_observation_size_after_a_step_is_explained(self):
+        progs = compile_programs(genomes(2, 2, 2), 2, 2)
+        with pytest.raises(EnvError, match=r"returned an observation with 1 values, but "
+                           r"input_size is 2 \(generation 3, genome 0, game 0\)"):
+            evaluator("ezspark_tests/Shape-short-v0", 2, 2).evaluate(progs, 0, 3)
 
     def test_env_raising_in_step_is_reported_with_context(self):
         progs = compile_programs(genomes(2, 2, 2), 2, 2)

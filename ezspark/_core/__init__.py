@@ -16,9 +16,9 @@ import os
 from types import SimpleNamespace
 
 __all__ = ["COMPILED", "IMPORT_ERROR", "load", "activate_rows", "activate_all", "distance_pairs",
-           "speciate", "reproduce", "crossover"]
+           "speciate", "reproduce", "crossover", "step_rows"]
 
-_MODULES = ("_activate", "_distance", "_reproduce")
+_MODULES = ("_activate", "_distance", "_reproduce", "_step")
 
 
 def load(pure: bool) -> SimpleNamespace:
@@ -54,3 +54,4 @@ distance_pairs = _kernels.distance_pairs
 speciate = _kernels.speciate
 reproduce = _kernels.reproduce
 crossover = _kernels.crossover
+step_rows = _kernels.step_rows

@@ -1,0 +1,13 @@
+# Lockstep environment stepping for ezspark._evaluation.EnvEvaluator (engine-spec 6.1, 6.3).
+#
+# One call steps rows 0 ... n-1 of a batch once: row r calls steps[r](table[actions[r]]),
+# unpacks (obs, reward, terminated, truncated, info), adds float(reward) to ret[r] (reward
+# below floor: state[1] += 1 and low[0] = min(low[0], reward)), increments length[r], and
+#   - if terminated or truncated or length[r] >= cap[r]: appends r to finished (in row order);
+#   - otherwise copies obs into X[r]: directly when obs is exactly a C-contiguous float32 or
+#     float64 ndarray of X.shape[1] values, else through put(r, obs) (which converts or
+#     raises); then, if X[r] holds a NaN or infinity and state[2] < 0, state[2] = r.
+# Bookkeeping for errors: state[0] = the row being stepped, state[3] = 0 while calling
+# steps[r] or unpacking its result, 1 while calling put.  An exception from either
+# propagates unchanged (rows before r are fully done).  Returns the number of finished rows.
+# _step_py.py is the pure-Python twin with the same signature.
