@@ -66,6 +66,16 @@ def episode_seeds(seed: int, generation: int, genome_ids, games: int) -> np.ndar
                     dtype=np.int64).reshape(len(ids), games)
 
 
+def _jobs(n: int, copies: int, pull: Callable[[], int] | None):
+    """(program, copy) pairs in play order: programs 0 … n-1, or as ``pull`` hands them out."""
+    programs = range(n) if pull is None else iter(pull, -1)
+    for p in programs:
+        if not 0 <= p < n:
+            raise ValueError(f"pull() returned {p}; expected a program index below {n} or -1")
+        for c in range(copies):
+            yield p, c
+
+
 class EnvEvaluator:
     """Plays every genome's games on a pool of environments, batched across genomes."""
 
@@ -119,13 +129,30 @@ class EnvEvaluator:
         if seeds.shape != (n, self.games):
             raise ValueError(f"seeds has shape {seeds.shape}; expected ({n}, {self.games})")
         seed_rows = seeds.tolist()
+        return self._play(programs, lambda p, g: seed_rows[p][g], ids, generation, progress)
+
+    def _play(self, programs, seed_of: Callable[[int, int], int], ids, generation: int,
+              progress: Callable[[int], None] | None, pull: Callable[[], int] | None = None,
+              max_rows: int | None = None) -> EvalResult:
+        """The lockstep loop behind ``play``.  ``seed_of(p, g)`` is the reset seed of game g
+        of program p.  Programs are taken in order 0 … P-1, or, when ``pull`` is given, as
+        ``pull()`` hands out their indices (-1: no more) each time a row frees up: the
+        programs never pulled keep fitness NaN and 0 steps (``--workers`` shares one
+        generation between processes this way).  At most ``max_rows`` rows (default
+        ``self.max_rows``) are live at once."""
+        n = len(programs)
         games, copies, cap = self.games, self.sub_games, self.max_steps
         n_in = self.info.input_size
         env_id, floor = self.info.env_id, self.minimum_reward
+        n_copies = min(copies, games)
         returns = np.zeros((n, games))
         steps_of = np.zeros(n, dtype=np.int64)
-        jobs = [(p, c) for p in range(n) for c in range(min(copies, games))]
-        rows = min(len(jobs), max(self.max_rows, copies))
+        played = np.zeros(n, dtype=bool)
+        limit = self.max_rows if max_rows is None else max(int(max_rows), 1)
+        rows = min(n * n_copies, max(limit, copies))
+        if rows == 0:
+            return EvalResult(np.full(n, np.nan) if pull else np.zeros(n), steps_of)
+        jobs = _jobs(n, n_copies, pull)
         envs = self._envs(rows)
         table = self._action_table(envs)
         step_rows = _core.step_rows
@@ -143,15 +170,15 @@ class EnvEvaluator:
         r_prog = [0] * rows                             # program index (-1: row idle)
         r_game = [0] * rows                             # current game g
         steps = [env.step for env in envs]
-        next_job = 0
-        copies_left = [min(copies, games)] * n
+        copies_left = [n_copies] * n
         done = 0
 
         def begin(r: int, prog: int, game: int):
             r_prog[r], r_game[r] = prog, game
             r_ret[r], r_len[r], row_genome[r] = 0.0, 0, prog
+            played[prog] = True
             try:
-                obs, _ = envs[r].reset(seed=seed_rows[prog][game])
+                obs, _ = envs[r].reset(seed=seed_of(prog, game))
             except Exception as exc:
                 raise self._failure("reset", exc, generation, ids[prog], game) from exc
             self._put(X, r, obs, generation, ids[prog], game)
@@ -162,10 +189,11 @@ class EnvEvaluator:
             self._put(X, r, obs, generation, ids[r_prog[r]], r_game[r])
 
         live = 0
-        while live < rows and next_job < len(jobs):
-            prog, copy = jobs[next_job]
-            next_job += 1
-            begin(live, prog, copy)
+        while live < rows:
+            job = next(jobs, None)
+            if job is None:
+                break
+            begin(live, *job)
             live += 1
 
         while live:
@@ -197,10 +225,9 @@ class EnvEvaluator:
                             done += 1
                             if progress is not None:
                                 progress(done)
-                        if next_job < len(jobs):
-                            prog, copy = jobs[next_job]
-                            next_job += 1
-                            begin(r, prog, copy)
+                        job = next(jobs, None)
+                        if job is not None:
+                            begin(r, *job)
                         else:
                             r_prog[r] = -1
                             idle = True
@@ -217,6 +244,8 @@ class EnvEvaluator:
                             arr[[dst, src]] = arr[[src, dst]]
                 live = len(keep)
         fitness = np.cumsum(returns, axis=1)[:, -1] / games
+        if pull is not None:
+            fitness[~played] = np.nan
         return EvalResult(fitness, steps_of, int(state[1]), float(low[0]))
 
     def _action_table(self, envs) -> tuple:

@@ -1,12 +1,18 @@
-"""``--workers N``: evaluation split over N processes on this machine.
+"""``--workers N``: evaluation shared by N processes on this machine.
 
-The generation's genomes are cut into contiguous chunks; each worker process evaluates a
-chunk with its own EnvEvaluator (the same code as the serial path) and returns plain
-arrays.  Genome indices (and so episode seeds) are those of the whole generation, so the
-fitness of every genome is identical to the serial evaluation.
+Every worker process is given the whole generation (the programs, the run seed and the
+generation number) and runs the same lockstep loop as the serial path
+(``EnvEvaluator._play``), but takes genomes one at a time from a shared counter, each time
+one of its rows frees up: dynamic load balancing at the grain of one genome, so a worker
+that drew long episodes simply takes fewer genomes.  Each worker keeps only about
+P / (N x ``chunks_per_worker``) genomes in play at once, so the first worker to start
+cannot take the whole generation.  Genome indices (and so episode seeds) are those of the
+whole generation and a genome's games never depend on which process or row plays them, so
+the fitness of every genome is identical to the serial evaluation.
 """
 from __future__ import annotations
 
+import math
 import multiprocessing
 import signal
 import sys
@@ -15,25 +21,49 @@ from typing import Callable
 
 import numpy as np
 
-from ._envs import EnvInfo
+from ._envs import EnvInfo, episode_seed
 from ._evaluation import EnvEvaluator, EvalResult
 
 __all__ = ["ProcessEvaluator"]
 
 _worker: EnvEvaluator | None = None
+_shared = None      # (next genome, genomes finished, evaluation number): shared int64 values
 
 
-def _init_worker(env_id, input_size, output_size, action_start, kwargs):
-    global _worker
+def _init_worker(env_id, input_size, output_size, action_start, kwargs, shared):
+    global _worker, _shared
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # the trainer handles Ctrl-C
     from ._pluginmanager import get_plugin_manager
     get_plugin_manager()                           # plugin environments, in spawned workers
     _worker = EnvEvaluator(EnvInfo(env_id, input_size, output_size, action_start), **kwargs)
+    _shared = shared
 
 
-def _evaluate_chunk(programs, seed, generation, genome_ids):
-    result = _worker.evaluate(programs, seed, generation, genome_ids)
-    return (result.fitness, result.env_steps, result.reward_violations, result.min_reward)
+def _evaluate_shared(programs, seed, generation, token, max_rows):
+    """Play the genomes this process pulls from the shared counter (evaluation ``token``).
+
+    Returns (indices played, their fitness, their env steps, violations, smallest reward)."""
+    counter, finished, current = _shared
+    n = len(programs)
+    lock = counter.get_lock()
+
+    def pull() -> int:
+        with lock:
+            if current.value != token or counter.value >= n:
+                return -1
+            i = counter.value
+            counter.value = i + 1
+            return i
+
+    def progress(_done: int):
+        with finished.get_lock():
+            finished.value += 1
+
+    result = _worker._play(programs, lambda p, g: episode_seed(seed, generation, p, g),
+                           np.arange(n), generation, progress, pull=pull, max_rows=max_rows)
+    mine = np.flatnonzero(~np.isnan(result.fitness))
+    return (mine, result.fitness[mine], result.env_steps[mine], result.reward_violations,
+            result.min_reward)
 
 
 class ProcessEvaluator:
@@ -41,12 +71,20 @@ class ProcessEvaluator:
 
     def __init__(self, info: EnvInfo, workers: int, *, chunks_per_worker: int = 4, **kwargs):
         self.workers = int(workers)
-        self.chunks_per_worker = int(chunks_per_worker)
+        self.chunks_per_worker = max(int(chunks_per_worker), 1)
+        self.sub_games = int(kwargs.get("sub_games", 1))
+        self.games = int(kwargs.get("games", 1))
         method = "fork" if sys.platform.startswith("linux") else "spawn"
+        ctx = multiprocessing.get_context(method)
+        # int64 values with one lock each: the next genome to hand out, genomes finished,
+        # and the number of the evaluation in progress (a worker still busy with an
+        # abandoned evaluation stops pulling when it changes)
+        self._shared = (ctx.Value("q", 0), ctx.Value("q", 0), ctx.Value("q", 0))
+        self._token = 0
         self._pool = ProcessPoolExecutor(
-            self.workers, mp_context=multiprocessing.get_context(method),
-            initializer=_init_worker,
-            initargs=(info.env_id, info.input_size, info.output_size, info.action_start, kwargs))
+            self.workers, mp_context=ctx, initializer=_init_worker,
+            initargs=(info.env_id, info.input_size, info.output_size, info.action_start, kwargs,
+                      self._shared))
 
     @classmethod
     def from_config(cls, cfg, info: EnvInfo, workers: int) -> "ProcessEvaluator":
@@ -57,31 +95,44 @@ class ProcessEvaluator:
     def evaluate(self, programs, seed: int, generation: int,
                  progress: Callable[[int], None] | None = None) -> EvalResult:
         n = len(programs)
-        parts = min(n, self.workers * self.chunks_per_worker)
-        bounds = np.linspace(0, n, parts + 1).round().astype(np.int64)
-        futures = {}
-        for c in range(parts):
-            lo, hi = int(bounds[c]), int(bounds[c + 1])
-            ids = np.arange(lo, hi)
-            futures[self._pool.submit(_evaluate_chunk, programs.subset(ids), seed,
-                                      generation, ids)] = c
-        results: list = [None] * parts
-        done = 0
+        counter, finished, current = self._shared
+        self._token += 1
+        with counter.get_lock():
+            counter.value = 0
+            finished.value = 0
+            current.value = self._token
+        copies = min(self.sub_games, self.games)
+        max_rows = max(copies, math.ceil(n * copies / (self.workers * self.chunks_per_worker)))
+        futures = [self._pool.submit(_evaluate_shared, programs, seed, generation, self._token,
+                                     max_rows) for _ in range(min(self.workers, max(n, 1)))]
+        fitness = np.full(n, np.nan)
+        steps = np.zeros(n, dtype=np.int64)
+        violations, low = 0, math.inf
+        reported = 0
         pending = set(futures)
         try:
             while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    c = futures[fut]
-                    results[c] = EvalResult(*fut.result())
-                    done += int(bounds[c + 1] - bounds[c])
-                    if progress is not None:
-                        progress(done)
+                done, pending = wait(pending, timeout=0.05 if progress else None,
+                                     return_when=FIRST_COMPLETED)
+                for fut in done:
+                    mine, fit, st, v, lo = fut.result()
+                    fitness[mine] = fit
+                    steps[mine] = st
+                    violations += v
+                    low = min(low, lo)
+                if progress is not None and finished.value > reported:
+                    reported = int(finished.value)
+                    progress(reported)
         except BaseException:
+            with counter.get_lock():
+                current.value = -1           # the workers stop pulling
             for fut in pending:
                 fut.cancel()
             raise
-        return EvalResult.merge(results)
+        missing = np.flatnonzero(np.isnan(fitness))
+        if missing.shape[0]:                 # never expected: every genome is pulled once
+            raise RuntimeError(f"{missing.shape[0]} genomes were not evaluated")
+        return EvalResult(fitness, steps, violations, low)
 
     def close(self):
         self._pool.shutdown(wait=True, cancel_futures=True)
