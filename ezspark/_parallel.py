@@ -39,8 +39,9 @@ def _init_worker(env_id, input_size, output_size, action_start, kwargs, shared):
     _shared = shared
 
 
-def _evaluate_shared(programs, seed, generation, token, max_rows):
+def _evaluate_shared(programs, seed, generation, token, max_rows, seeds=None, genome_ids=None):
     """Play the genomes this process pulls from the shared counter (evaluation ``token``).
+    Episode seeds: ``seeds[p][g]`` when given, else e(seed, generation, p, g).
 
     Returns (indices played, their fitness, their env steps, violations, smallest reward)."""
     counter, finished, current = _shared
@@ -59,8 +60,15 @@ def _evaluate_shared(programs, seed, generation, token, max_rows):
         with finished.get_lock():
             finished.value += 1
 
-    result = _worker._play(programs, lambda p, g: episode_seed(seed, generation, p, g),
-                           np.arange(n), generation, progress, pull=pull, max_rows=max_rows)
+    if seeds is None:
+        def seed_of(p, g):
+            return episode_seed(seed, generation, p, g)
+    else:
+        def seed_of(p, g):
+            return seeds[p][g]
+    ids = np.arange(n) if genome_ids is None else genome_ids
+    result = _worker._play(programs, seed_of, ids, generation, progress, pull=pull,
+                           max_rows=max_rows)
     mine = np.flatnonzero(~np.isnan(result.fitness))
     return (mine, result.fitness[mine], result.env_steps[mine], result.reward_violations,
             result.min_reward)
@@ -94,6 +102,21 @@ class ProcessEvaluator:
 
     def evaluate(self, programs, seed: int, generation: int,
                  progress: Callable[[int], None] | None = None) -> EvalResult:
+        """Fitness of the generation's genomes (program p is genome p: spec 6.2 seeds)."""
+        return self._run(programs, seed, generation, progress)
+
+    def play(self, programs, seeds: np.ndarray, *, generation: int = -1, genome_ids=None,
+             progress: Callable[[int], None] | None = None) -> EvalResult:
+        """``EnvEvaluator.play`` on the worker processes: ``seeds[p, g]`` seeds game g of
+        program p; ``generation`` and ``genome_ids`` only label error messages."""
+        n = len(programs)
+        seeds = np.asarray(seeds, dtype=np.int64)
+        if seeds.shape != (n, self.games):
+            raise ValueError(f"seeds has shape {seeds.shape}; expected ({n}, {self.games})")
+        ids = None if genome_ids is None else np.asarray(genome_ids, dtype=np.int64)
+        return self._run(programs, 0, generation, progress, seeds.tolist(), ids)
+
+    def _run(self, programs, seed, generation, progress, seeds=None, genome_ids=None):
         n = len(programs)
         counter, finished, current = self._shared
         self._token += 1
@@ -104,7 +127,8 @@ class ProcessEvaluator:
         copies = min(self.sub_games, self.games)
         max_rows = max(copies, math.ceil(n * copies / (self.workers * self.chunks_per_worker)))
         futures = [self._pool.submit(_evaluate_shared, programs, seed, generation, self._token,
-                                     max_rows) for _ in range(min(self.workers, max(n, 1)))]
+                                     max_rows, seeds, genome_ids)
+                   for _ in range(min(self.workers, max(n, 1)))]
         fitness = np.full(n, np.nan)
         steps = np.zeros(n, dtype=np.int64)
         violations, low = 0, math.inf

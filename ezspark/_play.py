@@ -5,7 +5,7 @@ import numpy as np
 
 from ._envs import EnvError, inspect_env, make_env
 
-__all__ = ["play_episodes"]
+__all__ = ["play_episodes", "episode_returns"]
 
 
 def play_episodes(champion, env_id: str | None = None, *, episodes: int = 1, seed: int = 0,
@@ -48,3 +48,39 @@ def play_episodes(champion, env_id: str | None = None, *, episodes: int = 1, see
         if own:
             env.close()
     return returns
+
+
+def episode_returns(champion, env_id: str | None = None, *, episodes: int = 1, seed: int = 0,
+                    max_steps: int | None = None, workers: int = 1) -> list[float]:
+    """The returns ``play_episodes`` gives (same episodes: episode e starts with
+    ``reset(seed=seed + e)``; same ends; same sums), computed the way training evaluates:
+    all episodes batched through ``EnvEvaluator`` (one network call per step for every
+    running episode, the lockstep stepping kernel, gymnasium's default wrappers stepped
+    through ``FastEnv``), on ``workers`` processes when ``workers`` > 1.  For validating a
+    champion on many fresh episodes; for rendering or a custom env use ``play_episodes``.
+    Errors are those of training (``EvaluationError`` naming the episode as "genome e").
+    """
+    from ._evaluation import EnvEvaluator
+
+    env_id = env_id or champion.env_id
+    if not env_id:
+        raise EnvError("this champion was trained without an environment: name one")
+    episodes = int(episodes)
+    if episodes <= 0:
+        return []
+    info = inspect_env(env_id, champion.n_inputs, champion.n_outputs)
+    cap = (1 << 62) if max_steps is None else int(max_steps)
+    kwargs = dict(games=1, max_steps=cap, sub_games=1, minimum_reward=-np.inf)
+    programs = champion.programs.subset(np.zeros(episodes, dtype=np.int64))
+    seeds = (seed + np.arange(episodes, dtype=np.int64)).reshape(episodes, 1)
+    if workers > 1:
+        from ._parallel import ProcessEvaluator
+        evaluator = ProcessEvaluator(info, workers, **kwargs)
+    else:
+        evaluator = EnvEvaluator(info, **kwargs)
+    try:
+        result = evaluator.play(programs, seeds, generation=-1,
+                                genome_ids=np.arange(episodes))
+    finally:
+        evaluator.close()
+    return result.fitness.tolist()    # games = 1: the fitness is the return itself

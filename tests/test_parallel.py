@@ -112,3 +112,19 @@ class TestPull:
         with pytest.raises(ValueError, match="pull"):
             ev._play(cartpole_programs, lambda p, g: 0, np.arange(len(cartpole_programs)), 0,
                      None, pull=lambda: 99)
+
+
+def test_play_from_seeds_equals_serial_play(cartpole_programs):
+    kw = dict(games=2, max_steps=300, sub_games=1, minimum_reward=0.0)
+    seeds = np.arange(len(cartpole_programs) * 2).reshape(-1, 2) * 7 + 1
+    ev = EnvEvaluator(inspect_env("CartPole-v1", 4, 2), **kw)
+    base = ev.play(cartpole_programs, seeds)
+    pe = ProcessEvaluator(inspect_env("CartPole-v1", 4, 2), 2, **kw)
+    try:
+        res = pe.play(cartpole_programs, seeds, generation=3, genome_ids=np.arange(23) + 100)
+        with pytest.raises(ValueError, match="seeds has shape"):
+            pe.play(cartpole_programs, seeds[:, :1])
+    finally:
+        pe.close()
+    assert np.array_equal(res.fitness, base.fitness)
+    assert np.array_equal(res.env_steps, base.env_steps)
