@@ -3,76 +3,358 @@
 The program layout and the arithmetic are documented in ``_activate.pxd``.  Shapes are checked
 here, with the GIL, before the single ``nogil`` section; the structure of the program arrays
 (offsets, slots) is a precondition checked once by ``ezspark._network.Programs``.
-``_activate_py.py`` is the numpy twin with the same signatures.
+``_activate_py.py`` is the numpy twin with the same signatures and the same floating-point
+operations in the same order (bit-identical results, NaN payloads aside).
+
+The hot loops are plain C (the verbatim block below): rows that run the same program are
+evaluated in blocks of 8 (or 4) lanes held in GCC vector types, values laid out
+``[value slot][lane]``, so each link does independent multiply-adds across the lanes while every
+lane keeps its own row's summation order.  ``exp`` is ezspark's own (``ez_exp``): the same
+operations for one lane, a vector of lanes and the numpy twin, independent of the platform's
+libm.  The block functions are compiled twice (AVX2 and baseline x86-64) and chosen at load time
+where GCC supports ``target_clones``; both give the same bits (no FMA: ``-ffp-contract=off``).
+
+``SingleProgram`` is the single-row fast path: one program copied into C arrays once, then one
+observation (list, tuple or array) per call.
 """
-from libc.math cimport exp
+cimport numpy as cnp
+from cpython.float cimport PyFloat_AsDouble
+from cpython.list cimport PyList_GET_SIZE, PyList_GET_ITEM
+from cpython.tuple cimport PyTuple_GET_SIZE, PyTuple_GET_ITEM
 from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy
+
+import numpy as np
 
 from ezspark._core._typedefs cimport float64_t, int32_t, int64_t, intp_t
 
-__all__ = ["activate_rows", "activate_all"]
+cnp.import_array()
+
+__all__ = ["activate_rows", "activate_all", "SingleProgram", "exp", "sigmoid"]
 
 
-cdef float64_t sigmoid(float64_t z) noexcept nogil:
-    # exp(-z) = inf for z < about -709.78, and 1 / (1 + inf) = 0.0: the spec's value, no error.
-    return 1.0 / (1.0 + exp(-z))
+cdef extern from *:
+    """
+    #include <stdint.h>
+    #include <string.h>
+    #include <stddef.h>
+    #pragma GCC diagnostic ignored "-Wpsabi"
+
+    /* ---- ez_exp: exp(x) = 2^k * exp(r), k = round(x / ln 2), r = x - k ln 2 -------------------
+     *   t  = x * (1/ln 2) + 1.5 * 2^52        rounds x / ln 2 to the nearest integer k
+     *   kf = t - 1.5 * 2^52                    k as a double (exact)
+     *   r  = (x - kf * LN2_HI) - kf * LN2_LO    |r| <= 0.3466; kf * LN2_HI is exact
+     *   p  = sum of r^n / n!, n = 0 ... 13 (truncation < 5e-18 relative), as
+     *        p = 1 + (r + r^2 * h),  h = sum of c_n r^(n-2), n = 2 ... 13, c_n = 1/n!, by
+     *        Estrin's scheme: q_m = c_(2m+3) * r + c_(2m+2) (m = 0 ... 5),
+     *        u_m = q_(2m+1) * r^2 + q_2m (m = 0 ... 2),  h = (u_2 * r^4 + u_1) * r^4 + u_0
+     *   k  = low bits of t (t holds 1.5 * 2^52 + k exactly)
+     *   x <  0: y = (p * 2^(k + 64)) * 2^-64   (only the last product rounds: subnormals once)
+     *   x >= 0: y = (p * 2^(k - 1)) * 2        (the last product overflows to inf)
+     *   x > EZ_EXP_HI: +inf;  x < EZ_EXP_LO: +0.0;  NaN gives NaN.
+     * Every operation is written out (the build has -ffp-contract=off: no fused multiply-add),
+     * and the numpy twin (_activate_py.py) performs the same ones in the same order. */
+    #define EZ_INV_LN2 1.4426950408889634
+    #define EZ_LN2_HI 0x1.62e42fee00000p-1
+    #define EZ_LN2_LO 0x1.a39ef35793c76p-33
+    #define EZ_SHIFT 6755399441055744.0
+    #define EZ_EXP_HI 709.79
+    #define EZ_EXP_LO -745.2
+    #define EZ_C2 0.5
+    #define EZ_C3 0.16666666666666666
+    #define EZ_C4 0.041666666666666664
+    #define EZ_C5 0.008333333333333333
+    #define EZ_C6 0.001388888888888889
+    #define EZ_C7 0.0001984126984126984
+    #define EZ_C8 2.48015873015873e-05
+    #define EZ_C9 2.7557319223985893e-06
+    #define EZ_C10 2.755731922398589e-07
+    #define EZ_C11 2.505210838544172e-08
+    #define EZ_C12 2.08767569878681e-09
+    #define EZ_C13 1.6059043836821613e-10
+    #define EZ_TWO_M64_BITS 0x3bf0000000000000ULL   /* 2^-64 */
+    #define EZ_TWO_BITS 0x4000000000000000ULL       /* 2.0 */
+    #define EZ_INF_BITS 0x7ff0000000000000ULL
+
+    /* p = exp(r) for |r| <= 0.35 (T: double or a vector of doubles) */
+    #define EZ_EXP_POLY(T, p, r) {                                                              \\
+        T r2_ = r * r, r4_, q0_, q1_, q2_, q3_, q4_, q5_, u0_, u1_, u2_, h_;                      \\
+        r4_ = r2_ * r2_;                                                                         \\
+        q0_ = EZ_C3 * r + EZ_C2;  q1_ = EZ_C5 * r + EZ_C4;  q2_ = EZ_C7 * r + EZ_C6;             \\
+        q3_ = EZ_C9 * r + EZ_C8;  q4_ = EZ_C11 * r + EZ_C10;  q5_ = EZ_C13 * r + EZ_C12;         \\
+        u0_ = q1_ * r2_ + q0_;  u1_ = q3_ * r2_ + q2_;  u2_ = q5_ * r2_ + q4_;                   \\
+        h_ = (u2_ * r4_ + u1_) * r4_ + u0_;                                                      \\
+        p = 1.0 + (r + r2_ * h_);                                                                \\
+    }
+
+    static inline double ez_exp(double x) {
+        double t, kf, r, p, scale, factor;
+        uint64_t bits;
+        if (x > EZ_EXP_HI) return __builtin_inf();
+        if (x < EZ_EXP_LO) return 0.0;
+        t = x * EZ_INV_LN2 + EZ_SHIFT;
+        kf = t - EZ_SHIFT;
+        r = (x - kf * EZ_LN2_HI) - kf * EZ_LN2_LO;
+        EZ_EXP_POLY(double, p, r)
+        memcpy(&bits, &t, 8);
+        if (x < 0.0) {
+            bits = (bits + (1023 + 64)) << 52;
+            factor = 0x1p-64;
+        } else {
+            bits = (bits + (1023 - 1)) << 52;
+            factor = 2.0;
+        }
+        memcpy(&scale, &bits, 8);
+        return (p * scale) * factor;
+    }
+
+    static inline double ez_sigmoid(double z) {
+        return 1.0 / (1.0 + ez_exp(-z));
+    }
+
+    /* ---- the same exp on a vector of lanes: selects instead of branches -------------------- */
+    typedef double ez_d2 __attribute__((vector_size(16)));
+    typedef uint64_t ez_u2 __attribute__((vector_size(16)));
+    typedef double ez_d4 __attribute__((vector_size(32)));
+    typedef uint64_t ez_u4 __attribute__((vector_size(32)));
+
+    #define EZ_DEFINE_VEXP(NAME, VD, VU)                                                        \\
+    static inline __attribute__((always_inline)) VD NAME(VD x) {                                \\
+        VU neg = (VU)(x < 0.0);                                                                 \\
+        VD t = x * EZ_INV_LN2 + EZ_SHIFT;                                                       \\
+        VD kf = t - EZ_SHIFT;                                                                   \\
+        VD r = (x - kf * EZ_LN2_HI) - kf * EZ_LN2_LO;                                           \\
+        VD p, y;                                                                                \\
+        VU bits, big, small;                                                                    \\
+        EZ_EXP_POLY(VD, p, r)                                                                   \\
+        bits = (((VU)t) + ((neg & 65) + 1022)) << 52;                                           \\
+        y = (p * (VD)bits) * (VD)((neg & EZ_TWO_M64_BITS) | (~neg & EZ_TWO_BITS));              \\
+        big = (VU)(x > EZ_EXP_HI);                                                              \\
+        small = (VU)(x < EZ_EXP_LO);                                                            \\
+        return (VD)((((VU)y & ~big) | (big & EZ_INF_BITS)) & ~small);                           \\
+    }
+    EZ_DEFINE_VEXP(ez_vexp2, ez_d2, ez_u2)
+    EZ_DEFINE_VEXP(ez_vexp4, ez_d4, ez_u4)
+
+    typedef struct {
+        ptrdiff_t n_programs;      /* P */
+        ptrdiff_t n_inputs;        /* I */
+        ptrdiff_t n_outputs;       /* O */
+        ptrdiff_t max_values;      /* max over g of I + n_g */
+        double slope;
+        const long long* node_off; /* [P+1] */
+        const double* node_bias;   /* [Nn] */
+        const long long* in_off;   /* [Nn+1] */
+        const int32_t* in_src;     /* [E] */
+        const double* in_w;        /* [E] */
+        const int32_t* out_slot;   /* [P*O] */
+    } ez_prog;
+
+    /* Lowest j with o[j] == max(o) (numpy.argmax: the first NaN wins); n >= 1. */
+    static long long ez_argmax(const double* o, ptrdiff_t n) {
+        ptrdiff_t j, best_j = 0;
+        double best = o[0], v;
+        for (j = 1; j < n; j++) {
+            if (best != best) break;
+            v = o[j];
+            if (v > best || v != v) { best = v; best_j = j; }
+        }
+        return best_j;
+    }
+
+    /* One row: program g on x[0:I]; values: scratch of max_values doubles (may alias x). */
+    static void ez_run_one(const ez_prog* p, ptrdiff_t g, const double* x, double* values,
+                           double* outputs) {
+        ptrdiff_t n_in = p->n_inputs, first = p->node_off[g], last = p->node_off[g + 1];
+        ptrdiff_t a, i, e, e_end;
+        double s;
+        const int32_t* slots = p->out_slot + g * p->n_outputs;
+        double* node_values = values + n_in - first;
+        if (values != x)
+            for (a = 0; a < n_in; a++) values[a] = x[a];
+        for (i = first; i < last; i++) {
+            s = 0.0;
+            e_end = p->in_off[i + 1];
+            for (e = p->in_off[i]; e < e_end; e++) s = s + p->in_w[e] * values[p->in_src[e]];
+            node_values[i] = ez_sigmoid(p->slope * (p->node_bias[i] + s));
+        }
+        for (a = 0; a < p->n_outputs; a++) outputs[a] = values[slots[a]];
+    }
+
+    /* ---- blocks: L = NV * W rows of one program side by side ------------------------------
+     * rows[0:L] index X (and out, act); all run program g.  values: scratch of max_values
+     * slots x NV vectors of W lanes (aligned), lane j of slot a at ((double*)(values + a*NV))[j].
+     * Each lane's arithmetic is ez_run_one's.  Writes out[rows[j] * O ...] unless out is NULL and
+     * act[rows[j]] unless act is NULL; tmp holds O doubles.  A row may appear in several lanes
+     * (padding): those lanes compute and write the same values. */
+    #define EZ_DEFINE_BLOCK(NAME, ATTR, VD, W, NV, VEXP)                                        \\
+    static ATTR void NAME(const ez_prog* p, ptrdiff_t g, const ptrdiff_t* rows,                 \\
+                          const double* X, double* out, long long* act, VD* values,             \\
+                          double* tmp) {                                                        \\
+        ptrdiff_t n_in = p->n_inputs, n_out = p->n_outputs;                                     \\
+        ptrdiff_t first = p->node_off[g], last = p->node_off[g + 1];                            \\
+        ptrdiff_t a, i, e, e_end, j, v;                                                         \\
+        const int32_t* slots = p->out_slot + g * n_out;                                         \\
+        const long long* in_off = p->in_off;                                                    \\
+        const int32_t* in_src = p->in_src;                                                      \\
+        const double* in_w = p->in_w;                                                           \\
+        const double slope = p->slope;                                                          \\
+        VD* node_values = values + (n_in - first) * NV;                                         \\
+        const VD* src;                                                                          \\
+        VD s[NV];                                                                               \\
+        double w, b;                                                                            \\
+        double* o;                                                                              \\
+        for (a = 0; a < n_in; a++)                                                              \\
+            for (j = 0; j < NV * W; j++)                                                        \\
+                ((double*)(values + a * NV))[j] = X[rows[j] * n_in + a];                        \\
+        for (i = first; i < last; i++) {                                                        \\
+            _Pragma("GCC unroll 16")                                                            \\
+            for (v = 0; v < NV; v++) s[v] = (VD){0};                                            \\
+            e_end = in_off[i + 1];                                                              \\
+            for (e = in_off[i]; e < e_end; e++) {                                               \\
+                w = in_w[e];                                                                    \\
+                src = values + (ptrdiff_t)in_src[e] * NV;                                       \\
+                _Pragma("GCC unroll 16")                                                        \\
+                for (v = 0; v < NV; v++) s[v] = s[v] + w * src[v];                              \\
+            }                                                                                   \\
+            b = p->node_bias[i];                                                                \\
+            _Pragma("GCC unroll 16")                                                            \\
+            for (v = 0; v < NV; v++)                                                            \\
+                node_values[i * NV + v] = 1.0 / (1.0 + VEXP(-(slope * (b + s[v]))));           \\
+        }                                                                                       \\
+        for (j = 0; j < NV * W; j++) {                                                          \\
+            o = out != NULL ? out + rows[j] * n_out : tmp;                                      \\
+            for (a = 0; a < n_out; a++) o[a] = ((double*)(values + slots[a] * NV))[j];          \\
+            if (act != NULL) act[rows[j]] = ez_argmax(o, n_out);                                \\
+        }                                                                                       \\
+    }
+
+    /* Rows rows[0:n] of one program in blocks of 16, 8, 4 lanes, and 2-3 leftover rows as one
+     * padded block of 4; returns the number of rows done (n, or n - 1 when one row is left). */
+    #define EZ_DEFINE_BLOCKS(NAME, ATTR, VD, W, VEXP)                                           \\
+    EZ_DEFINE_BLOCK(NAME##_16, ATTR, VD, W, 16 / W, VEXP)                                       \\
+    EZ_DEFINE_BLOCK(NAME##_8, ATTR, VD, W, 8 / W, VEXP)                                         \\
+    EZ_DEFINE_BLOCK(NAME##_4, ATTR, VD, W, 4 / W, VEXP)                                         \\
+    static ATTR ptrdiff_t NAME(const ez_prog* p, ptrdiff_t g, const ptrdiff_t* rows,            \\
+                               ptrdiff_t n, const double* X, double* out, long long* act,       \\
+                               char* values, double* tmp) {                                     \\
+        ptrdiff_t k = 0, pad[4];                                                                \\
+        for (; k + 16 <= n; k += 16) NAME##_16(p, g, rows + k, X, out, act, (VD*)values, tmp);  \\
+        for (; k + 8 <= n; k += 8) NAME##_8(p, g, rows + k, X, out, act, (VD*)values, tmp);     \\
+        for (; k + 4 <= n; k += 4) NAME##_4(p, g, rows + k, X, out, act, (VD*)values, tmp);     \\
+        if (n - k >= 2) {                                                                       \\
+            pad[0] = rows[k];  pad[1] = rows[k + 1];                                            \\
+            pad[2] = rows[n - 1];  pad[3] = rows[n - 1];                                        \\
+            NAME##_4(p, g, pad, X, out, act, (VD*)values, tmp);                                 \\
+            k = n;                                                                              \\
+        }                                                                                       \\
+        return k;                                                                               \\
+    }
+    EZ_DEFINE_BLOCKS(ez_blocks_base, , ez_d2, 2, ez_vexp2)
+    #if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(__i386__))
+    #define EZ_HAVE_AVX2_CODE 1
+    EZ_DEFINE_BLOCKS(ez_blocks_avx2, __attribute__((target("avx2"))), ez_d4, 4, ez_vexp4)
+    #else
+    #define EZ_HAVE_AVX2_CODE 0
+    #endif
+
+    /* Which block code runs: 2 = AVX2, 1 = baseline SSE2 vectors; -1 = not chosen yet.  Both
+     * give the same bits. */
+    static int ez_simd_level = -1;
+
+    static int ez_simd(void) {
+        if (ez_simd_level < 0) {
+    #if EZ_HAVE_AVX2_CODE
+            __builtin_cpu_init();
+            ez_simd_level = __builtin_cpu_supports("avx2") ? 2 : 1;
+    #else
+            ez_simd_level = 1;
+    #endif
+        }
+        return ez_simd_level;
+    }
+
+    /* 0 = automatic; 1 = baseline; 2 = AVX2 (if the CPU has it).  Returns the level in use. */
+    static int ez_set_simd(int level) {
+        ez_simd_level = -1;
+        ez_simd();
+        if (level == 1 || (level == 2 && ez_simd_level == 2)) ez_simd_level = level;
+        return ez_simd_level;
+    }
+
+    /* Rows rows[0:n] of X, all running program g.  scratch: ez_scratch_bytes(p) bytes. */
+    static void ez_run_group(const ez_prog* p, ptrdiff_t g, const ptrdiff_t* rows, ptrdiff_t n,
+                             const double* X, double* out, long long* act, char* scratch) {
+        ptrdiff_t k;
+        char* aligned = (char*)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
+        double* tmp = (double*)(aligned + 128 * p->max_values);
+        double* o;
+    #if EZ_HAVE_AVX2_CODE
+        if (ez_simd() == 2)
+            k = ez_blocks_avx2(p, g, rows, n, X, out, act, aligned, tmp);
+        else
+    #endif
+            k = ez_blocks_base(p, g, rows, n, X, out, act, aligned, tmp);
+        for (; k < n; k++) {
+            o = out != NULL ? out + rows[k] * p->n_outputs : tmp;
+            ez_run_one(p, g, X + rows[k] * p->n_inputs, (double*)aligned, o);
+            if (act != NULL) act[rows[k]] = ez_argmax(o, p->n_outputs);
+        }
+    }
+
+    static size_t ez_scratch_bytes(const ez_prog* p) {
+        return 128 * (size_t)p->max_values + 8 * (size_t)p->n_outputs + 64;
+    }
+    """
+    double ez_exp(double x) nogil
+    double ez_sigmoid(double z) nogil
+    ctypedef struct ez_prog:
+        Py_ssize_t n_programs
+        Py_ssize_t n_inputs
+        Py_ssize_t n_outputs
+        Py_ssize_t max_values
+        double slope
+        const int64_t* node_off
+        const double* node_bias
+        const int64_t* in_off
+        const int32_t* in_src
+        const double* in_w
+        const int32_t* out_slot
+    int64_t ez_argmax(const double* o, Py_ssize_t n) nogil
+    void ez_run_one(const ez_prog* p, Py_ssize_t g, const double* x, double* values,
+                    double* outputs) nogil
+    void ez_run_group(const ez_prog* p, Py_ssize_t g, const Py_ssize_t* rows, Py_ssize_t n,
+                      const double* X, double* out, int64_t* act, char* scratch) nogil
+    size_t ez_scratch_bytes(const ez_prog* p) nogil
+    int ez_set_simd(int level) nogil
 
 
-cdef void run_program(const ProgramView* prog, intp_t g, const float64_t* x,
-                      float64_t* values, float64_t* outputs) noexcept nogil:
-    cdef intp_t n_in = prog.n_inputs
-    cdef intp_t first = <intp_t>prog.node_off[g]
-    cdef intp_t last = <intp_t>prog.node_off[g + 1]
-    cdef intp_t a, i, e, e_end
-    cdef float64_t s
-    cdef const int32_t* slots = prog.out_slot + g * prog.n_outputs
-    cdef float64_t* node_values = values + n_in - first   # node_values[i] is v[I + i - first]
-    for a in range(n_in):
-        values[a] = x[a]
-    for i in range(first, last):
-        s = 0.0
-        e_end = <intp_t>prog.in_off[i + 1]
-        for e in range(<intp_t>prog.in_off[i], e_end):
-            s = s + prog.in_w[e] * values[prog.in_src[e]]
-        node_values[i] = sigmoid(prog.slope * (prog.node_bias[i] + s))
-    for a in range(prog.n_outputs):
-        outputs[a] = values[slots[a]]
+cdef float64_t exp_det(float64_t x) noexcept nogil:
+    return ez_exp(x)
 
 
-cdef int64_t argmax_first(const float64_t* o, intp_t n) noexcept nogil:
-    cdef intp_t j, best_j = 0
-    cdef float64_t best = o[0], v
-    for j in range(1, n):
-        if best != best:        # NaN already chosen: it stays (numpy.argmax semantics)
-            break
-        v = o[j]
-        if v > best or v != v:
-            best = v
-            best_j = j
-    return best_j
+cdef float64_t sigmoid_det(float64_t z) noexcept nogil:
+    return ez_sigmoid(z)
 
 
-cdef int activate_rows_ptr(const ProgramView* prog, const int64_t* row_genome, intp_t n_rows,
-                           const float64_t* X, float64_t* out, int64_t* act,
-                           float64_t* scratch) except -1 nogil:
-    cdef intp_t r, n_in = prog.n_inputs, n_out = prog.n_outputs
-    cdef int64_t g
-    cdef float64_t* outputs
-    for r in range(n_rows):
-        g = row_genome[r]
-        if g < 0 or g >= prog.n_programs:
-            with gil:
-                raise ValueError(
-                    f"row_genome[{r}] = {g} is not a program index (there are "
-                    f"{prog.n_programs} programs)")
-        outputs = out + r * n_out if out != NULL else scratch + prog.max_values
-        run_program(prog, <intp_t>g, X + r * n_in, scratch, outputs)
-        if act != NULL:
-            act[r] = argmax_first(outputs, n_out)
-    return 0
+def exp(double x):
+    """ezspark's deterministic exp of one float (the kernels' exp; see the module docstring)."""
+    return ez_exp(x)
 
 
-cdef int _make_view(ProgramView* view,
+def _set_simd(int level=0):
+    """Choose the block code of the compiled kernels: 0 automatic, 1 baseline (SSE2 vectors),
+    2 AVX2 when the CPU has it.  Returns the level now in use.  For tests and benchmarks:
+    every level gives the same bits."""
+    return ez_set_simd(level)
+
+
+def sigmoid(double z):
+    """``1 / (1 + exp(-z))`` with ezspark's exp: the value every computed node applies."""
+    return ez_sigmoid(z)
+
+
+cdef int _make_view(ez_prog* view,
                     const int64_t[::1] node_off, const float64_t[::1] node_bias,
                     const int64_t[::1] in_off, const int32_t[::1] in_src,
                     const float64_t[::1] in_w, const int32_t[::1] out_slot,
@@ -110,9 +392,8 @@ cdef int _make_view(ProgramView* view,
     return 0
 
 
-cdef float64_t* _alloc_scratch(const ProgramView* view) except NULL:
-    cdef float64_t* scratch = <float64_t*>malloc((view.max_values + view.n_outputs)
-                                                 * sizeof(float64_t))
+cdef char* _alloc_scratch(const ez_prog* view) except NULL:
+    cdef char* scratch = <char*>malloc(ez_scratch_bytes(view))
     if scratch == NULL:
         raise MemoryError("no memory for the activation scratch buffer")
     return scratch
@@ -124,19 +405,23 @@ def activate_rows(const int64_t[::1] node_off not None, const float64_t[::1] nod
                   intp_t n_inputs, intp_t n_outputs, float64_t slope,
                   const int64_t[::1] row_genome not None, const float64_t[:, ::1] X not None,
                   float64_t[:, ::1] out, int64_t[::1] act):
-    """Run program ``row_genome[r]`` on row ``X[r]`` for every row r, in one ``nogil`` loop.
+    """Run program ``row_genome[r]`` on row ``X[r]`` for every row r, in one ``nogil`` section.
 
     Program arrays as in ``_activate.pxd``.  ``row_genome`` int64[R] (values 0 ... P-1),
     ``X`` float64[R, I].  Writes ``out`` float64[R, O] (the outputs) unless it is None and
     ``act`` int64[R] (lowest index of the largest output) unless it is None.  Returns None.
-    Raises ValueError when lengths disagree or a ``row_genome`` entry is out of range.
+    Raises ValueError when lengths disagree or a ``row_genome`` entry is out of range (then
+    nothing is written).
     """
-    cdef ProgramView view
-    cdef intp_t n_rows = X.shape[0]
+    cdef ez_prog view
+    cdef intp_t r, g, n_rows = X.shape[0], P
     cdef float64_t* out_ptr = NULL
     cdef int64_t* act_ptr = NULL
     cdef const float64_t* x_ptr
-    cdef float64_t* scratch
+    cdef const int64_t* rg
+    cdef char* scratch = NULL
+    cdef intp_t* order = NULL
+    cdef intp_t* start = NULL
     _make_view(&view, node_off, node_bias, in_off, in_src, in_w, out_slot,
                n_inputs, n_outputs, slope)
     if X.shape[1] != n_inputs:
@@ -156,12 +441,41 @@ def activate_rows(const int64_t[::1] node_off not None, const float64_t[::1] nod
             act_ptr = &act[0]
     if n_rows == 0:
         return
+    P = view.n_programs
+    rg = &row_genome[0]
+    for r in range(n_rows):
+        if rg[r] < 0 or rg[r] >= P:
+            raise ValueError(f"row_genome[{r}] = {rg[r]} is not a program index (there are "
+                             f"{P} programs)")
     x_ptr = &X[0, 0] if n_inputs else NULL     # zero inputs: nothing is read from X
     scratch = _alloc_scratch(&view)
     try:
+        # Counting sort of the rows by program (stable): program g runs rows
+        # order[start[g] ... start[g+1]-1], each group in blocks of lanes.
+        order = <intp_t*>malloc(n_rows * sizeof(intp_t))
+        start = <intp_t*>malloc((P + 1) * sizeof(intp_t))
+        if order == NULL or start == NULL:
+            raise MemoryError("no memory for the activation row order")
         with nogil:
-            activate_rows_ptr(&view, &row_genome[0], n_rows, x_ptr, out_ptr, act_ptr, scratch)
+            for g in range(P + 1):
+                start[g] = 0
+            for r in range(n_rows):
+                start[rg[r] + 1] += 1
+            for g in range(P):
+                start[g + 1] += start[g]
+            for r in range(n_rows):
+                order[start[rg[r]]] = r
+                start[rg[r]] += 1
+            # start[g] now holds the end of group g; group g begins where g - 1 ends.
+            r = 0
+            for g in range(P):
+                if start[g] > r:
+                    ez_run_group(&view, g, order + r, start[g] - r, x_ptr, out_ptr, act_ptr,
+                                 scratch)
+                    r = start[g]
     finally:
+        free(order)
+        free(start)
         free(scratch)
 
 
@@ -170,15 +484,16 @@ def activate_all(const int64_t[::1] node_off not None, const float64_t[::1] node
                  const float64_t[::1] in_w not None, const int32_t[::1] out_slot not None,
                  intp_t n_inputs, intp_t n_outputs, float64_t slope,
                  const float64_t[:, ::1] X not None, float64_t[:, :, ::1] out not None):
-    """Run every program on every row of ``X`` float64[R, I], in one ``nogil`` loop.
+    """Run every program on every row of ``X`` float64[R, I], in one ``nogil`` section.
 
     Program arrays as in ``_activate.pxd``.  Writes ``out`` float64[P, R, O], where
     ``out[g, r]`` holds the outputs of program g on row r.  Returns None.  Raises ValueError
     when lengths disagree.
     """
-    cdef ProgramView view
+    cdef ez_prog view
     cdef intp_t g, r, n_rows = X.shape[0], n_in = n_inputs
-    cdef float64_t* scratch
+    cdef char* scratch = NULL
+    cdef intp_t* rows = NULL
     cdef float64_t* out_ptr
     cdef const float64_t* x_ptr
     _make_view(&view, node_off, node_bias, in_off, in_src, in_w, out_slot,
@@ -195,10 +510,205 @@ def activate_all(const int64_t[::1] node_off not None, const float64_t[::1] node
     x_ptr = &X[0, 0] if n_in else NULL     # zero inputs: nothing is read from X
     scratch = _alloc_scratch(&view)
     try:
+        rows = <intp_t*>malloc(n_rows * sizeof(intp_t))
+        if rows == NULL:
+            raise MemoryError("no memory for the activation row order")
         with nogil:
+            for r in range(n_rows):
+                rows[r] = r
             for g in range(view.n_programs):
-                for r in range(n_rows):
-                    run_program(&view, g, x_ptr + r * n_in, scratch,
-                                out_ptr + (g * n_rows + r) * n_outputs)
+                ez_run_group(&view, g, rows, n_rows, x_ptr, out_ptr + g * n_rows * n_outputs,
+                             NULL, scratch)
     finally:
+        free(rows)
         free(scratch)
+
+
+# ---- single-row fast path -------------------------------------------------------------------
+
+cdef class SingleProgram:
+    """One program of a batch, copied into C arrays once; then one observation per call.
+
+    ``SingleProgram(node_off, node_bias, in_off, in_src, in_w, out_slot, n_inputs, n_outputs,
+    slope, g)`` takes the kernel arguments of a batch (``_activate.pxd``) and the index g of
+    the program to keep.  ``activate(x)`` returns its outputs float64[O] on one observation x
+    (a list or tuple of I numbers, or an array of I values of any real dtype and shape);
+    ``act(x)`` returns the action (lowest index of the largest output) as an int.  Results
+    equal ``activate_rows`` on that row bit for bit.
+    """
+
+    cdef ez_prog view
+    cdef int64_t* _node_off
+    cdef int64_t* _in_off
+    cdef double* _bias
+    cdef int32_t* _src
+    cdef double* _w
+    cdef int32_t* _slots
+    cdef double* _values
+    cdef double* _outputs
+    cdef readonly intp_t n_inputs
+    cdef readonly intp_t n_outputs
+    cdef object _args
+
+    def __cinit__(self):
+        self._node_off = self._in_off = NULL
+        self._bias = self._w = self._values = self._outputs = NULL
+        self._src = self._slots = NULL
+
+    def __init__(self, const int64_t[::1] node_off not None,
+                 const float64_t[::1] node_bias not None, const int64_t[::1] in_off not None,
+                 const int32_t[::1] in_src not None, const float64_t[::1] in_w not None,
+                 const int32_t[::1] out_slot not None, intp_t n_inputs, intp_t n_outputs,
+                 float64_t slope, intp_t g=0):
+        cdef ez_prog batch
+        cdef intp_t i, first, n_nodes, e0, n_edges
+        if self._values != NULL:
+            raise RuntimeError("SingleProgram is already initialised")
+        _make_view(&batch, node_off, node_bias, in_off, in_src, in_w, out_slot,
+                   n_inputs, n_outputs, slope)
+        if g < 0 or g >= batch.n_programs:
+            raise ValueError(f"program {g} is not a program index (there are "
+                             f"{batch.n_programs} programs)")
+        self._args = (np.asarray(node_off), np.asarray(node_bias), np.asarray(in_off),
+                      np.asarray(in_src), np.asarray(in_w), np.asarray(out_slot),
+                      n_inputs, n_outputs, slope, g)
+        first = <intp_t>node_off[g]
+        n_nodes = <intp_t>(node_off[g + 1] - node_off[g])
+        e0 = <intp_t>in_off[first]
+        n_edges = <intp_t>(in_off[first + n_nodes] - e0)
+        self._node_off = <int64_t*>malloc(2 * sizeof(int64_t))
+        self._in_off = <int64_t*>malloc((n_nodes + 1) * sizeof(int64_t))
+        self._bias = <double*>malloc((n_nodes + 1) * sizeof(double))
+        self._src = <int32_t*>malloc((n_edges + 1) * sizeof(int32_t))
+        self._w = <double*>malloc((n_edges + 1) * sizeof(double))
+        self._slots = <int32_t*>malloc(n_outputs * sizeof(int32_t))
+        self._values = <double*>malloc((n_inputs + n_nodes + 1) * sizeof(double))
+        self._outputs = <double*>malloc(n_outputs * sizeof(double))
+        if (self._node_off == NULL or self._in_off == NULL or self._bias == NULL
+                or self._src == NULL or self._w == NULL or self._slots == NULL
+                or self._values == NULL or self._outputs == NULL):
+            raise MemoryError("no memory for a SingleProgram")
+        self._node_off[0] = 0
+        self._node_off[1] = n_nodes
+        for i in range(n_nodes + 1):
+            self._in_off[i] = in_off[first + i] - e0
+        for i in range(n_nodes):
+            self._bias[i] = node_bias[first + i]
+        for i in range(n_edges):
+            self._src[i] = in_src[e0 + i]
+            self._w[i] = in_w[e0 + i]
+        for i in range(n_outputs):
+            self._slots[i] = out_slot[g * n_outputs + i]
+        self.view.n_programs = 1
+        self.view.n_inputs = n_inputs
+        self.view.n_outputs = n_outputs
+        self.view.max_values = n_inputs + n_nodes
+        self.view.slope = slope
+        self.view.node_off = self._node_off
+        self.view.node_bias = self._bias
+        self.view.in_off = self._in_off
+        self.view.in_src = self._src
+        self.view.in_w = self._w
+        self.view.out_slot = self._slots
+        self.n_inputs = n_inputs
+        self.n_outputs = n_outputs
+
+    def __dealloc__(self):
+        free(self._node_off)
+        free(self._in_off)
+        free(self._bias)
+        free(self._src)
+        free(self._w)
+        free(self._slots)
+        free(self._values)
+        free(self._outputs)
+
+    def __reduce__(self):
+        return (SingleProgram, self._args)
+
+    def __repr__(self):
+        return (f"SingleProgram({self.n_inputs} inputs, {self.n_outputs} outputs, "
+                f"{self.view.max_values - self.n_inputs} nodes, "
+                f"{self._in_off[self.view.max_values - self.n_inputs]} connections)")
+
+    cdef int _load(self, object x) except -1:
+        """Copy observation x into the value slots 0 ... I-1."""
+        cdef intp_t a, n = self.n_inputs
+        cdef double* v = self._values
+        cdef cnp.ndarray arr
+        cdef int typenum
+        cdef const char* data
+        cdef object item
+        if type(x) is list:
+            if PyList_GET_SIZE(x) != n:
+                raise ValueError(f"observation has {PyList_GET_SIZE(x)} values but the network "
+                                 f"has {n} inputs")
+            for a in range(n):
+                v[a] = PyFloat_AsDouble(<object>PyList_GET_ITEM(x, a))
+            return 0
+        if type(x) is tuple:
+            if PyTuple_GET_SIZE(x) != n:
+                raise ValueError(f"observation has {PyTuple_GET_SIZE(x)} values but the network "
+                                 f"has {n} inputs")
+            for a in range(n):
+                v[a] = PyFloat_AsDouble(<object>PyTuple_GET_ITEM(x, a))
+            return 0
+        if (cnp.PyArray_Check(x) and cnp.PyArray_ISCARRAY_RO(<cnp.ndarray>x)
+                and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>x)):
+            arr = <cnp.ndarray>x
+            typenum = cnp.PyArray_TYPE(arr)
+            if typenum == cnp.NPY_FLOAT64 or typenum == cnp.NPY_FLOAT32:
+                if cnp.PyArray_SIZE(arr) != n:
+                    raise ValueError(f"observation has {cnp.PyArray_SIZE(arr)} values but the "
+                                     f"network has {n} inputs")
+                data = <const char*>cnp.PyArray_DATA(arr)
+                if typenum == cnp.NPY_FLOAT64:
+                    memcpy(v, data, n * sizeof(double))
+                else:
+                    for a in range(n):
+                        v[a] = (<const float*>data)[a]
+                return 0
+        # anything else: through numpy (nested sequences, other dtypes, strided arrays)
+        arr = np.asarray(x)
+        if arr.dtype.kind not in "fiub":
+            raise ValueError(f"observation must hold real numbers, got dtype {arr.dtype}")
+        arr = np.ascontiguousarray(arr, dtype=np.float64)
+        if cnp.PyArray_SIZE(arr) != n:
+            raise ValueError(f"observation has {cnp.PyArray_SIZE(arr)} values but the network "
+                             f"has {n} inputs")
+        if n:
+            memcpy(v, cnp.PyArray_DATA(arr), n * sizeof(double))
+        return 0
+
+    cdef void _run(self) noexcept nogil:
+        ez_run_one(&self.view, 0, self._values, self._values, self._outputs)
+
+    def activate(self, x, out=None):
+        """Outputs float64[O] of this program on one observation ``x`` (I values).
+
+        ``out`` (a writeable C-contiguous float64 array of O entries) is written and returned
+        instead of a new array.
+        """
+        cdef cnp.npy_intp dim = self.n_outputs
+        cdef cnp.ndarray result
+        self._load(x)
+        self._run()
+        if out is None:
+            result = cnp.PyArray_EMPTY(1, &dim, cnp.NPY_FLOAT64, 0)
+        else:
+            if not (cnp.PyArray_Check(out) and cnp.PyArray_TYPE(<cnp.ndarray>out) == cnp.NPY_FLOAT64
+                    and cnp.PyArray_ISCARRAY(<cnp.ndarray>out)
+                    and cnp.PyArray_SIZE(<cnp.ndarray>out) == dim):
+                raise ValueError(f"out must be a writeable C-contiguous float64 array of "
+                                 f"{dim} entries")
+            result = <cnp.ndarray>out
+        memcpy(cnp.PyArray_DATA(result), self._outputs, dim * sizeof(double))
+        return result
+
+    def act(self, x):
+        """Action of this program on one observation ``x``: the lowest index of the largest
+        output, an int."""
+        self._load(x)
+        self._run()
+        return ez_argmax(self._outputs, self.n_outputs)
+

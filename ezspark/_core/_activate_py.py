@@ -4,15 +4,85 @@ The program layout is documented in ``_activate.pxd``.  The twin is vectorised a
 it walks node positions k = 0, 1, ... (the k-th computed node of each row's program) and, for
 each position, adds the j-th input of every active row at once, j = 0, 1, ...  Each row still
 adds its node's inputs one by one in stored order, starting from 0.0, exactly as the compiled
-loop does, so sums round identically; only ``exp`` may differ by an ulp (numpy vs libm).
+loop does, so sums round identically.  ``exp`` is ezspark's own, written here with the same
+floating-point operations in the same order as ``ez_exp`` in ``_activate.pyx`` (``_exp`` on
+arrays, ``exp`` on one float), so the twin's results equal the compiled kernels' bit for bit
+(NaN payloads aside).  ``SingleProgram`` is the single-row path in plain Python floats.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 from ._checks import check_array as _array
 
-__all__ = ["activate_rows", "activate_all"]
+__all__ = ["activate_rows", "activate_all", "SingleProgram", "exp", "sigmoid"]
+
+# ---- ezspark's exp (the constants and steps of ez_exp in _activate.pyx) ---------------------
+_INV_LN2 = 1.4426950408889634
+_LN2_HI = float.fromhex("0x1.62e42fee00000p-1")     # trailing zero bits: k * _LN2_HI is exact
+_LN2_LO = float.fromhex("0x1.a39ef35793c76p-33")
+_SHIFT = 6755399441055744.0                          # 1.5 * 2^52: t = x / ln2 + _SHIFT rounds
+_EXP_HI = 709.79                                     # above: +inf
+_EXP_LO = -745.2                                     # below: +0.0
+# Taylor coefficients c_n = 1/n!, n = 0 ... 13, combined by Estrin's scheme (_poly)
+_C = (1.0, 1.0, 0.5, 0.16666666666666666, 0.041666666666666664, 0.008333333333333333,
+      0.001388888888888889, 0.0001984126984126984, 2.48015873015873e-05,
+      2.7557319223985893e-06, 2.755731922398589e-07, 2.505210838544172e-08,
+      2.08767569878681e-09, 1.6059043836821613e-10)
+_TWO_M64 = 2.0 ** -64
+
+
+def _poly(r):
+    """exp(r) for |r| <= 0.35: EZ_EXP_POLY of _activate.pyx, operation for operation."""
+    r2 = r * r
+    r4 = r2 * r2
+    q = [_C[2 * m + 3] * r + _C[2 * m + 2] for m in range(6)]
+    u0 = q[1] * r2 + q[0]
+    u1 = q[3] * r2 + q[2]
+    u2 = q[5] * r2 + q[4]
+    h = (u2 * r4 + u1) * r4 + u0
+    return 1.0 + (r + r2 * h)
+
+
+def _exp(x: np.ndarray) -> np.ndarray:
+    """ezspark's exp of a float64 array, elementwise (the steps of ``ez_exp``)."""
+    with np.errstate(all="ignore"):
+        t = x * _INV_LN2 + _SHIFT
+        kf = t - _SHIFT
+        r = (x - kf * _LN2_HI) - kf * _LN2_LO
+        p = _poly(r)
+        neg = x < 0.0
+        # t holds 1.5 * 2^52 + k exactly: its low bits are k (+ 2^51, shifted out below)
+        bits = (t.view(np.uint64) + np.where(neg, np.uint64(1023 + 64), np.uint64(1023 - 1))) \
+            << np.uint64(52)
+        y = (p * bits.view(np.float64)) * np.where(neg, _TWO_M64, 2.0)
+        y = np.where(x > _EXP_HI, np.inf, y)
+        return np.where(x < _EXP_LO, 0.0, y)
+
+
+def exp(x: float) -> float:
+    """ezspark's exp of one float: the same operations as ``_exp`` and ``ez_exp``."""
+    x = float(x)
+    if x > _EXP_HI:
+        return math.inf
+    if x < _EXP_LO:
+        return 0.0
+    if x != x:
+        return x
+    t = x * _INV_LN2 + _SHIFT
+    kf = t - _SHIFT
+    r = (x - kf * _LN2_HI) - kf * _LN2_LO
+    p = _poly(r)
+    if x < 0.0:
+        return (p * math.ldexp(1.0, int(kf) + 64)) * _TWO_M64
+    return (p * math.ldexp(1.0, int(kf) - 1)) * 2.0
+
+
+def sigmoid(z: float) -> float:
+    """``1 / (1 + exp(-z))`` with ezspark's exp: the value every computed node applies."""
+    return 1.0 / (1.0 + exp(-float(z)))
 
 
 def _check_program(node_off, node_bias, in_off, in_src, in_w, out_slot, n_inputs, n_outputs):
@@ -67,7 +137,7 @@ def _evaluate(node_off, node_bias, in_off, in_src, in_w, out_slot, n_inputs, n_o
                 e = start[rows] + j
                 s[rows] = s[rows] + in_w[e] * values[rows, in_src[e]]
             z = slope * (node_bias[node] + s)
-            values[:m, n_inputs + k] = 1.0 / (1.0 + np.exp(-z))
+            values[:m, n_inputs + k] = 1.0 / (1.0 + _exp(-z))
     slots = out_slot.reshape(-1, n_outputs)[row_genome[order]]
     outputs = np.empty((n_rows, n_outputs))
     outputs[order] = values[np.arange(n_rows)[:, None], slots]
@@ -81,7 +151,8 @@ def activate_rows(node_off, node_bias, in_off, in_src, in_w, out_slot, n_inputs,
     Program arrays as in ``_activate.pxd``.  ``row_genome`` int64[R] (values 0 ... P-1),
     ``X`` float64[R, I].  Writes ``out`` float64[R, O] (the outputs) unless it is None and
     ``act`` int64[R] (lowest index of the largest output) unless it is None.  Returns None.
-    Raises ValueError when lengths disagree or a ``row_genome`` entry is out of range.
+    Raises ValueError when lengths disagree or a ``row_genome`` entry is out of range (then
+    nothing is written).
     """
     n_inputs, n_outputs, slope = int(n_inputs), int(n_outputs), float(slope)
     n_programs = _check_program(node_off, node_bias, in_off, in_src, in_w, out_slot,
@@ -142,3 +213,84 @@ def activate_all(node_off, node_bias, in_off, in_src, in_w, out_slot, n_inputs, 
     outputs = _evaluate(node_off, node_bias, in_off, in_src, in_w, out_slot, n_inputs,
                         n_outputs, slope, row_genome, np.tile(X, (n_programs, 1)))
     out[...] = outputs.reshape(n_programs, n_rows, n_outputs)
+
+
+class SingleProgram:
+    """One program of a batch, kept for single-row calls (the twin of the compiled class).
+
+    ``SingleProgram(node_off, node_bias, in_off, in_src, in_w, out_slot, n_inputs, n_outputs,
+    slope, g)`` keeps program g of the batch.  ``activate(x)`` returns its outputs float64[O]
+    on one observation x (a list or tuple of I numbers, or an array of I values of any real
+    dtype and shape); ``act(x)`` returns the action (lowest index of the largest output) as an
+    int.  Plain Python floats, node by node: the arithmetic of ``_activate.pxd``.
+    """
+
+    __slots__ = ("n_inputs", "n_outputs", "_args", "_slope", "_nodes", "_slots")
+
+    def __init__(self, node_off, node_bias, in_off, in_src, in_w, out_slot, n_inputs,
+                 n_outputs, slope, g=0):
+        n_inputs, n_outputs, slope, g = int(n_inputs), int(n_outputs), float(slope), int(g)
+        n_programs = _check_program(node_off, node_bias, in_off, in_src, in_w, out_slot,
+                                    n_inputs, n_outputs)
+        if g < 0 or g >= n_programs:
+            raise ValueError(f"program {g} is not a program index (there are "
+                             f"{n_programs} programs)")
+        self._args = (node_off, node_bias, in_off, in_src, in_w, out_slot, n_inputs,
+                      n_outputs, slope, g)
+        self.n_inputs, self.n_outputs, self._slope = n_inputs, n_outputs, slope
+        first, last = int(node_off[g]), int(node_off[g + 1])
+        self._nodes = [
+            (float(node_bias[i]),
+             [(float(in_w[e]), int(in_src[e])) for e in range(int(in_off[i]), int(in_off[i + 1]))])
+            for i in range(first, last)]
+        self._slots = [int(s) for s in out_slot[g * n_outputs:(g + 1) * n_outputs]]
+
+    def __reduce__(self):
+        return (SingleProgram, self._args)
+
+    def __repr__(self) -> str:
+        return (f"SingleProgram({self.n_inputs} inputs, {self.n_outputs} outputs, "
+                f"{len(self._nodes)} nodes, {sum(len(e) for _, e in self._nodes)} connections)")
+
+    def _values(self, x) -> list:
+        if type(x) is list or type(x) is tuple:
+            if len(x) != self.n_inputs:
+                raise ValueError(f"observation has {len(x)} values but the network has "
+                                 f"{self.n_inputs} inputs")
+            values = [float(v) for v in x]
+        else:
+            a = np.asarray(x)
+            if a.dtype.kind not in "fiub":
+                raise ValueError(f"observation must hold real numbers, got dtype {a.dtype}")
+            if a.size != self.n_inputs:
+                raise ValueError(f"observation has {a.size} values but the network has "
+                                 f"{self.n_inputs} inputs")
+            values = a.astype(np.float64).reshape(-1).tolist()
+        slope = self._slope
+        for bias, edges in self._nodes:
+            s = 0.0
+            for w, src in edges:
+                s = s + w * values[src]
+            values.append(sigmoid(slope * (bias + s)))
+        return [values[j] for j in self._slots]
+
+    def activate(self, x, out=None) -> np.ndarray:
+        """Outputs float64[O] of this program on one observation ``x`` (I values).
+
+        ``out`` (a writeable C-contiguous float64 array of O entries) is written and returned
+        instead of a new array.
+        """
+        outputs = self._values(x)
+        if out is None:
+            return np.array(outputs, dtype=np.float64)
+        if not (isinstance(out, np.ndarray) and out.dtype == np.float64 and out.flags.c_contiguous
+                and out.flags.writeable and out.size == self.n_outputs):
+            raise ValueError(f"out must be a writeable C-contiguous float64 array of "
+                             f"{self.n_outputs} entries")
+        out.reshape(-1)[:] = outputs
+        return out
+
+    def act(self, x) -> int:
+        """Action of this program on one observation ``x``: the lowest index of the largest
+        output, an int."""
+        return int(np.argmax(self._values(x)))
