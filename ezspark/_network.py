@@ -78,12 +78,14 @@ class Programs:
     in_w: np.ndarray = _array_field(np.float64)
     out_slot: np.ndarray = _array_field(np.int32)
     _args: tuple = attrs.field(init=False, eq=False, repr=False)
+    _singles: dict = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         _check_structure(self)
         object.__setattr__(self, "_args", (
             self.node_off, self.node_bias, self.in_off, self.in_src, self.in_w, self.out_slot,
             self.n_inputs, self.n_outputs, self.slope))
+        object.__setattr__(self, "_singles", {})
 
     def __reduce__(self):
         # Rebuild through the constructor: arrays come back read-only and checked.
@@ -135,13 +137,42 @@ class Programs:
                              f"of shape {shape}, got {got}")
         return out
 
+    def network(self, g: int = 0, *, kernels=None):
+        """Program g alone, ready for single-row calls: a ``SingleProgram`` of the kernel set.
+
+        ``net.activate(x)`` returns the outputs float64[O] of one observation x (a list,
+        tuple or array of I values), ``net.act(x)`` the action as an int; both equal
+        ``activate_rows`` on that row bit for bit, with far less overhead per call.  Built once
+        per program and kept (``kernels`` given: built anew from that set).
+        """
+        g = int(g)
+        if not -len(self) <= g < len(self):
+            raise ValueError(f"program {g} is not a program index (there are {len(self)} "
+                             f"programs)")
+        g %= len(self)
+        if kernels is not None:
+            return kernels.SingleProgram(*self._args, g)
+        net = self._singles.get(g)
+        if net is None:
+            net = self._singles[g] = _single_program_class()(*self._args, g)
+        return net
+
+    def _single_row(self, X, kernels):
+        """The one-program fast path applies to X: a float array of shape (1, I)."""
+        return (len(self) == 1 and type(X) is np.ndarray and X.shape == (1, self.n_inputs)
+                and X.dtype.kind == "f" and (kernels is None or hasattr(kernels, "SingleProgram")))
+
     def activate(self, X, *, out=None, kernels=None) -> np.ndarray:
         """Outputs of every program on every row of ``X`` (rows, I): float64[P, rows, O].
 
-        One kernel call.  ``out`` (float64[P, rows, O], C-contiguous) is written and returned
-        instead of a new array.  ``kernels`` (from ``ezspark._core.load``) overrides the
-        process-wide kernel set.
+        One kernel call (one program and one row: the ``network(0)`` fast path, same bits).
+        ``out`` (float64[P, rows, O], C-contiguous) is written and returned instead of a new
+        array.  ``kernels`` (from ``ezspark._core.load``) overrides the process-wide kernel set.
         """
+        if self._single_row(X, kernels):
+            out = self._out(out, (1, 1, self.n_outputs), np.float64, "out")
+            return (self.network(0) if kernels is None else self.network(0, kernels=kernels)) \
+                .activate(X, out)
         X = self._rows(X)
         out = self._out(out, (len(self), X.shape[0], self.n_outputs), np.float64, "out")
         (kernels or _core).activate_all(*self._args, X, out)
@@ -214,6 +245,17 @@ class Programs:
                    np.concatenate([p.in_src for p in parts]),
                    np.concatenate([p.in_w for p in parts]),
                    np.concatenate([p.out_slot for p in parts]))
+
+
+_SINGLE_PROGRAM = None
+
+
+def _single_program_class():
+    """``SingleProgram`` of the process-wide kernel set (compiled, or the numpy twin)."""
+    global _SINGLE_PROGRAM
+    if _SINGLE_PROGRAM is None:
+        _SINGLE_PROGRAM = _core.load(pure=not _core.COMPILED).SingleProgram
+    return _SINGLE_PROGRAM
 
 
 def _offsets(counts: np.ndarray) -> np.ndarray:
