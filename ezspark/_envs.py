@@ -46,6 +46,8 @@ def make_env(env_id: str, **kwargs: Any):
     import gymnasium
 
     from ._pluginmanager import get_plugin_manager
+    from .envs import register_builtin_envs
+    register_builtin_envs()
     get_plugin_manager()
 
     try:

@@ -21,6 +21,10 @@ class GenerationStats:
     env_steps: int
     reward_violations: int  # steps whose reward was below minimum_reward
     seconds: float          # wall time of the generation (evaluation and evolution)
+    # distributed runs (spec 6.4, 7.2); 0 in local runs
+    checks: int = 0         # remote batches evaluated a second time and compared
+    mismatches: int = 0     # compared results that disagreed
+    excluded: int = 0       # remote workers excluded in this generation
 
 
 HISTORY_FIELDS = tuple(f.name for f in attrs.fields(GenerationStats))

@@ -38,6 +38,7 @@ HISTORY_DTYPE = np.dtype([
     ("generation", np.int64), ("best_fitness", np.float64), ("mean_fitness", np.float64),
     ("population", np.int64), ("species", np.int64), ("evaluations", np.int64),
     ("env_steps", np.int64), ("reward_violations", np.int64), ("seconds", np.float64),
+    ("checks", np.int64), ("mismatches", np.int64), ("excluded", np.int64),
 ])
 assert HISTORY_DTYPE.names == HISTORY_FIELDS
 

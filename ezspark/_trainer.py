@@ -70,7 +70,8 @@ def train(config: TrainingConfig | str | os.PathLike, *, out: str | os.PathLike 
           generations: int | None = None, workers: int = 1, progress: bool = False,
           overwrite: bool = False, resume: bool = False, allow_changes: bool = False,
           checkpoint_seconds: float = 1.0, plugins=None,
-          stop: Callable[[Champion], bool] | None = None) -> RunResult:
+          stop: Callable[[Champion], bool] | None = None, serve: str | None = None,
+          scheduler: str | None = None, on_serve: Callable | None = None) -> RunResult:
     """Train a population on the configured gymnasium environment, or on ``fitness``.
 
     ``config`` is a TrainingConfig or the path of a training JSON.  ``fitness``, if given,
@@ -91,6 +92,14 @@ def train(config: TrainingConfig | str | os.PathLike, *, out: str | os.PathLike 
     ezspark's, with installed plugins).  ``stop``, if given, is called with each
     generation's champion (its ``generation`` and ``fitness`` set) and ends the run after
     that generation when it returns True, like ``fitness_threshold`` does.
+
+    ``serve`` ("HOST:PORT", e.g. "0.0.0.0:8786"; port 0 picks a free port) opens the run to
+    other machines after ``alone_training_iterations`` generations: a TLS Dask scheduler
+    starts in this process with ``workers`` worker processes of its own, credentials are
+    written to ``out/serve/`` and ``on_serve(address, join_file)`` is called (default: print
+    the ``python -m ezspark join`` command).  ``scheduler`` (an address) evaluates on an
+    existing Dask cluster instead.  Both need ``pip install 'ezspark[distributed]'``; see
+    docs/distributed.md.
 
     Blocks until the run ends and returns a RunResult.  Ctrl-C (KeyboardInterrupt) stops
     the run after saving the state of the last finished generation; the result then has
@@ -133,6 +142,20 @@ def train(config: TrainingConfig | str | os.PathLike, *, out: str | os.PathLike 
                   progress=bool(progress), overwrite=bool(overwrite),
                   start_generation=state.next_generation if state else 0)
     evaluator = None
+    if serve is not None and scheduler is not None:
+        raise ConfigError("serve and scheduler exclude each other: serve starts a Dask "
+                          "scheduler, scheduler uses an existing one")
+    distributed = serve is not None or scheduler is not None
+    if distributed and info is None:
+        raise ConfigError("distributed runs evaluate environments; they cannot use a "
+                          "fitness function")
+    if distributed:
+        from .distributed import DistributedError, ServedEvaluator, have_dask, parse_host_port
+        if not have_dask():
+            raise DistributedError(f"{'serve' if serve is not None else 'scheduler'} needs "
+                                   "Dask distributed, which is not installed: "
+                                   "pip install 'ezspark[distributed]'")
+        where = parse_host_port(serve) if serve is not None else None
     try:
         if info is not None:
             if workers > 1:
@@ -140,6 +163,11 @@ def train(config: TrainingConfig | str | os.PathLike, *, out: str | os.PathLike 
                 evaluator = ProcessEvaluator.from_config(cfg, info, workers)
             else:
                 evaluator = EnvEvaluator.from_config(cfg, info)
+            if distributed:
+                evaluator = ServedEvaluator(
+                    cfg, info, evaluator, serve=where, scheduler=scheduler, workers=workers,
+                    directory=Path(out) / "serve" if out is not None else None,
+                    announce=on_serve)
         loop = _Loop(cfg, run, fitness, evaluator, pm.hook, stop,
                      Path(out) / "checkpoint.h5" if out is not None else None,
                      float(checkpoint_seconds))
@@ -208,7 +236,8 @@ class _Loop:
                         evolution=evo.state(),
                         rng_states={"evolution": evo.rng.bit_generator.state,
                                     "verification": self.verification.bit_generator.state},
-                        history=rows, warned=warned, finished=finished)
+                        history=rows, warned=warned, finished=finished,
+                        excluded=tuple(sorted(getattr(self.evaluator, "excluded", ()))))
 
     def _save(self, snapshot):
         if self.checkpoint is None or snapshot is None:
@@ -223,6 +252,10 @@ class _Loop:
         cfg, run, hook = self.cfg, self.run_info, self.hook
         n_in, n_out = cfg.input_size, cfg.output_size
         rng, self.verification = make_streams(run.seed)
+        bind = getattr(self.evaluator, "bind", None)
+        if bind is not None:
+            bind(verification=self.verification, excluded=state.excluded if state else (),
+                 seed=run.seed)
         if state is None:
             evo, population = Evolution.start(cfg, rng)
             history: list[GenerationStats] = []
@@ -268,7 +301,10 @@ class _Loop:
                     mean_fitness=float(np.mean(result.fitness)), population=size,
                     species=species, evaluations=size, env_steps=int(result.env_steps.sum()),
                     reward_violations=result.reward_violations,
-                    seconds=time.perf_counter() - t0)
+                    seconds=time.perf_counter() - t0,
+                    checks=getattr(result, "checks", 0),
+                    mismatches=getattr(result, "mismatches", 0),
+                    excluded=getattr(result, "excluded", 0))
                 history.append(stats)
                 if result.reward_violations and not warned:
                     warned = True

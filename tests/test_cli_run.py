@@ -185,7 +185,7 @@ with h5py.File(sys.argv[1], "r") as f:
     h = f["history"]
     assert h.dtype.names == ("generation", "best_fitness", "mean_fitness", "population",
                              "species", "evaluations", "env_steps", "reward_violations",
-                             "seconds"), h.dtype.names
+                             "seconds", "checks", "mismatches", "excluded"), h.dtype.names
     assert list(h["generation"]) == list(range(h.shape[0]))
     names = sorted(f["champions"])
     assert names and all(n.startswith("gen_") and len(n) == 10 for n in names)

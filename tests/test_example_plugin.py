@@ -27,7 +27,8 @@ PKG = ROOT / "examples" / "plugins" / "ezspark-gridmaze"
 CONFIG = PKG / "gridmaze.json"
 ENV_ID = "ezspark_gridmaze/GridMaze-v0"
 FIELDS = ["generation", "best_fitness", "mean_fitness", "population", "species",
-          "evaluations", "env_steps", "reward_violations", "seconds"]
+          "evaluations", "env_steps", "reward_violations", "seconds", "checks", "mismatches",
+          "excluded"]
 
 
 # -- the installed package, used from subprocesses ------------------------------------

@@ -16,11 +16,13 @@ from .._config import ConfigError
 from .._envs import EnvError
 from .._evaluation import EvaluationError
 from .._storage import StoreError
+from ..distributed import CredentialsError, DistributedError, JoinError
 
 __all__ = ["cli", "main", "user_errors", "UserError"]
 
 #: Exceptions that mean "the user's input is wrong": exit code 2.
-USER_ERRORS = (ConfigError, EnvError, StoreError, EvaluationError)
+USER_ERRORS = (ConfigError, EnvError, StoreError, EvaluationError, CredentialsError,
+               DistributedError, JoinError)
 
 
 class UserError(click.ClickException):
@@ -57,10 +59,12 @@ def cli():
 
 
 def _add_commands():
-    from . import export, init, inspect, play, plot, plugins, run, validate
+    from . import export, init, inspect, join, play, plot, plugins, run, validate
 
     for module in (run, validate, init, inspect, play, plot, export):
         cli.add_command(module.command)
+    cli.add_command(join.join_command)
+    cli.add_command(join.invite_command)
     cli.add_command(plugins.envs_command)
     cli.add_command(plugins.plugins_command)
 

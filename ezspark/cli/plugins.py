@@ -15,11 +15,14 @@ def envs_command(as_json):
     import gymnasium
 
     from .._pluginmanager import plugin_envs
+    from ..envs import BUILTIN_ENVS, register_builtin_envs
 
+    register_builtin_envs()
     by_plugin = plugin_envs()
     rows = []
     for env_id, spec in sorted(gymnasium.registry.items()):
-        source = by_plugin.get(env_id, ("gymnasium", None))[0]
+        source = by_plugin.get(env_id, ("ezspark" if env_id in BUILTIN_ENVS else "gymnasium",
+                                        None))[0]
         entry = spec.entry_point if isinstance(spec.entry_point, str) else \
             getattr(spec.entry_point, "__qualname__", repr(spec.entry_point))
         rows.append({"id": env_id, "plugin": source, "entry_point": entry})

@@ -33,19 +33,33 @@ def _resume_command(config_file, directory) -> str:
               metavar="SECONDS", help="Write checkpoint.h5 after a generation once this many "
                                       "seconds have passed since the last one (0: every generation).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing run in the output directory.")
+@click.option("--serve", metavar="[HOST:PORT]", is_flag=False, flag_value="0.0.0.0:8786",
+              default=None,
+              help="After alone_training_iterations generations, serve the run to other "
+                   "machines (a TLS Dask scheduler on HOST:PORT, default 0.0.0.0:8786; port 0 "
+                   "picks a free one) and print the command that joins it.")
+@click.option("--scheduler", metavar="ADDRESS", default=None,
+              help="After alone_training_iterations generations, evaluate on the existing "
+                   "Dask cluster at ADDRESS (its TLS settings come from the Dask config).")
 @options.quiet
 def command(config_file, out, seed, generations, workers, resume, allow_config_change,
-            checkpoint_every, overwrite, quiet):
+            checkpoint_every, overwrite, serve, scheduler, quiet):
     """Train on the environment of CONFIG.json, writing DIR/run.h5 and DIR/checkpoint.h5.
 
     Shows a progress bar over each generation's genomes and one summary line per
     generation.  Ctrl-C (or SIGTERM) stops after saving the state of the last finished
     generation and prints the command that resumes the run.
+
+    With --serve, others join the run with the printed command (python -m ezspark join
+    ADDRESS --credentials DIR/serve/join.pem); --workers processes of this machine keep
+    evaluating.  Needs: pip install 'ezspark[distributed]'.
     """
     import ezspark
 
     if resume and overwrite:
         raise click.UsageError("--resume and --overwrite exclude each other")
+    if serve is not None and scheduler is not None:
+        raise click.UsageError("--serve and --scheduler exclude each other")
     directory = Path(out) if out else Path("runs") / Path(config_file).stem
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
@@ -55,7 +69,9 @@ def command(config_file, out, seed, generations, workers, resume, allow_config_c
                 result = ezspark.train(cfg, out=directory, seed=seed, generations=generations,
                                        workers=workers, progress=not quiet, overwrite=overwrite,
                                        resume=resume, allow_changes=allow_config_change,
-                                       checkpoint_seconds=checkpoint_every)
+                                       checkpoint_seconds=checkpoint_every,
+                                       serve=serve, scheduler=scheduler,
+                                       on_serve=_announce if serve is not None else None)
             except KeyboardInterrupt:
                 click.echo("Interrupted before the first generation finished; nothing to keep.",
                            err=True)
@@ -78,6 +94,12 @@ def command(config_file, out, seed, generations, workers, resume, allow_config_c
                    f"{result.champion.fitness:.6g})")
     if result.stopped == "interrupted":
         raise SystemExit(130)
+
+
+def _announce(address, join_file):
+    click.echo(f"Serving the run at {address}\nOthers join it with:\n"
+               f"  python -m ezspark join {address} --credentials {shlex.quote(str(join_file))}\n"
+               "(give them that file; 'python -m ezspark invite' makes one per person)")
 
 
 def _terminate(signum, frame):

@@ -1,0 +1,136 @@
+"""Training with other people's machines, on Dask distributed (engine-spec section 7).
+
+``ezspark.train(cfg, serve="HOST:PORT")`` (``run --serve``) evaluates generations
+``0 … alone_training_iterations − 1`` locally, then serves the run: a TLS Dask scheduler in
+this process, the coordinator's own worker processes (``workers``), and an invitation
+(``<out>/serve/join.pem``) that lets others run ``python -m ezspark join ADDRESS
+--credentials join.pem``.  ``scheduler=ADDRESS`` (``run --scheduler``) uses an existing Dask
+cluster instead.  See ``docs/distributed.md`` for the trust model.
+
+Dask is an extra: ``pip install 'ezspark[distributed]'``.  This package imports without it;
+starting or joining a cluster says how to install it.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Callable
+
+from .credentials import CredentialsError, create_run_credentials, invite, load_invitation
+
+__all__ = ["ServedEvaluator", "CredentialsError", "create_run_credentials", "invite",
+           "load_invitation", "DistributedError", "JoinError", "have_dask", "INSTALL_HINT",
+           "parse_host_port"]
+
+INSTALL_HINT = "pip install 'ezspark[distributed]'"
+
+
+from ._cluster import DistributedError, parse_host_port  # noqa: E402
+from ._join import JoinError  # noqa: E402
+
+
+def have_dask() -> bool:
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _default_announce(address: str, credentials: Path) -> None:
+    print(f"serving the run at {address}; others join it with:\n"
+          f"    python -m ezspark join {address} --credentials {credentials}",
+          flush=True)
+
+
+class ServedEvaluator:
+    """Local evaluation for k < ``alone_training_iterations``, then Dask (spec 7.1).
+
+    ``local`` is the evaluator of the alone phase (EnvEvaluator or ProcessEvaluator); it is
+    closed when the cluster starts, so that the coordinator's cores become its Dask
+    workers.  ``serve`` is ``(host, port)`` or None; ``scheduler`` an address or None.
+    """
+
+    def __init__(self, cfg, info, local, *, serve=None, scheduler=None, workers: int = 1,
+                 directory: Path | None = None, security=None,
+                 announce: Callable[[str, Path], None] | None = None,
+                 log: Callable[[str], None] | None = None):
+        if not have_dask():
+            what = "--serve" if serve is not None else "--scheduler"
+            raise DistributedError(f"{what} needs Dask distributed, which is not installed: "
+                                   f"{INSTALL_HINT}")
+        self.cfg, self.info, self.local = cfg, info, local
+        self.serve, self.scheduler, self.workers = serve, scheduler, int(workers)
+        self.directory = directory
+        self.security = security
+        self.announce = announce or _default_announce
+        self.log = log or (lambda text: print(text, file=sys.stderr, flush=True))
+        self.verification = None
+        self.excluded: set[str] = set()
+        self.cluster = None
+        self.dask = None
+        self.run_tag = "ezspark"
+
+    def bind(self, *, verification, excluded=(), seed: int = 0) -> None:
+        """Called by the trainer: the run's verification stream and excluded workers."""
+        self.verification = verification
+        self.excluded = set(excluded)
+        self.run_tag = f"ezspark-{seed % 10**8}"
+
+    @property
+    def address(self) -> str | None:
+        return None if self.cluster is None else self.cluster.address
+
+    def _start(self) -> None:
+        from ._cluster import ExternalCluster, ServedCluster
+        from ._coordinator import DaskEvaluator
+        from ._join import METADATA_KEY
+        from .. import __version__
+
+        if self.local is not None:
+            self.local.close()
+            self.local = None
+        if True:
+            if self.serve is not None:
+                host, port = self.serve
+                directory = Path(self.directory) if self.directory is not None else None
+                if directory is None:
+                    import tempfile
+                    directory = Path(tempfile.mkdtemp(prefix="ezspark-serve-"))
+                creds = create_run_credentials(directory)
+                self.cluster = ServedCluster(creds, host, port, local_workers=self.workers,
+                                             banned=self.excluded)
+                self.cluster.client.set_metadata(METADATA_KEY, {
+                    "version": __version__, "env_id": self.info.env_id})
+                self.announce(self.cluster.address, creds.join_file)
+            else:
+                self.cluster = ExternalCluster(self.scheduler, self.security,
+                                               banned=self.excluded)
+                self.log(f"evaluating on the Dask cluster at {self.scheduler}")
+        self.dask = DaskEvaluator(self.cfg, self.info, self.cluster,
+                                  verification=self.verification, excluded=self.excluded,
+                                  log=self.log, run_tag=self.run_tag)
+
+    def evaluate(self, programs, seed: int, generation: int, progress=None):
+        if generation < self.cfg.alone_training_iterations:
+            return self.local.evaluate(programs, seed, generation, progress=progress)
+        if self.dask is None:
+            self._start()
+        result = self.dask.evaluate(programs, seed, generation, progress=progress)
+        self.excluded = set(self.dask.excluded)
+        return result
+
+    def close(self) -> None:
+        if self.local is not None:
+            self.local.close()
+            self.local = None
+        if self.dask is not None:
+            self.dask.close()
+        if self.cluster is not None:
+            if self.serve is not None:
+                try:
+                    self.cluster.client.shutdown()
+                except Exception:
+                    pass
+            self.cluster.close()
+            self.cluster = None

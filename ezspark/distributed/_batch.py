@@ -1,0 +1,161 @@
+"""One evaluation task of a distributed run: a batch of genomes, played on a worker.
+
+The coordinator sends a :class:`BatchRequest` (pickled by Dask: workers trust the
+coordinator, which they chose to join).  The worker plays the batch exactly as
+engine-spec section 6 says, with the episode seeds it is given (never the run seed, so it
+cannot predict which batches are checked, spec 7.2), and answers with **plain bytes** that
+the coordinator parses with fixed shapes and dtypes: nothing a worker sends is unpickled.
+
+Reply format (little-endian)::
+
+    b"EZB1" | uint32 header length | header (UTF-8 JSON) | float64[n] fitness | int64[n] steps
+    b"EZE1" | UTF-8 error text                      (the batch could not be evaluated)
+
+The JSON header holds ``n``, ``reward_violations``, ``min_reward`` (a number or null for
++inf) and ``worker`` (the worker's address, for messages).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import struct
+
+import attrs
+import numpy as np
+
+__all__ = ["BatchRequest", "BatchReply", "ReplyError", "evaluate_batch", "parse_reply",
+           "LIE_ENV"]
+
+MAGIC_OK = b"EZB1"
+MAGIC_ERROR = b"EZE1"
+
+#: Test-only switch: a worker whose environment sets this adds the value to every fitness
+#: it returns (a deliberately lying worker, for the safeness tests and demonstrations).
+LIE_ENV = "EZSPARK_TEST_INFLATE_FITNESS"
+
+
+@attrs.frozen
+class BatchRequest:
+    """A batch of ``len(programs)`` consecutive genomes, starting at genome ``first``."""
+
+    generation: int
+    first: int
+    programs: object              # ezspark._network.Programs for the batch
+    seeds: np.ndarray             # int64[n, games]: episode seeds e(k, i, g)
+    env_id: str
+    input_size: int
+    output_size: int
+    action_start: int
+    games: int
+    max_steps: int
+    sub_games: int
+    minimum_reward: float
+    version: str                  # the coordinator's ezspark version
+
+
+@attrs.frozen
+class BatchReply:
+    fitness: np.ndarray           # float64[n]
+    env_steps: np.ndarray         # int64[n]
+    reward_violations: int
+    min_reward: float
+    worker: str
+
+
+class ReplyError(ValueError):
+    """A worker's reply is malformed, or says the batch failed."""
+
+
+_evaluators: dict = {}
+
+
+def _evaluator(req: BatchRequest):
+    from .._envs import EnvInfo
+    from .._evaluation import EnvEvaluator
+
+    key = (req.env_id, req.input_size, req.output_size, req.action_start, req.games,
+           req.max_steps, req.sub_games, req.minimum_reward)
+    ev = _evaluators.get(key)
+    if ev is None:
+        for old in _evaluators.values():
+            old.close()
+        _evaluators.clear()
+        ev = EnvEvaluator(EnvInfo(req.env_id, req.input_size, req.output_size,
+                                  req.action_start),
+                          games=req.games, max_steps=req.max_steps, sub_games=req.sub_games,
+                          minimum_reward=req.minimum_reward)
+        _evaluators[key] = ev
+    return ev
+
+
+def _worker_address() -> str:
+    try:
+        from distributed import get_worker
+        return str(get_worker().address)
+    except Exception:   # outside a Dask worker (the coordinator evaluating in-process)
+        return "coordinator"
+
+
+def evaluate_batch(req: BatchRequest) -> bytes:
+    """The task a worker runs.  Never raises: failures come back as an error reply."""
+    from .. import __version__
+
+    try:
+        if req.version != __version__:
+            raise RuntimeError(f"this worker runs ezspark {__version__}, the run needs "
+                               f"{req.version}")
+        n = len(req.programs)
+        ids = np.arange(req.first, req.first + n)
+        result = _evaluator(req).play(req.programs, req.seeds, generation=req.generation,
+                                      genome_ids=ids)
+        fitness = np.array(result.fitness, dtype="<f8")
+        lie = os.environ.get(LIE_ENV)
+        if lie:
+            fitness = fitness + float(lie)
+        header = json.dumps({"n": n, "reward_violations": int(result.reward_violations),
+                             "min_reward": (None if math.isinf(result.min_reward)
+                                            else float(result.min_reward)),
+                             "worker": _worker_address()}).encode()
+        return (MAGIC_OK + struct.pack("<I", len(header)) + header + fitness.tobytes()
+                + np.asarray(result.env_steps, dtype="<i8").tobytes())
+    except Exception as exc:                     # noqa: BLE001 - reported, as plain text
+        return MAGIC_ERROR + f"{type(exc).__name__}: {exc}".encode("utf-8", "replace")
+
+
+def parse_reply(data, n: int) -> BatchReply:
+    """Check and decode a worker's reply for a batch of ``n`` genomes."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ReplyError(f"the reply is a {type(data).__name__}, not bytes")
+    data = bytes(data)
+    if data[:4] == MAGIC_ERROR:
+        raise ReplyError(data[4:4000].decode("utf-8", "replace"))
+    if data[:4] != MAGIC_OK or len(data) < 8:
+        raise ReplyError("the reply is not an ezspark batch result")
+    (length,) = struct.unpack_from("<I", data, 4)
+    end = 8 + length
+    if length > 65536 or len(data) != end + 16 * n:
+        raise ReplyError(f"the reply has {len(data)} bytes; a batch of {n} genomes needs "
+                         f"{end + 16 * n}")
+    try:
+        header = json.loads(data[8:end].decode("utf-8"))
+        assert isinstance(header, dict) and header.get("n") == n
+        violations = int(header["reward_violations"])
+        low = header["min_reward"]
+        low = math.inf if low is None else float(low)
+        worker = str(header.get("worker", "?"))[:200]
+    except Exception as exc:
+        raise ReplyError(f"the reply's header is malformed ({exc!r})") from None
+    fitness = np.frombuffer(data, dtype="<f8", count=n, offset=end).astype(np.float64)
+    steps = np.frombuffer(data, dtype="<i8", count=n, offset=end + 8 * n).astype(np.int64)
+    if not np.isfinite(fitness).all() or (steps < 0).any() or violations < 0:
+        raise ReplyError("the reply holds non-finite fitness or negative counts")
+    return BatchReply(fitness, steps, violations, low, worker)
+
+
+def agree(f1: np.ndarray, f2: np.ndarray) -> bool:
+    """Spec 7.2 rule 3: same length and |f1 - f2| <= max(1e-6 max(|f1|, |f2|), 1e-9)."""
+    if f1.shape != f2.shape:
+        return False
+    tol = np.maximum(1e-6 * np.maximum(np.abs(f1), np.abs(f2)), 1e-9)
+    return bool(np.all(np.abs(f1 - f2) <= tol))

@@ -1,0 +1,281 @@
+"""The Dask clusters a run evaluates on: one it serves itself, or one that already exists.
+
+:class:`ServedCluster` (``run --serve``) starts a TLS scheduler in this process, on the
+address given, with ``local_workers`` worker processes of the coordinator (they hold the
+coordinator's certificate and are trusted), and a gate on worker registration that
+
+- records each worker's identity: the common name of the certificate it presented in the
+  TLS handshake (verified by TLS, not reported by the worker) and its machine (the address
+  it connects from, plus the machine id ``ezspark join`` reports);
+- refuses workers whose identity was excluded by ``safeness`` (spec 7.2.4).
+
+:class:`ExternalCluster` (``run --scheduler ADDRESS``) connects to a Dask cluster someone
+already runs.  The coordinator has no workers there: batches it must evaluate itself run in
+this process.  Identities come from the scheduler's worker records (name and host).
+"""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+from ._coordinator import COORDINATOR, WorkerIdentity
+
+__all__ = ["ServedCluster", "ExternalCluster", "machine_of_name", "public_address",
+           "DistributedError"]
+
+#: Separator between the machine id and the rest of a worker name set by ``ezspark join``.
+NAME_SEP = "|"
+
+#: Client options: results from workers are plain bytes; never unpickle them.
+DESERIALIZERS = ["dask", "msgpack"]
+
+
+class DistributedError(RuntimeError):
+    """A served or external cluster cannot be started, reached or used (a user mistake in
+    the address or the setup: exit code 2 in the CLI)."""
+
+
+def machine_of_name(name) -> str:
+    """The machine id in a worker name ``<machine id>|...`` set by ``ezspark join``."""
+    text = str(name)
+    return text.split(NAME_SEP, 1)[0] if NAME_SEP in text else "?"
+
+
+def _common_name(peercert) -> str | None:
+    if not peercert:
+        return None
+    for rdn in peercert.get("subject", ()):
+        for key, value in rdn:
+            if key == "commonName":
+                return str(value)
+    return None
+
+
+def _host_of(address: str) -> str:
+    from distributed.comm import get_address_host
+
+    try:
+        return get_address_host(address)
+    except Exception:
+        return str(address)
+
+
+def public_address(host: str, port: int) -> str:
+    """The address others should dial: the host given, or for a wildcard host this
+    machine's outward-facing IP (no packet is sent to find it)."""
+    if host in ("", "0.0.0.0", "::"):
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.connect(("192.0.2.1", 9))       # TEST-NET: routing decision only
+                host = s.getsockname()[0]
+        except OSError:
+            host = socket.gethostname()
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"tls://{host}:{port}"
+
+
+def parse_host_port(text: str, default_port: int = 8786) -> tuple[str, int]:
+    """``HOST:PORT``, ``HOST``, ``:PORT`` or ``PORT`` -> (host, port)."""
+    text = str(text).strip()
+    if text.startswith("tls://"):
+        text = text[6:]
+    host, port = text, default_port
+    if text.isdigit():
+        host, port = "0.0.0.0", int(text)
+    elif text.startswith("["):                       # [v6]:port
+        end = text.find("]")
+        host = text[1:end]
+        rest = text[end + 1:]
+        if rest.startswith(":") and rest[1:].isdigit():
+            port = int(rest[1:])
+        elif rest:
+            raise DistributedError(f"--serve {text!r}: expected HOST:PORT")
+    elif text.count(":") == 1:
+        host, _, p = text.partition(":")
+        if not p.isdigit():
+            raise DistributedError(f"--serve {text!r}: the port {p!r} is not a number")
+        port = int(p)
+    if not 0 <= port <= 65535:
+        raise DistributedError(f"--serve {text!r}: the port must be 0 to 65535")
+    return host or "0.0.0.0", port
+
+
+class _Base:
+    client = None
+
+    def live_workers(self) -> list[str]:
+        try:
+            return list(self.client.scheduler_info(n_workers=-1)["workers"])
+        except TypeError:                           # older distributed
+            return list(self.client.scheduler_info()["workers"])
+
+    def identity_of(self, future) -> WorkerIdentity:
+        """Identity of the worker that computed ``future`` (the one holding its result)."""
+        try:
+            holders = self.client.who_has(future).get(future.key, ())
+        except Exception:
+            holders = ()
+        for address in holders:
+            return self.identity_at(address)
+        return WorkerIdentity("?", "?")
+
+    def remote_workers(self) -> dict:
+        out = {}
+        for address in self.live_workers():
+            ident = self.identity_at(address)
+            if not ident.trusted:
+                out[address] = ident
+        return out
+
+    def coordinator_workers(self) -> list[str]:
+        return [a for a in self.live_workers() if self.identity_at(a).trusted]
+
+
+class ServedCluster(_Base):
+    """A TLS scheduler and the coordinator's workers, served from this process."""
+
+    def __init__(self, credentials, host: str = "0.0.0.0", port: int = 8786,
+                 local_workers: int = 1, banned=()):
+        try:
+            import distributed  # noqa: F401
+        except ImportError as exc:
+            raise DistributedError(
+                "serving a run needs Dask distributed: pip install 'ezspark[distributed]'"
+            ) from exc
+        from distributed import Client, LocalCluster
+
+        self.credentials = credentials
+        self.identities: dict = {}          # worker name -> WorkerIdentity
+        self.banned: set[str] = set(banned)
+        self._lock = threading.Lock()
+        security = credentials.security()
+        try:
+            self.cluster = LocalCluster(
+                n_workers=0, threads_per_worker=1, processes=True, protocol="tls://",
+                host=host, scheduler_port=port, security=security, dashboard_address=None,
+                silence_logs=50)
+        except OSError as exc:
+            raise DistributedError(f"cannot serve on {host}:{port}: {exc.strerror or exc}"
+                                   " (choose another address with --serve HOST:PORT)") from exc
+        self._install_gate(self.cluster.scheduler)
+        if local_workers:
+            self.cluster.scale(local_workers)
+        self.client = Client(self.cluster, security=security, deserializers=DESERIALIZERS,
+                             set_as_default=False)
+        self.local_workers = local_workers
+        if local_workers:
+            self.client.wait_for_workers(local_workers, timeout=120)
+        port = int(self.cluster.scheduler_address.rsplit(":", 1)[1])
+        self.listen = self.cluster.scheduler_address
+        self.address = public_address(host, port)
+
+    def _install_gate(self, scheduler) -> None:
+        original = scheduler.handlers["register-worker"]
+        identities, banned, lock = self.identities, self.banned, self._lock
+
+        async def register_worker(comm, **msg):
+            cn = _common_name((getattr(comm, "extra_info", None) or {}).get("peercert"))
+            machine = f"{_host_of(comm.peer_address)}/{machine_of_name(msg.get('name'))}"
+            ident = WorkerIdentity(cn or "?", machine)
+            if cn == "coordinator":
+                ident = COORDINATOR
+            with lock:
+                refused = ident.key in banned
+            if refused:
+                await comm.write({"status": "error", "time": time.time(),
+                                  "message": f"ezspark: worker {ident.key} was excluded from "
+                                             "this run (its results disagreed with the "
+                                             "coordinator's)"})
+                return None
+            with lock:
+                identities[msg.get("name")] = ident
+            # registers the worker, then serves its stream until it leaves
+            return await original(comm, **msg)
+
+        scheduler.handlers["register-worker"] = register_worker
+
+    def identity_at(self, address: str) -> WorkerIdentity:
+        ws = self.cluster.scheduler.workers.get(address)
+        with self._lock:
+            ident = self.identities.get(ws.name) if ws is not None else None
+        return ident if ident is not None else WorkerIdentity("?", _host_of(address))
+
+    def ban(self, key: str) -> None:
+        with self._lock:
+            self.banned.add(key)
+        victims = [a for a in self.live_workers() if self.identity_at(a).key == key]
+        if victims:
+            try:
+                self.client.retire_workers(workers=victims, close_workers=True)
+            except Exception:
+                pass
+
+    def close(self) -> None:
+        for closer in (self.client.close, self.cluster.close):
+            try:
+                closer()
+            except Exception:
+                pass
+
+
+class ExternalCluster(_Base):
+    """A Dask cluster somebody already runs (``run --scheduler ADDRESS``)."""
+
+    def __init__(self, address: str, security=None, banned=()):
+        try:
+            from distributed import Client
+        except ImportError as exc:
+            raise DistributedError(
+                "--scheduler needs Dask distributed: pip install 'ezspark[distributed]'"
+            ) from exc
+        self.banned: set[str] = set(banned)
+        self.address = address
+        try:
+            kwargs = {"security": security} if security is not None else {}
+            self.client = Client(address, timeout=30, deserializers=DESERIALIZERS,
+                                 set_as_default=False, **kwargs)
+        except Exception as exc:
+            raise DistributedError(f"cannot connect to the Dask scheduler at {address}: "
+                                   f"{type(exc).__name__}: {exc}") from exc
+        self._info: dict = {}
+        self._stamp = 0.0
+
+    def _workers(self) -> dict:
+        now = time.monotonic()
+        if now - self._stamp > 0.5:
+            try:
+                info = self.client.scheduler_info(n_workers=-1)
+            except TypeError:
+                info = self.client.scheduler_info()
+            self._info = info["workers"]
+            self._stamp = now
+        return self._info
+
+    def live_workers(self) -> list[str]:
+        return list(self._workers())
+
+    def identity_at(self, address: str) -> WorkerIdentity:
+        w = self._workers().get(address)
+        name = w.get("name") if w else None
+        host = _host_of(address)
+        return WorkerIdentity(f"worker:{name}", f"{host}/{machine_of_name(name)}")
+
+    def coordinator_workers(self) -> list[str]:
+        return []                # the coordinator evaluates in this process
+
+    def ban(self, key: str) -> None:
+        self.banned.add(key)
+        victims = [a for a in self._workers() if self.identity_at(a).key == key]
+        if victims:
+            try:
+                self.client.retire_workers(workers=victims, close_workers=True)
+            except Exception:
+                pass
+
+    def close(self) -> None:
+        try:
+            self.client.close()
+        except Exception:
+            pass

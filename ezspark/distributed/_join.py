@@ -1,0 +1,165 @@
+"""``ezspark join``: lend this machine's cores to a served run.
+
+``join`` reads the invitation, connects once as a client to check that the scheduler
+accepts the credentials and that this machine can run the job (same ezspark version, the
+environment can be made), then runs ``workers`` Dask workers of one thread each: the first
+in this process, the others in child processes (``ezspark join ... --workers 1``) that
+stop when this process stops, so killing the ``join`` process (even with SIGKILL) takes
+all of its workers with it.  The workers evaluate batches until the run ends, the user
+presses Ctrl-C, or the coordinator excludes them.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+
+from .credentials import CredentialsError, load_invitation
+
+__all__ = ["join", "JoinError", "machine_id", "METADATA_KEY"]
+
+#: Scheduler metadata the coordinator publishes for joiners.
+METADATA_KEY = "ezspark-run"
+
+#: Environment variable that overrides the machine id a worker reports (for running
+#: several "machines" on one host, e.g. in tests).
+MACHINE_ENV = "EZSPARK_MACHINE_ID"
+
+
+class JoinError(RuntimeError):
+    """The run cannot be joined (unreachable, refused, incompatible): exit code 2."""
+
+
+def machine_id() -> str:
+    value = os.environ.get(MACHINE_ENV) or socket.gethostname() or "machine"
+    return value.replace("|", "_")[:64]
+
+
+def normalize_address(address: str) -> str:
+    """``tls://HOST:PORT`` from ``tls://HOST:PORT`` or ``HOST:PORT``; JoinError otherwise."""
+    import re
+
+    text = str(address).strip()
+    if "://" in text and not text.startswith("tls://"):
+        raise JoinError(f"{address!r}: a served run listens on tls:// addresses")
+    rest = text[6:] if text.startswith("tls://") else text
+    if not re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):[0-9]{1,5}", rest) or \
+            int(rest.rsplit(":", 1)[1]) > 65535:
+        raise JoinError(f"{address!r} is not an address of the form tls://HOST:PORT (copy it "
+                        "from the command the run printed)")
+    return "tls://" + rest
+
+
+def _classify(exc: BaseException, address: str) -> JoinError:
+    text = f"{type(exc).__name__}: {exc}"
+    chain, e = [], exc
+    while e is not None and len(chain) < 10:
+        chain.append(f"{type(e).__name__}: {e}")
+        e = e.__cause__ or e.__context__
+    joined = " | ".join(chain)
+    if any(s in joined for s in ("CERTIFICATE", "certificate", "SSL", "TLS")):
+        return JoinError(f"the scheduler at {address} refused these credentials, or they "
+                         "are not this run's (TLS handshake failed); ask the run's owner "
+                         "for the join.pem of this run")
+    return JoinError(f"cannot reach the run at {address}: {text}")
+
+
+def _probe(address: str, security, timeout: float) -> dict:
+    from distributed import Client
+
+    try:
+        client = Client(address, security=security, timeout=timeout,
+                        set_as_default=False)
+    except Exception as exc:
+        raise _classify(exc, address) from None
+    try:
+        meta = client.get_metadata(METADATA_KEY, default=None)
+    finally:
+        client.close()
+    return meta or {}
+
+
+def _check_run(meta: dict) -> None:
+    from .. import __version__
+    from .._envs import make_env
+
+    version = meta.get("version")
+    if version and version != __version__:
+        raise JoinError(f"the run uses ezspark {version}; this machine has {__version__} "
+                        f"(pip install ezspark=={version})")
+    env_id = meta.get("env_id")
+    if env_id:
+        env = make_env(env_id)        # EnvError (exit 2) if this machine cannot make it
+        env.close()
+
+
+async def _run_worker(address: str, security, name: str, parent: int | None) -> str:
+    from distributed import Worker
+
+    worker = Worker(address, security=security, nthreads=1, name=name,
+                    dashboard=False, memory_limit=0, death_timeout=60)
+    try:
+        await worker
+    except Exception as exc:
+        text = str(exc)
+        if "excluded" in text:
+            return text.split("ezspark: ", 1)[-1]
+        raise
+    while worker.status.name not in ("closed", "closing", "failed"):
+        if parent is not None and os.getppid() != parent:
+            await worker.close(reason="the join process stopped")
+            return "the join process stopped"
+        await asyncio.sleep(0.2)
+    await worker.finished()
+    return "the run ended or the coordinator closed this worker"
+
+
+def join(address: str, credentials, *, workers: int = 1, echo=print,
+         parent: int | None = None, timeout: float = 30.0) -> str:
+    """Contribute ``workers`` worker processes to the run served at ``address``.
+
+    Blocks until the run ends (returns a sentence saying why) or Ctrl-C."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise JoinError("joining a run needs Dask distributed: "
+                        "pip install 'ezspark[distributed]'") from None
+    if credentials is None:
+        raise CredentialsError("joining needs the run's credentials: --credentials FILE "
+                               "(the join.pem the run's owner gave you)")
+    address = normalize_address(address)
+    import logging
+    logging.getLogger("distributed").setLevel(logging.WARNING)
+    invitation = load_invitation(credentials)
+    security = invitation.security()
+    meta = _probe(address, security, timeout) if parent is None else {}
+    if parent is None:
+        _check_run(meta)
+    name = f"{machine_id()}|{invitation.name}|{os.getpid()}|{uuid.uuid4().hex[:6]}"
+    children = []
+    if parent is None:
+        echo(f"joined the run at {address} with credentials {invitation.name!r} "
+             f"(machine {machine_id()}): {workers} worker{'s' if workers != 1 else ''}; "
+             "Ctrl-C to leave")
+        for _ in range(workers - 1):
+            children.append(subprocess.Popen(
+                [sys.executable, "-m", "ezspark", "join", address, "--credentials",
+                 str(invitation.path), "--workers", "1", "--parent-pid", str(os.getpid())],
+                stdin=subprocess.DEVNULL))
+    try:
+        return asyncio.run(_run_worker(address, security, name, parent))
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        for child in children:
+            try:
+                child.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
