@@ -255,6 +255,59 @@ class TestPrograms:
             Programs(**dict(fields, node_off=np.array([0, 1], dtype=np.int64)))
 
 
+class TestNetwork:
+    """``Programs.network(g)``: the single-row fast path, same bits as the batched kernels."""
+
+    @pytest.fixture
+    def population(self):
+        rng = np.random.default_rng(12)
+        genomes = [random_genome(rng, 4, 3) for _ in range(12)]
+        return genomes, compile_programs(genomes, 4, 3), rng.normal(0.0, 1.5, (20, 4))
+
+    def test_equals_activate_rows_bit_for_bit(self, kernels, population):
+        genomes, programs, X = population
+        for g in range(len(genomes)):
+            net = programs.network(g, kernels=kernels)
+            rows = programs.activate_rows(np.full(X.shape[0], g), X, kernels=kernels)
+            acts = programs.act_rows(np.full(X.shape[0], g), X, kernels=kernels)
+            for r in range(X.shape[0]):
+                np.testing.assert_array_equal(net.activate(X[r]), rows[r])
+                np.testing.assert_array_equal(net.activate(X[r].tolist()), rows[r])
+                assert net.act(tuple(X[r])) == acts[r]
+
+    def test_is_built_once_per_program_and_accepts_negative_indices(self, population):
+        genomes, programs, X = population
+        assert programs.network(3) is programs.network(3)
+        assert programs.network(-1) is programs.network(len(genomes) - 1)
+        with pytest.raises(ValueError, match="not a program index"):
+            programs.network(len(genomes))
+
+    def test_one_program_one_row_activate_takes_the_fast_path_with_the_same_bits(
+            self, kernels, population):
+        genomes, programs, X = population
+        one = programs.subset([5])
+        batch = one.activate(X, kernels=kernels)
+        for r in range(X.shape[0]):
+            for row in (X[r:r + 1], X[r:r + 1].astype(np.float32).astype(np.float64)):
+                np.testing.assert_array_equal(one.activate(row, kernels=kernels),
+                                              one.activate(np.repeat(row, 2, 0),
+                                                           kernels=kernels)[:, :1])
+            np.testing.assert_array_equal(one.activate(X[r:r + 1], kernels=kernels),
+                                          batch[:, r:r + 1])
+        out = np.full((1, 1, 3), np.nan)
+        assert one.activate(X[:1], out=out, kernels=kernels) is out
+        np.testing.assert_array_equal(out, batch[:, :1])
+        with pytest.raises(ValueError, match="float64 array of shape"):
+            one.activate(X[:1], out=np.zeros((1, 3)))
+
+    def test_pickled_programs_rebuild_their_networks(self, population):
+        genomes, programs, X = population
+        programs.network(2)
+        copy = pickle.loads(pickle.dumps(programs))
+        np.testing.assert_array_equal(copy.network(2).activate(X[0]),
+                                      programs.network(2).activate(X[0]))
+
+
 class TestCompileProgramArrays:
     def test_explicit_bias_and_slope_give_neat_python_formula(self, kernels):
         # output 0 = sigmoid(5 (b0 + w x)), output 1 = sigmoid(5 (b1 + v h)), h from input -2
