@@ -98,25 +98,54 @@ def _check_run(meta: dict) -> None:
         env.close()
 
 
-async def _run_worker(address: str, security, name: str, parent: int | None) -> str:
+def _worker_class():
     from distributed import Worker
 
-    worker = Worker(address, security=security, nthreads=1, name=name,
-                    dashboard=False, memory_limit=0, death_timeout=60)
-    try:
-        await worker
-    except Exception as exc:
-        text = str(exc)
-        if "excluded" in text:
-            return text.split("ezspark: ", 1)[-1]
-        raise
-    while worker.status.name not in ("closed", "closing", "failed"):
-        if parent is not None and os.getppid() != parent:
-            await worker.close(reason="the join process stopped")
-            return "the join process stopped"
-        await asyncio.sleep(0.2)
-    await worker.finished()
-    return "the run ended or the coordinator closed this worker"
+    class JoinWorker(Worker):
+        """A Dask worker that remembers why it closed."""
+
+        close_reason = None
+
+        async def close(self, *args, reason: str = "worker-close", **kwargs):
+            if self.close_reason is None:
+                self.close_reason = reason
+            return await super().close(*args, reason=reason, **kwargs)
+
+    return JoinWorker
+
+
+async def _run_worker(address: str, security, name: str, parent: int | None) -> str:
+    """Serve one worker until the run ends; rejoin if the scheduler drops it while the
+    run goes on (and learn so whether the coordinator excluded this machine)."""
+    Worker = _worker_class()
+    first = True
+    while True:
+        worker = Worker(address, security=security, nthreads=1, name=name,
+                        dashboard=False, memory_limit=0, death_timeout=60 if first else 10)
+        try:
+            await worker
+        except Exception as exc:
+            chain, e = [], exc
+            while e is not None and len(chain) < 10:
+                chain.append(str(e))
+                e = e.__cause__ or e.__context__
+            text = " ".join(chain)
+            if "was excluded from this run" in text:
+                return ("excluded: this machine's results disagreed with the coordinator's "
+                        "(safeness check); the run no longer accepts its workers")
+            if first:
+                raise
+            return "the run ended"
+        first = False
+        while worker.status.name not in ("closed", "closing", "failed"):
+            if parent is not None and os.getppid() != parent:
+                await worker.close(reason="the join process stopped")
+                return "the join process stopped"
+            await asyncio.sleep(0.2)
+        await worker.finished()
+        if worker.close_reason in ("scheduler-close", None) or parent is not None:
+            return "the run ended"
+        name = name.rsplit("|", 1)[0] + "|" + uuid.uuid4().hex[:6]
 
 
 def join(address: str, credentials, *, workers: int = 1, echo=print,

@@ -1,0 +1,380 @@
+"""Distributed runs (engine-spec 7, issue #8): a real TLS Dask scheduler served by
+``ezspark.train(serve=...)`` in this process, and real ``python -m ezspark join``
+subprocesses on loopback that join, get killed with SIGKILL, or lie about their results.
+
+The environment is ``ezspark/SlowCartPole-v1`` (CartPole-v1 plus a 2 ms sleep per step),
+so a generation lasts seconds and workers are busy while the test acts on them.  Its
+episodes equal CartPole-v1's, so the local reference runs use CartPole-v1 (fast)."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import attrs
+import numpy as np
+import pytest
+
+import ezspark
+from ezspark.distributed import _batch
+from ezspark.distributed._coordinator import WorkerIdentity
+from ezspark.distributed.credentials import (CredentialsError, RunCredentials,
+                                             create_run_credentials, invite, load_invitation)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+BASE = dict(gym_game_name="ezspark/SlowCartPole-v1", input_size=4, output_size=2,
+            initial_population=30, min_population=30, max_population=30, generations=6,
+            max_number_of_games=1, max_number_of_steps=60, alone_training_iterations=1,
+            genomes_per_task=3, safeness=0.0, seed=11)
+
+
+def config(**changes) -> ezspark.TrainingConfig:
+    return ezspark.TrainingConfig(**{**BASE, **changes})
+
+
+def comparable(history):
+    """History rows without wall time and the distributed-only columns."""
+    return [attrs.astuple(attrs.evolve(h, seconds=0.0, checks=0, mismatches=0, excluded=0))
+            for h in history]
+
+
+def join_process(address, credentials, *, env=None, workers=1):
+    environ = {**os.environ, **(env or {})}
+    environ.pop("EZSPARK_DISABLE_PLUGIN_AUTOLOAD", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "ezspark", "join", address, "--credentials", str(credentials),
+         "--workers", str(workers)],
+        cwd=ROOT, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish(proc, timeout=60):
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+    return proc.returncode, out + err
+
+
+class Watcher:
+    """A client of the served scheduler (with the coordinator's certificate) that the test
+    uses to see which worker is busy."""
+
+    def __init__(self, serve_dir: Path, address: str):
+        from distributed import Client
+
+        self.client = Client(address, security=RunCredentials(serve_dir).security(),
+                             timeout=30, set_as_default=False)
+
+    def busy_worker_of(self, pid: int) -> bool:
+        """True if the worker of ``join`` process ``pid`` is running a batch now."""
+        info = self.client.scheduler_info(n_workers=-1)["workers"]
+        processing = self.client.processing()
+        for address, w in info.items():
+            if f"|{pid}|" in str(w.get("name")) and processing.get(address):
+                return True
+        return False
+
+    def has_worker_of(self, pid: int) -> bool:
+        info = self.client.scheduler_info(n_workers=-1)["workers"]
+        return any(f"|{pid}|" in str(w.get("name")) for w in info.values())
+
+    def close(self):
+        self.client.close()
+
+
+def wait_for(predicate, timeout, step=0.05):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(step)
+    return False
+
+
+# -- the run's history is the local run's, whoever joins, leaves or dies ---------------
+
+def test_joining_and_sigkilled_workers_leave_history_unchanged(tmp_path):
+    """Two ``ezspark join`` processes join after the alone phase; one is killed with
+    SIGKILL while it is running a batch, a third joins mid-run.  The run finishes, every
+    batch of the killed worker is re-run elsewhere, and the history equals the local run's."""
+    events: dict = {}
+    procs: list = []
+
+    def on_serve(address, join_file):
+        events["address"], events["join_file"] = address, join_file
+        procs.append(join_process(address, join_file))
+        procs.append(join_process(address, join_file))
+
+        def act():
+            watcher = Watcher(Path(join_file).parent, address)
+            try:
+                victim = procs[0]
+                events["victim_busy"] = wait_for(lambda: watcher.busy_worker_of(victim.pid), 60)
+                victim.send_signal(signal.SIGKILL)
+                events["killed"] = True
+                late = join_process(address, join_file)
+                procs.append(late)
+                events["late_joined"] = wait_for(lambda: watcher.has_worker_of(late.pid), 60)
+                events["late_busy"] = wait_for(lambda: watcher.busy_worker_of(late.pid), 60)
+            finally:
+                watcher.close()
+
+        thread = threading.Thread(target=act, daemon=True)
+        thread.start()
+        events["thread"] = thread
+
+    result = ezspark.train(config(generations=8), out=tmp_path / "run", serve="127.0.0.1:0",
+                           on_serve=on_serve)
+    events["thread"].join(60)
+    outputs = [finish(p) for p in procs]
+    assert events.get("killed") and events.get("victim_busy"), events
+    assert events.get("late_joined") and events.get("late_busy"), events
+    assert procs[0].returncode == -signal.SIGKILL
+    for code, text in outputs[1:]:
+        assert code == 0, text
+        assert "the run ended" in text
+    ref = ezspark.train(config(gym_game_name="CartPole-v1", generations=8))
+    assert comparable(result.history) == comparable(ref.history)
+    # the stored history is the same as the returned one
+    stored = ezspark.RunFile.open(tmp_path / "run" / "run.h5").history_rows()
+    assert comparable(stored) == comparable(result.history)
+
+
+# -- safeness ---------------------------------------------------------------------------
+
+def _lying_run(tmp_path, safeness, generations, *, honest_remote: bool):
+    """A served run with a lying joiner (its own invitation, its own machine id) and, if
+    ``honest_remote``, an honest joiner with other credentials on another machine."""
+    procs: dict = {}
+
+    def on_serve(address, join_file):
+        serve_dir = Path(join_file).parent
+        liar_file = invite(serve_dir, "mallory")
+        procs["liar"] = join_process(address, liar_file, env={
+            _batch.LIE_ENV: "7.5", "EZSPARK_MACHINE_ID": "mallory-box"})
+        if honest_remote:
+            alice_file = invite(serve_dir, "alice")
+            procs["honest"] = join_process(address, alice_file,
+                                           env={"EZSPARK_MACHINE_ID": "alice-box"})
+
+    result = ezspark.train(config(safeness=safeness, generations=generations),
+                           out=tmp_path / "run", serve="127.0.0.1:0", on_serve=on_serve)
+    return result, {name: finish(p) for name, p in procs.items()}
+
+
+def test_safeness_1_excludes_a_lying_worker_on_its_first_checked_batch(tmp_path):
+    result, outputs = _lying_run(tmp_path, 1.0, 8, honest_remote=True)
+    honest = ezspark.train(config(gym_game_name="CartPole-v1", safeness=1.0, generations=8))
+    assert comparable(result.history) == comparable(honest.history)
+    checks = [h.checks for h in result.history]
+    mismatches = [h.mismatches for h in result.history]
+    excluded = [h.excluded for h in result.history]
+    assert sum(excluded) == 1, result.history
+    # Every batch of the liar is checked; it is excluded in the generation of its first
+    # checked batch (the batches it returned meanwhile are counted as mismatches too), and
+    # none of its values is ever accepted (the history equals the honest run's).
+    first = next(k for k, m in enumerate(mismatches) if m)
+    assert excluded[first] == 1 and sum(mismatches[first + 1:]) == 0, result.history
+    assert sum(checks) > sum(mismatches)             # honest remote batches were checked too
+    code, text = outputs["liar"]
+    assert code == 3 and "excluded" in text, text
+    code, text = outputs["honest"]
+    assert code == 0 and "the run ended" in text, text
+    # the exclusion is part of the run's state
+    from ezspark._checkpoint import load_checkpoint
+    state = load_checkpoint(tmp_path / "run" / "checkpoint.h5")
+    assert state.excluded == ("mallory@127.0.0.1/mallory-box",)
+    stored = ezspark.RunFile.open(tmp_path / "run" / "run.h5").history
+    assert int(stored["excluded"].sum()) == 1
+    assert stored["mismatches"].tolist() == mismatches
+
+
+def test_safeness_half_catches_a_lying_worker_within_a_few_generations(tmp_path):
+    result, outputs = _lying_run(tmp_path, 0.5, 8, honest_remote=False)
+    honest = ezspark.train(config(gym_game_name="CartPole-v1", safeness=0.5, generations=8))
+    assert comparable(result.history) == comparable(honest.history)
+    excluded = [h.excluded for h in result.history]
+    assert sum(excluded) == 1, result.history
+    first = excluded.index(1)
+    assert first <= 5                                # within a few generations
+    mismatches = [h.mismatches for h in result.history]
+    assert mismatches[first] >= 1 and sum(mismatches[first + 1:]) == 0
+    code, text = outputs["liar"]
+    assert code == 3 and "excluded" in text, text
+
+
+def test_safeness_0_checks_nothing(tmp_path):
+    result, outputs = _lying_run(tmp_path, 0.0, 4, honest_remote=False)
+    assert sum(h.checks for h in result.history) == 0
+    assert sum(h.excluded for h in result.history) == 0
+
+
+# -- invitations --------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    from ezspark.distributed._cluster import ServedCluster
+
+    base = tmp_path_factory.mktemp("served")
+    mine = create_run_credentials(base / "mine")
+    other = create_run_credentials(base / "other")
+    cluster = ServedCluster(mine, "127.0.0.1", 0, local_workers=0)
+    yield cluster, mine, other
+    cluster.close()
+
+
+def run_cli(*args, timeout=120):
+    env = {**os.environ}
+    return subprocess.run([sys.executable, "-m", "ezspark", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_join_with_another_runs_credentials_is_refused(served):
+    cluster, mine, other = served
+    p = run_cli("join", cluster.address, "--credentials", str(other.join_file))
+    assert p.returncode == 2, p.stderr
+    assert "refused these credentials" in p.stderr
+    assert cluster.live_workers() == []
+
+
+def test_join_without_credentials_is_refused(served):
+    cluster, mine, other = served
+    p = run_cli("join", cluster.address)
+    assert p.returncode == 2 and "needs the run's credentials" in p.stderr
+    # and a Dask client without a certificate cannot connect at all
+    from distributed import Client
+    with pytest.raises(Exception):
+        Client(cluster.address, timeout=3, set_as_default=False)
+    assert cluster.live_workers() == []
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "is not an ezspark invitation"),
+    (b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", "not an ezspark"),
+])
+def test_malformed_invitation_files_are_named(tmp_path, served, content, message):
+    cluster, *_ = served
+    bad = tmp_path / "join.pem"
+    bad.write_bytes(content)
+    p = run_cli("join", cluster.address, "--credentials", str(bad))
+    assert p.returncode == 2 and message in p.stderr and str(bad) in p.stderr
+
+
+def test_join_rejects_malformed_addresses():
+    p = run_cli("join", "tls://127.0.0.1:4236.", "--credentials", "x.pem")
+    assert p.returncode == 2 and "tls://HOST:PORT" in p.stderr
+
+
+def test_invitations_are_signed_by_the_run_ca_and_private(tmp_path):
+    creds = create_run_credentials(tmp_path / "serve")
+    path = invite(tmp_path / "serve", "alice")
+    inv = load_invitation(path)
+    assert inv.name == "alice" and inv.run_id == creds.run_id()
+    for f in (creds.ca_key_file, creds.coordinator_file, creds.join_file, path):
+        assert (f.stat().st_mode & 0o077) == 0, f
+    with pytest.raises(CredentialsError, match="coordinator"):
+        invite(tmp_path / "serve", "coordinator")
+    with pytest.raises(CredentialsError, match="no run credentials"):
+        invite(tmp_path / "nothing", "bob")
+    # the CLI front end
+    p = run_cli("invite", str(tmp_path), "--name", "bob")
+    assert p.returncode == 0 and (tmp_path / "serve" / "join-bob.pem").exists()
+    assert load_invitation(tmp_path / "serve" / "join-bob.pem").name == "bob"
+
+
+def test_resume_keeps_credentials(tmp_path):
+    a = create_run_credentials(tmp_path / "serve")
+    before = a.join_file.read_bytes()
+    b = create_run_credentials(tmp_path / "serve")
+    assert b.join_file.read_bytes() == before
+
+
+# -- what workers send back -------------------------------------------------------------
+
+def _reply(n=3, fitness=(1.0, 2.0, 3.0)):
+    import json
+    import struct
+    header = json.dumps({"n": n, "reward_violations": 0, "min_reward": None,
+                         "worker": "w"}).encode()
+    return (b"EZB1" + struct.pack("<I", len(header)) + header
+            + np.asarray(fitness, "<f8").tobytes() + np.arange(n, dtype="<i8").tobytes())
+
+
+def test_replies_are_plain_numbers_checked_for_shape():
+    r = _batch.parse_reply(_reply(), 3)
+    assert r.fitness.tolist() == [1.0, 2.0, 3.0] and r.env_steps.tolist() == [0, 1, 2]
+    with pytest.raises(_batch.ReplyError, match="bytes"):
+        _batch.parse_reply(_reply(), 4)
+    with pytest.raises(_batch.ReplyError, match="not bytes"):
+        _batch.parse_reply({"fitness": [1, 2, 3]}, 3)
+    with pytest.raises(_batch.ReplyError, match="non-finite"):
+        _batch.parse_reply(_reply(fitness=(1.0, float("nan"), 3.0)), 3)
+    with pytest.raises(_batch.ReplyError, match="not an ezspark"):
+        _batch.parse_reply(b"\x80\x04pickle", 3)
+    with pytest.raises(_batch.ReplyError, match="boom"):
+        _batch.parse_reply(b"EZE1RuntimeError: boom", 3)
+
+
+def test_agreement_tolerance_is_the_specs():
+    f = np.array([100.0, 0.0, -5.0])
+    assert _batch.agree(f, f + np.array([1e-4, 1e-10, 4e-6]))
+    assert not _batch.agree(f, f + np.array([2e-4, 0, 0]))
+    assert not _batch.agree(f, f + np.array([0, 2e-9, 0]))
+    assert not _batch.agree(f, f[:2])
+
+
+def test_worker_identity_needs_other_credentials_and_machine():
+    a = WorkerIdentity("alice", "10.0.0.1/a")
+    assert a.differs(WorkerIdentity("bob", "10.0.0.2/b"))
+    assert not a.differs(WorkerIdentity("alice", "10.0.0.2/b"))
+    assert not a.differs(WorkerIdentity("bob", "10.0.0.1/a"))
+    assert WorkerIdentity("coordinator", "local").trusted and not a.trusted
+
+
+def test_a_batch_evaluates_like_the_local_evaluator():
+    """The task a worker runs gives the local evaluator's numbers for the same genomes."""
+    from ezspark._envs import inspect_env
+    from ezspark._evaluation import EnvEvaluator, episode_seeds
+    from ezspark._evolution import Evolution
+    from ezspark._network import compile_csr
+    from ezspark._trainer import make_streams
+
+    cfg = config(gym_game_name="CartPole-v1")
+    evo, pop = Evolution.start(cfg, make_streams(3)[0])
+    programs = compile_csr(pop.off, pop.src, pop.dst, pop.weight, pop.enabled, 4, 2)
+    info = inspect_env("CartPole-v1", 4, 2)
+    local = EnvEvaluator.from_config(cfg, info).evaluate(programs, 3, 5)
+    seeds = episode_seeds(3, 5, np.arange(len(programs)), cfg.max_number_of_games)
+    req = _batch.BatchRequest(generation=5, first=6, programs=programs.subset(np.arange(6, 12)),
+                              seeds=seeds[6:12], env_id="CartPole-v1", input_size=4,
+                              output_size=2, action_start=0, games=1, max_steps=60,
+                              sub_games=1, minimum_reward=0.0, version=ezspark.__version__)
+    reply = _batch.parse_reply(_batch.evaluate_batch(req), 6)
+    np.testing.assert_array_equal(reply.fitness, local.fitness[6:12])
+    np.testing.assert_array_equal(reply.env_steps, local.env_steps[6:12])
+    wrong = attrs.evolve(req, version="0.0.0")
+    with pytest.raises(_batch.ReplyError, match="0.0.0"):
+        _batch.parse_reply(_batch.evaluate_batch(wrong), 6)
+
+
+# -- without Dask ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("command", [["run", "{config}", "--serve", "127.0.0.1:0"],
+                                     ["join", "tls://127.0.0.1:1", "--credentials", "x.pem"]])
+def test_without_dask_the_commands_say_how_to_install_it(tmp_path, command):
+    cfg = tmp_path / "c.json"
+    cfg.write_text(config(gym_game_name="CartPole-v1").to_json())
+    args = [a.format(config=cfg) for a in command]
+    code = ("import sys; sys.modules['distributed'] = None\n"
+            "from ezspark.cli import main\n"
+            f"sys.exit(main({args!r}))")
+    p = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 2, p.stderr
+    assert "pip install 'ezspark[distributed]'" in p.stderr
