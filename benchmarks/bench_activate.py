@@ -18,15 +18,23 @@ per repeat (packages alternate which goes first), the same 1000 inputs as ``neat
 
   single-row calls (one observation per call), network by network:
     np_list / np_numpy     neat-python ``net.activate(list)`` / ``(np.float32[4])``
+    ez_net_list            ezspark ``net = programs.network(0)`` (the single-row fast path,
+                           what ``Champion.activate`` uses), ``net.activate(list)``
+    ez_net_array           same with a float64[4] array
+    ez_net_array32         same with a float32[4] array (gym's observation dtype)
+    ez_net_act             ``net.act(list)``: the action (argmax) as an int, no output array
     ez_list / ez_array     ezspark ``programs.activate([row])`` (one program) with a Python
-                           list row / a float64[1, 4] array
-    ez_array32             same with the float32[1, 4] array (gym's observation dtype)
+                           list row / a float64[1, 4] array (the batched API; a float array of
+                           one row and one program takes the fast path inside)
+    ez_array32             same with the float32[1, 4] array
     mn_list                MultiNEAT ``Input(list); D x Activate(); Output()``
   population-batched calls (separate, labelled rows):
     ez_batched             ``programs.activate(X)``: the 5 networks of a size x 1000 rows in
                            ONE call (5000 activations per call)
     ez_batched_rows        ``programs.activate_rows(row_genome, X)``: 5000 (network, row)
                            pairs in one call (the layout evaluation uses)
+    ez_batched_base        ``ez_batched`` with the baseline (SSE2) block code forced, as on a
+                           CPU without AVX2 (same bits)
     neat-python and MultiNEAT have no batched call: their batched figure is their best
     single-row rate (np_list, mn_list) measured in the same repeat.
   network creation: neat-python ``FeedForwardNetwork.create`` per genome vs ezspark
@@ -34,8 +42,9 @@ per repeat (packages alternate which goes first), the same 1000 inputs as ``neat
 
 Rates: activations/s, aggregate over the 5 networks of a size; median [min, max] over
 repeats, and per-repeat ratios ezspark / neat-python and ezspark / MultiNEAT.
-``--profile`` adds a breakdown of one ezspark single-row call (argument checks, output
-allocation, kernel entry with 0 rows, the kernel with 1 row).
+``--profile`` adds a breakdown of one ezspark single-row call (the fast path, and the batched
+API's argument checks, output allocation, kernel entry with 0 rows, the kernel with 1 row) and
+ns per activation of the batched kernel by block size.
 
 Usage: python benchmarks/bench_activate.py [--repeats 7] [--min-time 0.25] [--quick] [--profile]
 """
@@ -58,6 +67,11 @@ from neat.nn import FeedForwardNetwork  # noqa: E402
 
 from ezspark import _core  # noqa: E402
 from ezspark._network import compile_program_arrays  # noqa: E402
+
+try:
+    from ezspark._core import _activate as _compiled_activate  # noqa: E402
+except ImportError:  # not built: no SIMD level to choose
+    _compiled_activate = None
 
 SIZES = neat_activate.SIZES
 TOL = 1e-6
@@ -116,6 +130,7 @@ def main():
     ez_lists = [[x] for x in lists]                                 # one row, as lists
     ez_arr64 = [np.array([x], dtype=np.float64) for x in lists]     # float64[1, 4]
     ez_arr32 = [a.reshape(1, 4) for a in arr32]                     # float32[1, 4]
+    net_arr64 = [np.array(x, dtype=np.float64) for x in lists]      # float64[4]
     X = np.array(lists, dtype=np.float64)                           # float64[1000, 4]
 
     mn_act, mn_com = (None, None) if args.no_multineat else load_multineat()
@@ -136,10 +151,26 @@ def main():
         singles = [progs.subset([i]) for i in range(G)]
         ez_out = progs.activate(ref_inputs)
         ez_single = np.array([p.activate(ref_inputs)[0] for p in singles])
+        ez_net = np.array([[p.network(0).activate(x) for x in workload["inputs"]]
+                           for p in singles])
+        ez_net_list = np.array([[p.network(0).activate(list(x)) for x in workload["inputs"]]
+                                for p in singles])
         chk = {"neat-python_regrown_max_abs_diff": float(np.abs(np_out - ref).max()),
                "ezspark_batched_max_abs_diff": float(np.abs(ez_out - ref).max()),
                "ezspark_single_max_abs_diff": float(np.abs(ez_single - ref).max()),
+               "ezspark_network_max_abs_diff": float(np.abs(ez_net - ref).max()),
                "outputs_checked": int(ref.size)}
+        if not (np.array_equal(ez_net, ez_out) and np.array_equal(ez_net_list, ez_out)
+                and np.array_equal(ez_single, ez_out)):
+            raise SystemExit(f"{size}: ezspark's single-row and batched outputs differ")
+        if _compiled_activate is not None and _core.COMPILED:
+            _compiled_activate._set_simd(1)
+            base = progs.activate(ref_inputs)
+            _compiled_activate._set_simd(0)
+            if not np.array_equal(base, ez_out):
+                raise SystemExit(f"{size}: baseline and AVX2 block code differ")
+            chk["ezspark_baseline_simd_bit_identical"] = True
+        chk["ezspark_batched_single_network_bit_identical"] = True
         mn_nets = []
         if mn_act is not None:
             md = 0.0
@@ -187,6 +218,14 @@ def main():
                 act(x)
         return run
 
+    def ez_net_run(p, inputs, method="activate"):
+        act = getattr(p.network(0), method)
+
+        def run():
+            for x in inputs:
+                act(x)
+        return run
+
     def mn_run(mnd, inputs):
         net, D = mnd
         inp, out, act = net.Input, net.Output, net.Activate
@@ -204,7 +243,11 @@ def main():
               "np_numpy": lambda d, i: np_run(d["np"][i], arr32),
               "ez_list": lambda d, i: ez_run(d["singles"][i], ez_lists),
               "ez_array": lambda d, i: ez_run(d["singles"][i], ez_arr64),
-              "ez_array32": lambda d, i: ez_run(d["singles"][i], ez_arr32)}
+              "ez_array32": lambda d, i: ez_run(d["singles"][i], ez_arr32),
+              "ez_net_list": lambda d, i: ez_net_run(d["singles"][i], lists),
+              "ez_net_array": lambda d, i: ez_net_run(d["singles"][i], net_arr64),
+              "ez_net_array32": lambda d, i: ez_net_run(d["singles"][i], arr32),
+              "ez_net_act": lambda d, i: ez_net_run(d["singles"][i], lists, "act")}
     if mn_act is not None:
         single["mn_list"] = lambda d, i: mn_run(d["mn"][i], lists)
     pkg_of = lambda v: v.split("_")[0]  # noqa: E731
@@ -230,9 +273,17 @@ def main():
             progs, Xr, rg = d["progs"], d["X_rows"], d["row_genome"]
             outb = np.empty((G, X.shape[0], 2))
             outr = np.empty((Xr.shape[0], 2))
-            for v, fn in (("ez_batched", lambda: progs.activate(X, out=outb)),
-                          ("ez_batched_rows", lambda: progs.activate_rows(rg, Xr, out=outr))):
-                r, calls, el = bu.timed_rate(fn, G * X.shape[0], args.batch_min_time)
+            batched = [("ez_batched", lambda: progs.activate(X, out=outb)),
+                       ("ez_batched_rows", lambda: progs.activate_rows(rg, Xr, out=outr))]
+            if _compiled_activate is not None and _core.COMPILED:
+                batched.append(("ez_batched_base", lambda: progs.activate(X, out=outb)))
+            for v, fn in batched:
+                if v == "ez_batched_base":
+                    _compiled_activate._set_simd(1)
+                try:
+                    r, calls, el = bu.timed_rate(fn, G * X.shape[0], args.batch_min_time)
+                finally:
+                    _compiled_activate and _compiled_activate._set_simd(0)
                 rates.setdefault(f"{size}_{v}", []).append(r)
             # creation
             wg, genomes = d["wg"], d["genomes"]
@@ -252,15 +303,24 @@ def main():
     for size in SIZES:
         R = lambda a, b: C.ratio(rates[f"{size}_{a}"], rates[f"{size}_{b}"])  # noqa: E731
         best_np = [max(a, b) for a, b in zip(rates[f"{size}_np_list"], rates[f"{size}_np_numpy"])]
-        best_ez = [max(a, b, c) for a, b, c in zip(rates[f"{size}_ez_list"], rates[f"{size}_ez_array"],
-                                                   rates[f"{size}_ez_array32"])]
+        ez_single_variants = ["ez_list", "ez_array", "ez_array32", "ez_net_list", "ez_net_array",
+                              "ez_net_array32"]   # outputs as an array, like neat-python's list
+        best_ez = [max(vals) for vals in zip(*(rates[f"{size}_{v}"] for v in ez_single_variants))]
+        best_ez_old = [max(a, b, c) for a, b, c in zip(rates[f"{size}_ez_list"], rates[f"{size}_ez_array"],
+                                                       rates[f"{size}_ez_array32"])]
         rs = {
             "single_best_ez_over_best_np": C.ratio(best_ez, best_np),
+            "single_ez_net_list_over_np_list": R("ez_net_list", "np_list"),
+            "single_ez_net_array32_over_np_numpy": R("ez_net_array32", "np_numpy"),
+            "single_ez_net_act_over_np_list": R("ez_net_act", "np_list"),
+            "single_best_batched_api_over_best_np": C.ratio(best_ez_old, best_np),
             "single_ez_list_over_np_list": R("ez_list", "np_list"),
             "single_ez_array32_over_np_numpy": R("ez_array32", "np_numpy"),
             "single_ez_array_over_np_list": R("ez_array", "np_list"),
             "batched_ez_over_np_list": R("ez_batched", "np_list"),
             "batched_rows_ez_over_np_list": R("ez_batched_rows", "np_list"),
+            **({"batched_base_simd_ez_over_np_list": R("ez_batched_base", "np_list")}
+               if f"{size}_ez_batched_base" in rates else {}),
             "create_ez_each_over_np": C.ratio(create[f"{size}_ez_compile_each"], create[f"{size}_np_create"]),
             "create_ez_batch_over_np": C.ratio(create[f"{size}_ez_compile_batch"], create[f"{size}_np_create"]),
         }
@@ -303,15 +363,18 @@ def main():
 
 
 def single_row_breakdown(nets, x64, xlist, quick):
-    """Where one ezspark single-row call spends its time (us per call, medians of 5)."""
+    """Where one ezspark single-row call spends its time (us per call, medians of 5), and ns
+    per activation of the batched kernel by rows per call."""
     p = nets["small"]["singles"][0]
     pb = nets["big"]["singles"][0]
+    net, netb = p.network(0), pb.network(0)
+    x4 = np.array(xlist[0], dtype=np.float64)
     out = np.empty((1, 1, 2))
     X0 = np.zeros((0, 4))
     out0 = np.empty((1, 0, 2))
     n = 2000 if quick else 20000
 
-    def us(fn):
+    def us(fn, n=n):
         vals = []
         for _ in range(5):
             t = time.perf_counter()
@@ -322,17 +385,33 @@ def single_row_breakdown(nets, x64, xlist, quick):
 
     args_s, args_b = p._args, pb._args
     k = _core.activate_all
-    return {
-        "small: Programs.activate(list row)": us(lambda: p.activate(xlist)),
-        "small: Programs.activate(float64[1,4])": us(lambda: p.activate(x64)),
+    res = {
+        "small: network(0).activate(list)": us(lambda: net.activate(xlist[0])),
+        "small: network(0).activate(float64[4])": us(lambda: net.activate(x4)),
+        "small: network(0).act(list)": us(lambda: net.act(xlist[0])),
+        "big: network(0).activate(list)": us(lambda: netb.activate(xlist[0])),
+        "big: network(0).act(list)": us(lambda: netb.act(xlist[0])),
+        "small: Programs.activate(float64[1,4]) (fast path inside)": us(lambda: p.activate(x64)),
+        "small: Programs.activate(list row) (batched path)": us(lambda: p.activate(xlist)),
         "  of which input check/conversion (Programs._rows)": us(lambda: p._rows(x64)),
         "  of which output allocation (np.empty)": us(lambda: np.empty((1, 1, 2))),
         "  of which kernel entry, 0 rows (argument unpacking, 9 typed memoryviews)": us(lambda: k(*args_s, X0, out0)),
         "  of which kernel, 1 row, preallocated out": us(lambda: k(*args_s, x64, out)),
         "big: kernel, 1 row, preallocated out": us(lambda: k(*args_b, x64, out)),
-        "big: Programs.activate(float64[1,4])": us(lambda: pb.activate(x64)),
         "reference: empty Python function call": us(lambda: None),
     }
+    rng = np.random.default_rng(0)
+    for size in ("small", "big"):
+        progs = nets[size]["progs"]
+        G = len(progs)
+        for R in (1, 2, 4, 8, 16, 1000):
+            X = rng.uniform(-1, 1, (R, 4))
+            o = np.empty((G, R, 2))
+            reps = max(20, (200 if quick else 2000) // R)
+            t = us(lambda: progs.activate(X, out=o), reps)
+            res[f"{size}: batched ns per activation, {R} rows x {G} programs per call"] = \
+                round(1e3 * t / (G * R), 1)
+    return res
 
 
 if __name__ == "__main__":

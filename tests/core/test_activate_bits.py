@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from ezspark import _core
 from ezspark._core import _activate_py
+from ezspark._network import Programs
 
 compiled = None
 try:
@@ -48,10 +49,11 @@ def mixed(rng, shape, scale, p_extreme):
 
 
 def random_programs(rng, n_programs, n_inputs, n_outputs, p_extreme):
-    """Kernel argument tuple of random valid programs (any DAG, slots below their node's)."""
+    """Kernel argument tuple of random valid programs (any DAG, slots below their node's;
+    ``Programs`` accepts them)."""
     node_off, bias, in_off, src, w, out_slot = [0], [], [0], [], [], []
     for _ in range(n_programs):
-        n = int(rng.integers(0, 14))
+        n = int(rng.integers(0 if n_inputs else 1, 14))     # at least one value slot
         for k in range(n):
             degree = int(rng.integers(0, 7)) if n_inputs + k else 0
             src.extend(rng.integers(0, n_inputs + k, degree).tolist())
@@ -59,11 +61,12 @@ def random_programs(rng, n_programs, n_inputs, n_outputs, p_extreme):
         node_off.append(node_off[-1] + n)
         bias.extend(mixed(rng, n, 1.0, p_extreme / 4).tolist())
         w.extend(mixed(rng, in_off[-1] - len(w), 2.0, p_extreme).tolist())
-        out_slot.extend(rng.integers(0, n_inputs + n, n_outputs).tolist()
-                        if n_inputs + n else [0] * n_outputs)
-    return (np.array(node_off, np.int64), np.array(bias, np.float64),
+        out_slot.extend(rng.integers(0, n_inputs + n, n_outputs).tolist())
+    prog = (np.array(node_off, np.int64), np.array(bias, np.float64),
             np.array(in_off, np.int64), np.array(src, np.int32), np.array(w, np.float64),
             np.array(out_slot, np.int32), n_inputs, n_outputs)
+    Programs(n_inputs, n_outputs, 1.0, prog[0], np.zeros(len(bias), np.int32), *prog[1:6])
+    return prog
 
 
 def all_results(prog, row_genome, X):
