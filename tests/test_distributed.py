@@ -58,7 +58,7 @@ def finish(proc, timeout=60):
     except subprocess.TimeoutExpired:
         proc.kill()
         out, err = proc.communicate()
-    return proc.returncode, out + err
+    return proc.returncode, (out or "") + (err or "")
 
 
 class Watcher:
@@ -378,3 +378,63 @@ def test_without_dask_the_commands_say_how_to_install_it(tmp_path, command):
                        text=True, timeout=120)
     assert p.returncode == 2, p.stderr
     assert "pip install 'ezspark[distributed]'" in p.stderr
+
+
+# -- the command line, as a user runs it ------------------------------------------------
+
+def test_run_serve_prints_the_exact_join_command_that_works(tmp_path):
+    """``run --serve`` prints a join command; running that very command joins the run."""
+    import shlex
+
+    cfg = tmp_path / "served.json"
+    cfg.write_text(config(generations=4).to_json())
+    env = {**os.environ}
+    env.pop("EZSPARK_DISABLE_PLUGIN_AUTOLOAD", None)
+    run = subprocess.Popen([sys.executable, "-m", "ezspark", "run", "served.json", "--serve",
+                            "127.0.0.1:0", "--out", "runs/served", "-q"], cwd=tmp_path, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    for line in run.stdout:
+        lines.append(line)
+        if line.strip().startswith("python -m ezspark join"):
+            break
+    command = shlex.split(lines[-1].strip())
+    assert command[:4] == ["python", "-m", "ezspark", "join"], lines
+    assert command[4].startswith("tls://127.0.0.1:") and command[5] == "--credentials"
+    joiner = subprocess.Popen([sys.executable] + command[1:], cwd=tmp_path, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    rest, _ = run.communicate(timeout=300)
+    code, text = finish(joiner)
+    assert run.returncode == 0, "".join(lines) + rest
+    assert "champion: runs/served/run.h5" in rest
+    assert code == 0 and "joined the run" in text and "the run ended" in text, text
+    stored = ezspark.RunFile.open(tmp_path / "runs" / "served" / "run.h5").history_rows()
+    ref = ezspark.train(config(gym_game_name="CartPole-v1", generations=4))
+    assert comparable(stored) == comparable(ref.history)
+
+
+def test_an_existing_dask_cluster_evaluates_the_run(tmp_path):
+    """``scheduler=ADDRESS``: batches go to somebody's Dask cluster; with safeness 1 every
+    batch is checked, here by the coordinator itself (all workers share one machine)."""
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None, host="127.0.0.1") as cluster:
+        result = ezspark.train(config(gym_game_name="CartPole-v1", safeness=1.0,
+                                      generations=4, alone_training_iterations=2),
+                               scheduler=cluster.scheduler_address)
+    ref = ezspark.train(config(gym_game_name="CartPole-v1", safeness=1.0, generations=4,
+                               alone_training_iterations=2))
+    assert comparable(result.history) == comparable(ref.history)
+    assert [h.checks for h in result.history][:2] == [0, 0]
+    assert all(h.checks == 10 for h in result.history[2:])      # 30 genomes / 3 per batch
+    assert sum(h.mismatches for h in result.history) == 0
+
+
+def test_serve_and_scheduler_exclude_each_other_and_need_an_environment(tmp_path):
+    with pytest.raises(ezspark.ConfigError, match="exclude each other"):
+        ezspark.train(config(), serve="127.0.0.1:0", scheduler="tcp://127.0.0.1:1")
+    with pytest.raises(ezspark.ConfigError, match="fitness function"):
+        ezspark.train(config(), serve="127.0.0.1:0", fitness=lambda nets: [0.0] * len(nets))
+    p = run_cli("run", "nothing.json", "--serve", "--scheduler", "x")
+    assert p.returncode == 2

@@ -155,6 +155,8 @@ class ServedCluster(_Base):
             self.cluster = LocalCluster(
                 n_workers=0, threads_per_worker=1, processes=True, protocol="tls://",
                 host=host, scheduler_port=port, security=security, dashboard_address=None,
+                # Dask's plain-HTTP status routes: on loopback only, on any free port
+                scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
                 silence_logs=50)
         except OSError as exc:
             raise DistributedError(f"cannot serve on {host}:{port}: {exc.strerror or exc}"
