@@ -145,11 +145,15 @@ class Programs:
         ``activate_rows`` on that row bit for bit, with far less overhead per call.  Built once
         per program and kept (``kernels`` given: built anew from that set).
         """
+        if kernels is None:
+            net = self._singles.get(g)
+            if net is not None:
+                return net
         g = int(g)
-        if not -len(self) <= g < len(self):
-            raise ValueError(f"program {g} is not a program index (there are {len(self)} "
-                             f"programs)")
-        g %= len(self)
+        n = len(self)
+        if not -n <= g < n:
+            raise ValueError(f"program {g} is not a program index (there are {n} programs)")
+        g %= n
         if kernels is not None:
             return kernels.SingleProgram(*self._args, g)
         net = self._singles.get(g)
@@ -157,10 +161,11 @@ class Programs:
             net = self._singles[g] = _single_program_class()(*self._args, g)
         return net
 
-    def _single_row(self, X, kernels):
+    def _single_row(self, X, kernels) -> bool:
         """The one-program fast path applies to X: a float array of shape (1, I)."""
-        return (len(self) == 1 and type(X) is np.ndarray and X.shape == (1, self.n_inputs)
-                and X.dtype.kind == "f" and (kernels is None or hasattr(kernels, "SingleProgram")))
+        return (type(X) is np.ndarray and self.node_off.shape[0] == 2
+                and X.shape == (1, self.n_inputs) and X.dtype.kind == "f"
+                and (kernels is None or hasattr(kernels, "SingleProgram")))
 
     def activate(self, X, *, out=None, kernels=None) -> np.ndarray:
         """Outputs of every program on every row of ``X`` (rows, I): float64[P, rows, O].
@@ -170,9 +175,9 @@ class Programs:
         array.  ``kernels`` (from ``ezspark._core.load``) overrides the process-wide kernel set.
         """
         if self._single_row(X, kernels):
-            out = self._out(out, (1, 1, self.n_outputs), np.float64, "out")
-            return (self.network(0) if kernels is None else self.network(0, kernels=kernels)) \
-                .activate(X, out)
+            out = (np.empty((1, 1, self.n_outputs)) if out is None
+                   else self._out(out, (1, 1, self.n_outputs), np.float64, "out"))
+            return self.network(0, kernels=kernels).activate(X, out)
         X = self._rows(X)
         out = self._out(out, (len(self), X.shape[0], self.n_outputs), np.float64, "out")
         (kernels or _core).activate_all(*self._args, X, out)
