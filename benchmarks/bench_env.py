@@ -208,9 +208,11 @@ def profile_eval(ev, programs, gen):
         "env_reset (CartPoleEnv.reset)": cum(lambda f, n: f.endswith("cartpole.py") and n == "reset"),
         "activation (Programs.act_rows)": cum(lambda f, n: f.endswith("_network.py") and n == "act_rows"),
         "episode seeds (sha256)": cum(lambda f, n: f.endswith("_envs.py") and n == "episode_seed"),
+        "stepping kernel (step_rows, own time)": sum(v[2] for (fn, line, name), v in st.stats.items()
+                                                     if "step_rows" in name),
         "evaluate total": cum(lambda f, n: f.endswith("_evaluation.py") and n == "evaluate"),
     }
-    parts["loop glue (evaluate self time and builtins)"] = parts["evaluate total"] - sum(
+    parts["loop glue (the rest of evaluate)"] = parts["evaluate total"] - sum(
         v for k, v in parts.items() if k != "evaluate total")
     out = io.StringIO()
     pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(12)
