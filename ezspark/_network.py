@@ -170,15 +170,19 @@ class Programs:
     def activate(self, X, *, out=None, kernels=None) -> np.ndarray:
         """Outputs of every program on every row of ``X`` (rows, I): float64[P, rows, O].
 
-        One kernel call (one program and one row: the ``network(0)`` fast path, same bits).
+        One kernel call (one program and one row: the ``network(0)`` fast path, same bits;
+        likewise in ``activate_rows`` and ``act_rows``).
         ``out`` (float64[P, rows, O], C-contiguous) is written and returned instead of a new
         array.  ``kernels`` (from ``ezspark._core.load``) overrides the process-wide kernel set.
         """
-        if self._single_row(X, kernels):
+        single = self._single_row(X, kernels)
+        if not single:
+            X = self._rows(X)
+            single = self._single_row(X, kernels)
+        if single:
             out = (np.empty((1, 1, self.n_outputs)) if out is None
                    else self._out(out, (1, 1, self.n_outputs), np.float64, "out"))
             return self.network(0, kernels=kernels).activate(X, out)
-        X = self._rows(X)
         out = self._out(out, (len(self), X.shape[0], self.n_outputs), np.float64, "out")
         (kernels or _core).activate_all(*self._args, X, out)
         return out
@@ -192,7 +196,10 @@ class Programs:
         X = self._rows(X)
         row_genome = self._row_genome(row_genome, X.shape[0])
         out = self._out(out, (X.shape[0], self.n_outputs), np.float64, "out")
-        (kernels or _core).activate_rows(*self._args, row_genome, X, out, None)
+        if self._single_row(X, kernels) and row_genome[0] == 0:
+            self.network(0, kernels=kernels).activate(X, out)
+        else:
+            (kernels or _core).activate_rows(*self._args, row_genome, X, out, None)
         return out
 
     def act_rows(self, row_genome, X, *, out=None, kernels=None) -> np.ndarray:
@@ -205,7 +212,10 @@ class Programs:
         X = self._rows(X)
         row_genome = self._row_genome(row_genome, X.shape[0])
         out = self._out(out, (X.shape[0],), np.int64, "out")
-        (kernels or _core).activate_rows(*self._args, row_genome, X, None, out)
+        if self._single_row(X, kernels) and row_genome[0] == 0:
+            out[0] = self.network(0, kernels=kernels).act(X)
+        else:
+            (kernels or _core).activate_rows(*self._args, row_genome, X, None, out)
         return out
 
     # ---- selection and concatenation --------------------------------------------------

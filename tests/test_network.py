@@ -300,6 +300,27 @@ class TestNetwork:
         with pytest.raises(ValueError, match="float64 array of shape"):
             one.activate(X[:1], out=np.zeros((1, 3)))
 
+    def test_one_program_one_row_activate_rows_and_act_rows_give_the_same_bits(
+            self, kernels, population):
+        genomes, programs, X = population
+        one = programs.subset([4])
+        rows = one.activate_rows(np.zeros(X.shape[0], np.int64), X, kernels=kernels)
+        acts = one.act_rows(np.zeros(X.shape[0], np.int64), X, kernels=kernels)
+        for r in range(X.shape[0]):
+            np.testing.assert_array_equal(
+                one.activate_rows(np.zeros(1, np.intp), X[r:r + 1], kernels=kernels), rows[r:r + 1])
+            np.testing.assert_array_equal(one.activate_rows([0], X[r:r + 1].tolist(),
+                                                            kernels=kernels), rows[r:r + 1])
+            act = one.act_rows([0], X[r:r + 1], kernels=kernels)
+            assert act.dtype == np.int64 and act.tolist() == [acts[r]]
+        np.testing.assert_array_equal(one.activate([X[0].tolist()], kernels=kernels)[0],
+                                      rows[:1])
+        for bad in (1, -1):
+            with pytest.raises(ValueError, match=rf"row_genome\[0\] = {bad} .* 1 programs"):
+                one.act_rows([bad], X[:1], kernels=kernels)
+            with pytest.raises(ValueError, match=rf"row_genome\[0\] = {bad} .* 1 programs"):
+                one.activate_rows([bad], X[:1], kernels=kernels)
+
     def test_pickled_programs_rebuild_their_networks(self, population):
         genomes, programs, X = population
         programs.network(2)
