@@ -438,3 +438,52 @@ def test_serve_and_scheduler_exclude_each_other_and_need_an_environment(tmp_path
         ezspark.train(config(), serve="127.0.0.1:0", fitness=lambda nets: [0.0] * len(nets))
     p = run_cli("run", "nothing.json", "--serve", "--scheduler", "x")
     assert p.returncode == 2
+
+
+# -- examples and resume --------------------------------------------------------------
+
+EXAMPLES = sorted((ROOT / "examples" / "distributed").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_distributed_example_configs_validate_and_spread(path):
+    p = run_cli("validate", str(path))
+    assert p.returncode == 0, p.stderr
+    cfg = ezspark.TrainingConfig.from_json(path)
+    # generations big enough to share: at least 10 tasks per generation
+    assert cfg.min_population >= 10 * cfg.genomes_per_task
+
+
+def test_serve_and_join_script_runs(tmp_path):
+    small = tmp_path / "small.json"
+    small.write_text(config(generations=3).to_json())
+    env = {**os.environ, "OUT": str(tmp_path / "run")}
+    env.pop("EZSPARK_DISABLE_PLUGIN_AUTOLOAD", None)
+    p = subprocess.run(["bash", str(ROOT / "examples" / "distributed" / "serve_and_join.sh"),
+                        str(small)], cwd=ROOT, env=env, capture_output=True, text=True,
+                       timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "joined the run" in p.stdout + p.stderr
+    assert "the run ended" in p.stdout + p.stderr
+    assert ezspark.RunFile.open(tmp_path / "run" / "run.h5").history.shape == (3,)
+
+
+def test_a_served_run_resumes_served_with_the_same_invitation(tmp_path):
+    out = tmp_path / "run"
+    seen = []
+
+    def on_serve(address, join_file):
+        seen.append(Path(join_file).read_bytes())
+
+    def interrupt(champion):
+        if champion.generation == 2:
+            raise KeyboardInterrupt      # as Ctrl-C would, after generation 2
+
+    first = ezspark.train(config(generations=5), out=out, serve="127.0.0.1:0",
+                          on_serve=on_serve, stop=interrupt, checkpoint_seconds=0)
+    assert first.stopped == "interrupted"
+    result = ezspark.train(config(generations=5), out=out, serve="127.0.0.1:0",
+                           on_serve=on_serve, resume=True)
+    assert len(seen) == 2 and seen[0] == seen[1]
+    ref = ezspark.train(config(gym_game_name="CartPole-v1", generations=5))
+    assert comparable(result.history) == comparable(ref.history)
