@@ -38,7 +38,15 @@ cdef extern from *:
     #include <stdint.h>
     #include <string.h>
     #include <stddef.h>
+    #include <math.h>
+    /* GCC vector extensions (GCC, clang): SIMD blocks of rows.  Elsewhere (or with
+     * -DEZ_NO_VECTORS) every row runs the scalar code: the same bits, slower. */
+    #if defined(__GNUC__) && !defined(EZ_NO_VECTORS)
+    #define EZ_VECTORS 1
     #pragma GCC diagnostic ignored "-Wpsabi"
+    #else
+    #define EZ_VECTORS 0
+    #endif
 
     /* ---- ez_exp: exp(x) = 2^k * exp(r), k = round(x / ln 2), r = x - k ln 2 -------------------
      *   t  = x * (1/ln 2) + 1.5 * 2^52        rounds x / ln 2 to the nearest integer k
@@ -55,8 +63,9 @@ cdef extern from *:
      * Every operation is written out (the build has -ffp-contract=off: no fused multiply-add),
      * and the numpy twin (_activate_py.py) performs the same ones in the same order. */
     #define EZ_INV_LN2 1.4426950408889634
-    #define EZ_LN2_HI 0x1.62e42fee00000p-1
-    #define EZ_LN2_LO 0x1.a39ef35793c76p-33
+    #define EZ_LN2_HI 6.93147180369123816490e-01   /* 0x1.62e42fee00000p-1 */
+    #define EZ_LN2_LO 1.90821492927058770002e-10   /* 0x1.a39ef35793c76p-33 */
+    #define EZ_TWO_M64 5.42101086242752217003726400434970855712890625e-20   /* 2^-64 */
     #define EZ_SHIFT 6755399441055744.0
     #define EZ_EXP_HI 709.79
     #define EZ_EXP_LO -745.2
@@ -90,7 +99,7 @@ cdef extern from *:
     static inline double ez_exp(double x) {
         double t, kf, r, p, scale, factor;
         uint64_t bits;
-        if (x > EZ_EXP_HI) return __builtin_inf();
+        if (x > EZ_EXP_HI) return HUGE_VAL;
         if (x < EZ_EXP_LO) return 0.0;
         t = x * EZ_INV_LN2 + EZ_SHIFT;
         kf = t - EZ_SHIFT;
@@ -99,7 +108,7 @@ cdef extern from *:
         memcpy(&bits, &t, 8);
         if (x < 0.0) {
             bits = (bits + (1023 + 64)) << 52;
-            factor = 0x1p-64;
+            factor = EZ_TWO_M64;
         } else {
             bits = (bits + (1023 - 1)) << 52;
             factor = 2.0;
@@ -113,6 +122,7 @@ cdef extern from *:
     }
 
     /* ---- the same exp on a vector of lanes: selects instead of branches -------------------- */
+    #if EZ_VECTORS
     typedef double ez_d2 __attribute__((vector_size(16)));
     typedef uint64_t ez_u2 __attribute__((vector_size(16)));
     typedef double ez_d4 __attribute__((vector_size(32)));
@@ -135,6 +145,7 @@ cdef extern from *:
     }
     EZ_DEFINE_VEXP(ez_vexp2, ez_d2, ez_u2)
     EZ_DEFINE_VEXP(ez_vexp4, ez_d4, ez_u4)
+    #endif
 
     typedef struct {
         ptrdiff_t n_programs;      /* P */
@@ -181,6 +192,7 @@ cdef extern from *:
         for (a = 0; a < p->n_outputs; a++) outputs[a] = values[slots[a]];
     }
 
+    #if EZ_VECTORS
     /* ---- blocks: L = NV * W rows of one program side by side ------------------------------
      * rows[0:L] index X (and out, act); all run program g.  values: scratch of max_values
      * slots x NV vectors of W lanes (aligned), lane j of slot a at ((double*)(values + a*NV))[j].
@@ -251,15 +263,16 @@ cdef extern from *:
         return k;                                                                               \\
     }
     EZ_DEFINE_BLOCKS(ez_blocks_base, , ez_d2, 2, ez_vexp2)
-    #if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(__i386__))
+    #endif
+    #if EZ_VECTORS && !defined(__clang__) && (defined(__x86_64__) || defined(__i386__))
     #define EZ_HAVE_AVX2_CODE 1
     EZ_DEFINE_BLOCKS(ez_blocks_avx2, __attribute__((target("avx2"))), ez_d4, 4, ez_vexp4)
     #else
     #define EZ_HAVE_AVX2_CODE 0
     #endif
 
-    /* Which block code runs: 2 = AVX2, 1 = baseline SSE2 vectors; -1 = not chosen yet.  Both
-     * give the same bits. */
+    /* Which block code runs: 2 = AVX2, 1 = baseline vectors (SSE2 on x86-64), 0 = none (every
+     * row scalar); -1 = not chosen yet.  All give the same bits. */
     static int ez_simd_level = -1;
 
     static int ez_simd(void) {
@@ -268,7 +281,7 @@ cdef extern from *:
             __builtin_cpu_init();
             ez_simd_level = __builtin_cpu_supports("avx2") ? 2 : 1;
     #else
-            ez_simd_level = 1;
+            ez_simd_level = EZ_VECTORS;
     #endif
         }
         return ez_simd_level;
@@ -278,7 +291,8 @@ cdef extern from *:
     static int ez_set_simd(int level) {
         ez_simd_level = -1;
         ez_simd();
-        if (level == 1 || (level == 2 && ez_simd_level == 2)) ez_simd_level = level;
+        if ((level == 1 && EZ_VECTORS) || (level == 2 && ez_simd_level == 2))
+            ez_simd_level = level;
         return ez_simd_level;
     }
 
@@ -294,7 +308,11 @@ cdef extern from *:
             k = ez_blocks_avx2(p, g, rows, n, X, out, act, aligned, tmp);
         else
     #endif
+    #if EZ_VECTORS
             k = ez_blocks_base(p, g, rows, n, X, out, act, aligned, tmp);
+    #else
+            k = 0;
+    #endif
         for (; k < n; k++) {
             o = out != NULL ? out + rows[k] * p->n_outputs : tmp;
             ez_run_one(p, g, X + rows[k] * p->n_inputs, (double*)aligned, o);
@@ -343,9 +361,9 @@ def exp(double x):
 
 
 def _set_simd(int level=0):
-    """Choose the block code of the compiled kernels: 0 automatic, 1 baseline (SSE2 vectors),
-    2 AVX2 when the CPU has it.  Returns the level now in use.  For tests and benchmarks:
-    every level gives the same bits."""
+    """Choose the block code of the compiled kernels: 0 automatic, 1 baseline vectors (SSE2 on
+    x86-64), 2 AVX2 when the CPU has it.  Returns the level now in use (0: a build without
+    vector code, every row scalar).  For tests and benchmarks: every level gives the same bits."""
     return ez_set_simd(level)
 
 
