@@ -28,7 +28,7 @@ from typing import Callable
 import attrs
 import numpy as np
 
-from .._evaluation import EvalResult, episode_seeds
+from .._evaluation import EvalResult, EvaluationError, episode_seeds
 from ._batch import BatchRequest, ReplyError, agree, evaluate_batch, parse_reply
 
 __all__ = ["DaskEvaluator", "DistributedEvalResult", "WorkerIdentity"]
@@ -204,9 +204,11 @@ class DaskEvaluator:
                     submit(b, "check-coordinator", w1=task.w1, r1=task.r1, coordinator=True)
                 return
             if isinstance(reply, ReplyError):
-                if ident.trusted:
-                    raise RuntimeError(f"the coordinator could not evaluate batch {b} of "
-                                       f"generation {k}: {reply}")
+                if ident.trusted:         # as a local run would fail: same message
+                    text = str(reply)
+                    for prefix in ("EvaluationError: ", "EnvError: "):
+                        text = text[len(prefix):] if text.startswith(prefix) else text
+                    raise EvaluationError(text)
                 # a remote worker failed or answered garbage: the coordinator decides
                 submit(b, "error-coordinator", w1=ident, r1=reply, coordinator=True)
                 return
