@@ -7,12 +7,14 @@ here, with the GIL, before the single ``nogil`` section; the structure of the pr
 operations in the same order (bit-identical results, NaN payloads aside).
 
 The hot loops are plain C (the verbatim block below): rows that run the same program are
-evaluated in blocks of 8 (or 4) lanes held in GCC vector types, values laid out
+evaluated in blocks of 16, 8 or 4 lanes held in GCC vector types, values laid out
 ``[value slot][lane]``, so each link does independent multiply-adds across the lanes while every
-lane keeps its own row's summation order.  ``exp`` is ezspark's own (``ez_exp``): the same
-operations for one lane, a vector of lanes and the numpy twin, independent of the platform's
-libm.  The block functions are compiled twice (AVX2 and baseline x86-64) and chosen at load time
-where GCC supports ``target_clones``; both give the same bits (no FMA: ``-ffp-contract=off``).
+lane keeps its own row's summation order (``activate_rows`` first groups its rows by program
+with a counting sort).  ``exp`` is ezspark's own (``ez_exp``): the same operations for one
+lane, a vector of lanes and the numpy twin, independent of the platform's libm.  On x86 the
+block code exists twice, AVX2 and baseline SSE2, chosen once per process from the CPU's
+features (``_set_simd`` overrides it for tests); every variant gives the same bits (no FMA:
+``-ffp-contract=off``).  Compilers without GCC vector extensions run every row scalar.
 
 ``SingleProgram`` is the single-row fast path: one program copied into C arrays once, then one
 observation (list, tuple or array) per call.
