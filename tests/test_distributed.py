@@ -129,7 +129,7 @@ def test_joining_and_sigkilled_workers_leave_history_unchanged(tmp_path):
         thread.start()
         events["thread"] = thread
 
-    result = ezspark.train(config(generations=8), out=tmp_path / "run", serve="127.0.0.1:0",
+    result = ezspark.train(config(generations=10), out=tmp_path / "run", serve="127.0.0.1:0",
                            on_serve=on_serve)
     events["thread"].join(60)
     outputs = [finish(p) for p in procs]
@@ -139,7 +139,7 @@ def test_joining_and_sigkilled_workers_leave_history_unchanged(tmp_path):
     for code, text in outputs[1:]:
         assert code == 0, text
         assert "the run ended" in text
-    ref = ezspark.train(config(gym_game_name="CartPole-v1", generations=8))
+    ref = ezspark.train(config(gym_game_name="CartPole-v1", generations=10))
     assert comparable(result.history) == comparable(ref.history)
     # the stored history is the same as the returned one
     stored = ezspark.RunFile.open(tmp_path / "run" / "run.h5").history_rows()
