@@ -75,7 +75,8 @@ def episode_returns(champion, env_id: str | None = None, *, episodes: int = 1, s
     seeds = (seed + np.arange(episodes, dtype=np.int64)).reshape(episodes, 1)
     if workers > 1:
         from ._parallel import ProcessEvaluator
-        evaluator = ProcessEvaluator(info, workers, **kwargs)
+        # one champion: episodes of similar cost, so each worker may hold its whole share
+        evaluator = ProcessEvaluator(info, workers, chunks_per_worker=1, **kwargs)
     else:
         evaluator = EnvEvaluator(info, **kwargs)
     try:
