@@ -100,6 +100,65 @@ def measure(cfg, info, programs, seed, k, safeness_values, serve_root, tag):
     return out
 
 
+def measure_overhead(root, repeats=3, n=200):
+    """Per-task cost of going through Dask: one joined worker, CartPole-v1 (no sleep),
+    one genome per task, against the same batch requests evaluated in this process."""
+    import attrs
+
+    import ezspark
+    from ezspark._envs import inspect_env
+    from ezspark._evaluation import episode_seeds
+    from ezspark.distributed import _batch
+    from ezspark.distributed._cluster import ServedCluster
+    from ezspark.distributed._coordinator import DaskEvaluator
+    from ezspark.distributed.credentials import create_run_credentials
+
+    cfg = ezspark.TrainingConfig(
+        gym_game_name="CartPole-v1", input_size=4, output_size=2, initial_population=n,
+        min_population=n, max_population=n, max_number_of_games=1, max_number_of_steps=20,
+        genomes_per_task=1, alone_training_iterations=0, safeness=0.0)
+    info = inspect_env("CartPole-v1", 4, 2)
+    programs = population(cfg, 1)
+    seeds = episode_seeds(7, 100, np.arange(n), 1)
+    dask_walls, local_walls = [], []
+    creds = create_run_credentials(Path(root) / "overhead")
+    cluster = ServedCluster(creds, "127.0.0.1", 0, local_workers=0)
+    procs = start_joins(cluster.address, creds.directory, 1, "ovh")
+    try:
+        cluster.client.wait_for_workers(1, timeout=120)
+        ev = DaskEvaluator(cfg, info, cluster, verification=np.random.Generator(
+            np.random.PCG64(1)), log=lambda text: None, run_tag="ovh")
+        ev.evaluate(programs, 7, 100)                                    # warm-up
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            ev.evaluate(programs, 7, 100)
+            dask_walls.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            for i in range(n):
+                req = _batch.BatchRequest(
+                    generation=100, first=i, programs=programs.subset(np.arange(i, i + 1)),
+                    seeds=seeds[i:i + 1], env_id="CartPole-v1", input_size=4, output_size=2,
+                    action_start=0, games=1, max_steps=20, sub_games=1, minimum_reward=0.0,
+                    version=ezspark.__version__)
+                _batch.parse_reply(_batch.evaluate_batch(req), 1)
+            local_walls.append(time.perf_counter() - t0)
+    finally:
+        cluster.client.shutdown()
+        cluster.close()
+        for proc in procs:
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    per_task = [(d - l) / n for d, l in zip(dask_walls, local_walls)]
+    print(f"overhead: {n} one-genome tasks through Dask {np.median(dask_walls):.2f} s, "
+          f"in-process {np.median(local_walls):.2f} s: "
+          f"{np.median(per_task) * 1000:.2f} ms per task", flush=True)
+    return {"tasks": n, "dask_walls": dask_walls, "in_process_walls": local_walls,
+            "per_task_seconds": float(np.median(per_task)),
+            "per_task_seconds_all": per_task}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true")
@@ -152,6 +211,8 @@ def main(argv=None):
                       + "".join(f"; safeness {p}: {r[p]['wall']:.2f} s" for p in extra),
                       flush=True)
 
+        overhead = measure_overhead(root, repeats=args.repeats)
+
     med = {k: float(np.median(v)) for k, v in runs.items()}
     base = med[ks[0]]
     summary = {
@@ -166,7 +227,8 @@ def main(argv=None):
                            "steps_per_second": steps / med[k],
                            "speedup_vs_1": base / med[k] * ks[0],
                            "efficiency": base / med[k] * ks[0] / k} for k in ks},
-        "overhead_per_task_seconds": (med[1] - local_wall) / tasks if 1 in med else None,
+        "overhead_per_task_seconds": overhead["per_task_seconds"],
+        "overhead_detail": overhead,
     }
     if safeness_runs:
         w0 = float(np.median([s[0.0] for s in safeness_runs]))

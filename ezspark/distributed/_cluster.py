@@ -113,13 +113,20 @@ class _Base:
 
     def identity_of(self, future) -> WorkerIdentity:
         """Identity of the worker that computed ``future`` (the one holding its result)."""
+        return self.identities_of([future])[future.key]
+
+    def identities_of(self, futures) -> dict:
+        """{future key: identity of the worker holding its result}, in one round trip."""
         try:
-            holders = self.client.who_has(future).get(future.key, ())
+            holders = self.client.who_has(list(futures))
         except Exception:
-            holders = ()
-        for address in holders:
-            return self.identity_at(address)
-        return WorkerIdentity("?", "?")
+            holders = {}
+        out = {}
+        for fut in futures:
+            where = tuple(holders.get(fut.key, ()))
+            out[fut.key] = (self.identity_at(where[0]) if where
+                            else WorkerIdentity("?", "?"))
+        return out
 
     def remote_workers(self) -> dict:
         out = {}

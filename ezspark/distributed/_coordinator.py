@@ -264,6 +264,7 @@ class DaskEvaluator:
                     self._unstick(tasks, submit)
                     last_check = time.monotonic()
                 continue
+            owners = cluster.identities_of([f for f in finished if f.status == "finished"])
             for fut in finished:
                 task = tasks.pop(fut)
                 try:
@@ -279,7 +280,7 @@ class DaskEvaluator:
                     else:
                         self._resubmit(submit, task, task.attempt + 1)
                     continue
-                ident = cluster.identity_of(fut)
+                ident = owners.get(fut.key) or cluster.identity_of(fut)
                 fut.release()
                 try:
                     reply = parse_reply(data, bounds[task.batch + 1] - bounds[task.batch])
