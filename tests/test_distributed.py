@@ -487,3 +487,22 @@ def test_a_served_run_resumes_served_with_the_same_invitation(tmp_path):
     assert len(seen) == 2 and seen[0] == seen[1]
     ref = ezspark.train(config(gym_game_name="CartPole-v1", generations=5))
     assert comparable(result.history) == comparable(ref.history)
+
+
+def test_unreachable_run_and_busy_port_are_user_errors(tmp_path, served):
+    import socket
+
+    cluster, mine, other = served
+    p = run_cli("join", "tls://127.0.0.1:1", "--credentials", str(mine.join_file),
+                "--timeout", "1")
+    assert p.returncode == 2 and "cannot reach the run at tls://127.0.0.1:1" in p.stderr
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        cfg = tmp_path / "c.json"
+        cfg.write_text(config(alone_training_iterations=0, generations=1).to_json())
+        p = run_cli("run", str(cfg), "--out", str(tmp_path / "r"), "-q",
+                    "--serve", f"127.0.0.1:{port}")
+    assert p.returncode == 2, p.stderr
+    assert f"cannot serve on 127.0.0.1:{port}" in p.stderr and "in use" in p.stderr

@@ -15,8 +15,10 @@ from . import user_errors
               help="The invitation file of the run (join.pem from its owner).")
 @click.option("--workers", "-j", type=click.IntRange(1), default=1, show_default=True,
               help="Worker processes (one core each) this machine contributes.")
+@click.option("--timeout", type=click.FloatRange(0.1), default=30.0, show_default=True,
+              metavar="SECONDS", help="How long to try to reach the run before giving up.")
 @click.option("--parent-pid", type=int, default=None, hidden=True)
-def join_command(address, credentials, workers, parent_pid):
+def join_command(address, credentials, workers, timeout, parent_pid):
     """Contribute this machine's cores to the run served at ADDRESS.
 
     Runs until the run ends, Ctrl-C, or the run's owner excludes this machine.  The
@@ -29,7 +31,7 @@ def join_command(address, credentials, workers, parent_pid):
     try:
         with user_errors():
             why = join(address, credentials, workers=workers, parent=parent_pid,
-                       echo=lambda text: click.echo(text, err=True))
+                       timeout=timeout, echo=lambda text: click.echo(text, err=True))
     except KeyboardInterrupt:
         if parent_pid is None:
             click.echo("left the run", err=True)

@@ -165,9 +165,16 @@ class ServedCluster(_Base):
                 # Dask's plain-HTTP status routes: on loopback only, on any free port
                 scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
                 silence_logs=50)
-        except OSError as exc:
-            raise DistributedError(f"cannot serve on {host}:{port}: {exc.strerror or exc}"
-                                   " (choose another address with --serve HOST:PORT)") from exc
+        except Exception as exc:          # Dask wraps the OSError in RuntimeErrors
+            cause, e = str(exc), exc
+            while e is not None:
+                if isinstance(e, OSError):
+                    cause = e.strerror or str(e)
+                    break
+                e = e.__cause__ or e.__context__
+            raise DistributedError(f"cannot serve on {host}:{port}: {cause} (choose another "
+                                   "address with --serve HOST:PORT, or port 0 for any free "
+                                   "port)") from exc
         self._install_gate(self.cluster.scheduler)
         if local_workers:
             self.cluster.scale(local_workers)

@@ -62,11 +62,15 @@ def _classify(exc: BaseException, address: str) -> JoinError:
         chain.append(f"{type(e).__name__}: {e}")
         e = e.__cause__ or e.__context__
     joined = " | ".join(chain)
-    if any(s in joined for s in ("CERTIFICATE", "certificate", "SSL", "TLS")):
+    markers = ("certificate verify failed", "CERTIFICATE_VERIFY_FAILED", "TLSV1_ALERT",
+               "TLS certificate does not match", "SSLCertVerificationError", "unknown ca")
+    if any(m in joined for m in markers):
         return JoinError(f"the scheduler at {address} refused these credentials, or they "
                          "are not this run's (TLS handshake failed); ask the run's owner "
                          "for the join.pem of this run")
-    return JoinError(f"cannot reach the run at {address}: {text}")
+    return JoinError(f"cannot reach the run at {address} ({text}); check that the run is "
+                     "serving (it starts after alone_training_iterations generations), the "
+                     "address, and that the port is open to this machine")
 
 
 def _probe(address: str, security, timeout: float) -> dict:
