@@ -64,6 +64,17 @@ def start_joins(address, serve_dir, k, tag):
     return procs
 
 
+def stop(cluster, procs):
+    """Shut the scheduler down; the joined workers then stop by themselves."""
+    cluster.client.shutdown()
+    cluster.close()
+    for proc in procs:
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 def measure(cfg, info, programs, seed, k, safeness_values, serve_root, tag):
     """Serve, start k joins, time one evaluation per safeness value."""
     import attrs
@@ -90,13 +101,7 @@ def measure(cfg, info, programs, seed, k, safeness_values, serve_root, tag):
                       "mismatches": res.mismatches}
             ev.close()
     finally:
-        cluster.client.shutdown()
-        cluster.close()
-        for proc in procs:
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop(cluster, procs)
     return out
 
 
@@ -143,13 +148,7 @@ def measure_overhead(root, repeats=3, n=200):
                 _batch.parse_reply(_batch.evaluate_batch(req), 1)
             local_walls.append(time.perf_counter() - t0)
     finally:
-        cluster.client.shutdown()
-        cluster.close()
-        for proc in procs:
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop(cluster, procs)
     per_task = [(d - l) / n for d, l in zip(dask_walls, local_walls)]
     print(f"overhead: {n} one-genome tasks through Dask {np.median(dask_walls):.2f} s, "
           f"in-process {np.median(local_walls):.2f} s: "

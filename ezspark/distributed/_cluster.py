@@ -139,6 +139,15 @@ class _Base:
     def coordinator_workers(self) -> list[str]:
         return [a for a in self.live_workers() if self.identity_at(a).trusted]
 
+    def _retire(self, key: str) -> None:
+        """Close every connected worker whose identity is ``key``."""
+        victims = [a for a in self.live_workers() if self.identity_at(a).key == key]
+        if victims:
+            try:
+                self.client.retire_workers(workers=victims, close_workers=True)
+            except Exception:          # already gone: nothing to close
+                pass
+
 
 class ServedCluster(_Base):
     """A TLS scheduler and the coordinator's workers, served from this process."""
@@ -220,13 +229,8 @@ class ServedCluster(_Base):
 
     def ban(self, key: str) -> None:
         with self._lock:
-            self.banned.add(key)
-        victims = [a for a in self.live_workers() if self.identity_at(a).key == key]
-        if victims:
-            try:
-                self.client.retire_workers(workers=victims, close_workers=True)
-            except Exception:
-                pass
+            self.banned.add(key)       # the registration gate refuses it from now on
+        self._retire(key)
 
     def close(self) -> None:
         for closer in (self.client.close, self.cluster.close):
@@ -283,12 +287,7 @@ class ExternalCluster(_Base):
 
     def ban(self, key: str) -> None:
         self.banned.add(key)
-        victims = [a for a in self._workers() if self.identity_at(a).key == key]
-        if victims:
-            try:
-                self.client.retire_workers(workers=victims, close_workers=True)
-            except Exception:
-                pass
+        self._retire(key)
 
     def close(self) -> None:
         try:
