@@ -506,3 +506,16 @@ def test_unreachable_run_and_busy_port_are_user_errors(tmp_path, served):
                     "--serve", f"127.0.0.1:{port}")
     assert p.returncode == 2, p.stderr
     assert f"cannot serve on 127.0.0.1:{port}" in p.stderr and "in use" in p.stderr
+
+
+def test_killing_join_takes_all_its_workers_with_it(served):
+    """``join --workers 2`` runs a second worker in a child process; SIGKILL of the join
+    process leaves no worker behind."""
+    cluster, mine, other = served
+    proc = join_process(cluster.address, mine.join_file, workers=2)
+    try:
+        assert wait_for(lambda: len(cluster.live_workers()) == 2, 60), cluster.live_workers()
+        proc.send_signal(signal.SIGKILL)
+        assert wait_for(lambda: cluster.live_workers() == [], 30), cluster.live_workers()
+    finally:
+        finish(proc, timeout=10)
