@@ -88,6 +88,35 @@ class Watcher:
         self.client.close()
 
 
+def connected(address, join_file, procs, timeout=90):
+    """Block (inside ``on_serve``, so the run waits) until every join has its worker."""
+    watcher = Watcher(Path(join_file).parent, address)
+    try:
+        assert wait_for(lambda: all(watcher.has_worker_of(p.pid) for p in procs), timeout)
+    finally:
+        watcher.close()
+
+
+def wait_before_generation(k, events, timeout=90):
+    """A plugin manager whose ``ezspark_generation_start`` holds generation ``k`` until
+    ``events["ready"]`` is set: the test's late joiner is connected by then, whatever the
+    machine's load."""
+    from ezspark import hookimpl
+    from ezspark._pluginmanager import make_plugin_manager
+
+    events["ready"] = threading.Event()
+
+    class Gate:
+        @hookimpl
+        def ezspark_generation_start(self, run, generation, population):
+            if generation == k:
+                events["ready"].wait(timeout)
+
+    pm = make_plugin_manager()
+    pm.register(Gate(), name="test-gate")
+    return pm
+
+
 def wait_for(predicate, timeout, step=0.05):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -110,6 +139,7 @@ def test_joining_and_sigkilled_workers_leave_history_unchanged(tmp_path):
         events["address"], events["join_file"] = address, join_file
         procs.append(join_process(address, join_file))
         procs.append(join_process(address, join_file))
+        connected(address, join_file, procs)
 
         def act():
             watcher = Watcher(Path(join_file).parent, address)
@@ -121,6 +151,7 @@ def test_joining_and_sigkilled_workers_leave_history_unchanged(tmp_path):
                 late = join_process(address, join_file)
                 procs.append(late)
                 events["late_joined"] = wait_for(lambda: watcher.has_worker_of(late.pid), 60)
+                events["ready"].set()
                 events["late_busy"] = wait_for(lambda: watcher.busy_worker_of(late.pid), 60)
             finally:
                 watcher.close()
@@ -130,7 +161,7 @@ def test_joining_and_sigkilled_workers_leave_history_unchanged(tmp_path):
         events["thread"] = thread
 
     result = ezspark.train(config(generations=10), out=tmp_path / "run", serve="127.0.0.1:0",
-                           on_serve=on_serve)
+                           on_serve=on_serve, plugins=wait_before_generation(9, events))
     events["thread"].join(60)
     outputs = [finish(p) for p in procs]
     assert events.get("killed") and events.get("victim_busy"), events
@@ -162,6 +193,7 @@ def _lying_run(tmp_path, safeness, generations, *, honest_remote: bool):
             alice_file = invite(serve_dir, "alice")
             procs["honest"] = join_process(address, alice_file,
                                            env={"EZSPARK_MACHINE_ID": "alice-box"})
+        connected(address, join_file, list(procs.values()))
 
     result = ezspark.train(config(safeness=safeness, generations=generations),
                            out=tmp_path / "run", serve="127.0.0.1:0", on_serve=on_serve)

@@ -102,6 +102,12 @@ def parse_host_port(text: str, default_port: int = 8786) -> tuple[str, int]:
     return host or "0.0.0.0", port
 
 
+def _mark_excluded(dask_worker=None):
+    """Run on an excluded worker before it is closed (see ``ezspark join``)."""
+    if dask_worker is not None:
+        dask_worker.ezspark_excluded = True
+
+
 class _Base:
     client = None
 
@@ -143,6 +149,10 @@ class _Base:
         """Close every connected worker whose identity is ``key``."""
         victims = [a for a in self.live_workers() if self.identity_at(a).key == key]
         if victims:
+            try:                       # tell them why first: their ``join`` reports it
+                self.client.run(_mark_excluded, workers=victims, wait=True)
+            except Exception:
+                pass
             try:
                 self.client.retire_workers(workers=victims, close_workers=True)
             except Exception:          # already gone: nothing to close

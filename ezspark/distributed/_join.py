@@ -31,6 +31,10 @@ METADATA_KEY = "ezspark-run"
 MACHINE_ENV = "EZSPARK_MACHINE_ID"
 
 
+EXCLUDED = ("excluded: this machine's results disagreed with the coordinator's (safeness "
+            "check); the run no longer accepts its workers")
+
+
 class JoinError(RuntimeError):
     """The run cannot be joined (unreachable, refused, incompatible): exit code 2."""
 
@@ -135,8 +139,7 @@ async def _run_worker(address: str, security, name: str, parent: int | None) -> 
                 e = e.__cause__ or e.__context__
             text = " ".join(chain)
             if "was excluded from this run" in text:
-                return ("excluded: this machine's results disagreed with the coordinator's "
-                        "(safeness check); the run no longer accepts its workers")
+                return EXCLUDED
             if first:
                 raise
             return "the run ended"
@@ -147,6 +150,8 @@ async def _run_worker(address: str, security, name: str, parent: int | None) -> 
                 return "the join process stopped"
             await asyncio.sleep(0.2)
         await worker.finished()
+        if getattr(worker, "ezspark_excluded", False):
+            return EXCLUDED
         if worker.close_reason in ("scheduler-close", None) or parent is not None:
             return "the run ended"
         name = name.rsplit("|", 1)[0] + "|" + uuid.uuid4().hex[:6]
