@@ -321,7 +321,6 @@ def profile_ez(seed, max_gens, config="tuned"):
 
     parts = {
         "evaluation (EnvEvaluator.evaluate)": cum(lambda f, n: f.endswith("_evaluation.py") and n == "evaluate"),
-        "  stepping kernel (step_rows, self)": sum(v[2] for (fn, line, name), v in st.stats.items() if "step_rows" in name),
         "  env.step (CartPoleEnv.step)": cum(lambda f, n: f.endswith("cartpole.py") and n == "step"),
         "  activation (Programs.act_rows)": cum(lambda f, n: f.endswith("_network.py") and n == "act_rows"),
         "bookkeeping (Evolution.reproduce)": cum(lambda f, n: f.endswith("_evolution.py") and n == "reproduce"),
