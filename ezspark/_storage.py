@@ -156,7 +156,14 @@ class RunStore:
             table = f["history"]
             rows = table[()]
             keep = rows["generation"] < keep_below
-            if not keep.all():
+            if table.dtype != HISTORY_DTYPE:     # a file from before columns were added
+                upgraded = np.zeros(int(keep.sum()), dtype=HISTORY_DTYPE)
+                for name in rows.dtype.names:
+                    if name in HISTORY_DTYPE.names:
+                        upgraded[name] = rows[name][keep]
+                del f["history"]
+                f.create_dataset("history", data=upgraded, maxshape=(None,), chunks=(256,))
+            elif not keep.all():
                 table.resize((int(keep.sum()),))
                 table[...] = rows[keep]
             for name in list(f["champions"]):
@@ -274,8 +281,8 @@ class RunFile:
         return sorted(self._champions)
 
     def history_rows(self) -> list[GenerationStats]:
-        return [GenerationStats(**{n: row[n].item() for n in HISTORY_FIELDS})
-                for row in self.history]
+        names = [n for n in HISTORY_FIELDS if n in (self.history.dtype.names or ())]
+        return [GenerationStats(**{n: row[n].item() for n in names}) for row in self.history]
 
     def champion(self, generation: int | None = None):
         """The champion of ``generation`` (default: the newest stored one)."""

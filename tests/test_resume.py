@@ -199,3 +199,35 @@ def _crash_after(cfg_path, out, generations_done):
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+
+
+def test_resume_upgrades_a_run_file_from_before_the_distributed_columns(tmp_path):
+    """run.h5 files written before checks/mismatches/excluded existed still read, and a
+    resumed run rewrites their history with the new columns (zeros for old rows)."""
+    import attrs
+
+    cfg = attrs.evolve(ezspark.TrainingConfig.from_json(
+        Path(__file__).resolve().parent.parent / "examples" / "cartpole.json"), generations=5)
+    out = tmp_path / "run"
+
+    def interrupt(champion):
+        if champion.generation == 2:
+            raise KeyboardInterrupt
+
+    ezspark.train(cfg, out=out, seed=5, stop=interrupt, checkpoint_seconds=0)
+    with h5py.File(out / "run.h5", "a") as f:
+        rows = f["history"][()]
+        old = np.dtype([(n, rows.dtype[n]) for n in rows.dtype.names[:9]])
+        legacy = np.zeros(rows.shape[0], dtype=old)
+        for n in old.names:
+            legacy[n] = rows[n]
+        del f["history"]
+        f.create_dataset("history", data=legacy, maxshape=(None,), chunks=True)
+    assert [h.checks for h in ezspark.RunFile.open(out / "run.h5").history_rows()] == [0, 0]
+    resumed = ezspark.train(cfg, out=out, seed=5, resume=True)
+    fresh = ezspark.train(cfg, seed=5)
+    stored = ezspark.RunFile.open(out / "run.h5")
+    assert stored.history.dtype.names[-3:] == ("checks", "mismatches", "excluded")
+    assert [attrs.evolve(h, seconds=0) for h in stored.history_rows()] == \
+        [attrs.evolve(h, seconds=0) for h in fresh.history]
+    assert len(resumed.history) == 5
