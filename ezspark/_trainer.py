@@ -150,12 +150,11 @@ def train(config: TrainingConfig | str | os.PathLike, *, out: str | os.PathLike 
         raise ConfigError("distributed runs evaluate environments; they cannot use a "
                           "fitness function")
     if distributed:
-        from .distributed import DistributedError, ServedEvaluator, have_dask, parse_host_port
-        if not have_dask():
-            raise DistributedError(f"{'serve' if serve is not None else 'scheduler'} needs "
-                                   "Dask distributed, which is not installed: "
-                                   "pip install 'ezspark[distributed]'")
-        where = parse_host_port(serve) if serve is not None else None
+        from .distributed import ServedEvaluator, parse_host_port
+        served = ServedEvaluator(        # says how to install Dask if it is missing
+            cfg, info, None, serve=parse_host_port(serve) if serve is not None else None,
+            scheduler=scheduler, workers=workers,
+            directory=Path(out) / "serve" if out is not None else None, announce=on_serve)
     try:
         if info is not None:
             if workers > 1:
@@ -164,10 +163,7 @@ def train(config: TrainingConfig | str | os.PathLike, *, out: str | os.PathLike 
             else:
                 evaluator = EnvEvaluator.from_config(cfg, info)
             if distributed:
-                evaluator = ServedEvaluator(
-                    cfg, info, evaluator, serve=where, scheduler=scheduler, workers=workers,
-                    directory=Path(out) / "serve" if out is not None else None,
-                    announce=on_serve)
+                served.local, evaluator = evaluator, served
         loop = _Loop(cfg, run, fitness, evaluator, pm.hook, stop,
                      Path(out) / "checkpoint.h5" if out is not None else None,
                      float(checkpoint_seconds))

@@ -52,17 +52,16 @@ class ServedEvaluator:
     """
 
     def __init__(self, cfg, info, local, *, serve=None, scheduler=None, workers: int = 1,
-                 directory: Path | None = None, security=None,
+                 directory: Path | None = None,
                  announce: Callable[[str, Path], None] | None = None,
                  log: Callable[[str], None] | None = None):
         if not have_dask():
-            what = "--serve" if serve is not None else "--scheduler"
+            what = "serve" if serve is not None else "scheduler"
             raise DistributedError(f"{what} needs Dask distributed, which is not installed: "
                                    f"{INSTALL_HINT}")
         self.cfg, self.info, self.local = cfg, info, local
         self.serve, self.scheduler, self.workers = serve, scheduler, int(workers)
         self.directory = directory
-        self.security = security
         self.announce = announce or _default_announce
         self.log = log or (lambda text: print(text, file=sys.stderr, flush=True))
         self.verification = None
@@ -77,10 +76,6 @@ class ServedEvaluator:
         self.excluded = set(excluded)
         self.run_tag = f"ezspark-{seed % 10**8}"
 
-    @property
-    def address(self) -> str | None:
-        return None if self.cluster is None else self.cluster.address
-
     def _start(self) -> None:
         from ._cluster import ExternalCluster, ServedCluster
         from ._coordinator import DaskEvaluator
@@ -90,23 +85,21 @@ class ServedEvaluator:
         if self.local is not None:
             self.local.close()
             self.local = None
-        if True:
-            if self.serve is not None:
-                host, port = self.serve
-                directory = Path(self.directory) if self.directory is not None else None
-                if directory is None:
-                    import tempfile
-                    directory = Path(tempfile.mkdtemp(prefix="ezspark-serve-"))
-                creds = create_run_credentials(directory)
-                self.cluster = ServedCluster(creds, host, port, local_workers=self.workers,
-                                             banned=self.excluded)
-                self.cluster.client.set_metadata(METADATA_KEY, {
-                    "version": __version__, "env_id": self.info.env_id})
-                self.announce(self.cluster.address, creds.join_file)
-            else:
-                self.cluster = ExternalCluster(self.scheduler, self.security,
-                                               banned=self.excluded)
-                self.log(f"evaluating on the Dask cluster at {self.scheduler}")
+        if self.serve is not None:
+            host, port = self.serve
+            directory = Path(self.directory) if self.directory is not None else None
+            if directory is None:
+                import tempfile
+                directory = Path(tempfile.mkdtemp(prefix="ezspark-serve-"))
+            creds = create_run_credentials(directory)
+            self.cluster = ServedCluster(creds, host, port, local_workers=self.workers,
+                                         banned=self.excluded)
+            self.cluster.client.set_metadata(METADATA_KEY, {
+                "version": __version__, "env_id": self.info.env_id})
+            self.announce(self.cluster.address, creds.join_file)
+        else:
+            self.cluster = ExternalCluster(self.scheduler, banned=self.excluded)
+            self.log(f"evaluating on the Dask cluster at {self.scheduler}")
         self.dask = DaskEvaluator(self.cfg, self.info, self.cluster,
                                   verification=self.verification, excluded=self.excluded,
                                   log=self.log, run_tag=self.run_tag)

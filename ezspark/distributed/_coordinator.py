@@ -252,11 +252,8 @@ class DaskEvaluator:
         for b in range(nb):
             submit(b, "primary")
         last_check = time.monotonic()
-        while any(a is None for a in accepted) or tasks:
-            if not tasks:
-                # every batch is accepted or was handled in-process
-                if all(a is not None for a in accepted):
-                    break
+        # every batch not yet accepted has a task in flight (or was evaluated in-process)
+        while tasks:
             finished = [f for f in tasks if f.done()]
             if not finished:
                 time.sleep(0.01)
@@ -287,6 +284,9 @@ class DaskEvaluator:
                 except ReplyError as exc:
                     reply = exc
                 handle(task, ident, reply)
+        missing = [b for b, a in enumerate(accepted) if a is None]
+        if missing:                                  # a bug, not a worker's doing
+            raise RuntimeError(f"generation {k}: batches {missing} were never accepted")
         fit = np.concatenate([a.fitness for a in accepted]) if nb else np.zeros(0)
         steps = (np.concatenate([a.env_steps for a in accepted]) if nb
                  else np.zeros(0, dtype=np.int64))

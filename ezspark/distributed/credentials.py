@@ -210,11 +210,10 @@ def load_invitation(path) -> Invitation:
         data = path.read_bytes()
     except OSError as exc:
         raise CredentialsError(f"cannot read credentials {path}: {exc.strerror or exc}") from exc
-    blocks = re.findall(rb"-----BEGIN ([A-Z ]+)-----.*?-----END \1-----\s*", data, re.S)
     parts = re.findall(rb"(-----BEGIN ([A-Z ]+)-----.*?-----END \2-----)", data, re.S)
     certs = [p[0] + b"\n" for p in parts if p[1] == b"CERTIFICATE"]
     keys = [p[0] + b"\n" for p in parts if p[1].endswith(b"PRIVATE KEY")]
-    if not blocks or len(certs) != 2 or len(keys) != 1:
+    if len(certs) != 2 or len(keys) != 1:
         raise CredentialsError(f"{path} is not an ezspark invitation (expected the CA "
                                "certificate, a certificate and a private key, as written by "
                                "'ezspark run --serve' or 'ezspark invite')")
