@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -21,10 +23,14 @@ def answers(**given) -> str:
 
 
 def init(tmp_path, *args, input=None):
-    runner = CliRunner()
-    with runner.isolated_filesystem(temp_dir=tmp_path):
-        result = runner.invoke(cli, ["init", *args], input=input)
-        files = {path.name: path.read_text() for path in Path().iterdir()}
+    work = Path(tempfile.mkdtemp(dir=tmp_path))
+    previous = os.getcwd()
+    os.chdir(work)                      # the command writes relative to the working directory
+    try:
+        result = CliRunner().invoke(cli, ["init", *args], input=input)
+        files = {path.name: path.read_text() for path in work.iterdir()}
+    finally:
+        os.chdir(previous)
     return result, files
 
 

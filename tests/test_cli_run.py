@@ -95,7 +95,8 @@ class TestRun:
 
 class TestInspectAndPlay:
     @pytest.fixture(scope="class")
-    def run_dir(self, tmp_path_factory):
+    @classmethod
+    def run_dir(cls, tmp_path_factory):
         tmp = tmp_path_factory.mktemp("run")
         res = invoke("run", small_cartpole(tmp, saving=2, generations=5), "--out", tmp / "r",
                      "--seed", "3", "-q")
@@ -276,7 +277,8 @@ def test_ctrl_c_stops_after_saving(tmp_path):
 
 class TestPlayOutputs:
     @pytest.fixture(scope="class")
-    def run_dir(self, tmp_path_factory):
+    @classmethod
+    def run_dir(cls, tmp_path_factory):
         tmp = tmp_path_factory.mktemp("play")
         assert invoke("run", small_cartpole(tmp), "--out", tmp / "r", "-q").exit_code == 0
         return tmp / "r"
