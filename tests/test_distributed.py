@@ -225,6 +225,9 @@ def test_safeness_1_excludes_a_lying_worker_on_its_first_checked_batch(tmp_path)
     stored = ezspark.RunFile.open(tmp_path / "run" / "run.h5").history
     assert int(stored["excluded"].sum()) == 1
     assert stored["mismatches"].tolist() == mismatches
+    shown = run_cli("inspect", str(tmp_path / "run" / "run.h5"))
+    assert f"{sum(checks)} batches checked, {sum(mismatches)} mismatches, 1 worker excluded" \
+        in shown.stdout, shown.stdout
 
 
 def test_safeness_half_catches_a_lying_worker_within_a_few_generations(tmp_path):

@@ -50,6 +50,11 @@ def command(run_file, as_json):
                    f"{hist[-1]['mean_fitness']:.6g}, population {hist[-1]['population']}")
         click.echo(f"env steps:    {sum(h['env_steps'] for h in hist):,}   evaluations: "
                    f"{sum(h['evaluations'] for h in hist):,}")
+        checks, mismatches, excluded = (sum(h.get(c, 0) for h in hist)
+                                        for c in ("checks", "mismatches", "excluded"))
+        if checks or excluded:                  # a distributed run with safeness checks
+            click.echo(f"safeness:     {checks:,} batches checked, {mismatches:,} mismatches, "
+                       f"{excluded:,} worker{'s' if excluded != 1 else ''} excluded")
     champs = summary["champions"]
     click.echo(f"champions:    {len(champs)} stored")
     shown = champs if len(champs) <= 12 else champs[:5] + [None] + champs[-5:]
