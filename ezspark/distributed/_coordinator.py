@@ -98,6 +98,7 @@ class DaskEvaluator:
         self.per_task = int(cfg.genomes_per_task)
         for key in self.excluded:
             cluster.ban(key)
+        self._idle_since, self._idle_warned = None, False
 
     # -- helpers ---------------------------------------------------------------------
     def _request(self, programs, seeds, k, lo, hi) -> BatchRequest:
@@ -306,12 +307,18 @@ class DaskEvaluator:
                    attempt=attempt)
 
     def _unstick(self, tasks: dict, submit):
-        """Tasks restricted to workers that have all left would wait forever: move them."""
-        restricted = [(f, t) for f, t in tasks.items() if t.allowed is not None]
-        if not restricted:
-            return
+        """Tasks restricted to workers that have all left would wait forever: move them.
+        Say so once when the cluster has no worker at all for a while."""
         live = set(self.cluster.live_workers())
-        for fut, task in restricted:
+        if live:
+            self._idle_since = None
+        elif self._idle_since is None:
+            self._idle_since = time.monotonic()
+        elif time.monotonic() - self._idle_since > 10 and not self._idle_warned:
+            self._idle_warned = True
+            self.log(f"waiting: the Dask cluster at {self.cluster.address} has no workers "
+                     "(the generation continues when one joins)")
+        for fut, task in [(f, t) for f, t in tasks.items() if t.allowed is not None]:
             if not live.intersection(task.allowed):
                 tasks.pop(fut)
                 fut.cancel()
