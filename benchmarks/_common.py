@@ -98,3 +98,24 @@ def ratio(a, b, nd=3):
 
 def ms(s, nd=None):
     return bu.med_spread(s, nd)
+
+
+def profile_breakdown(prof, parts: dict) -> tuple[float, dict, list]:
+    """Summarise a ``cProfile.Profile``: the profiled total (sum of tottime), the cumulative
+    time of each ``label: (file suffix, function name)`` in ``parts`` (the largest match),
+    and the 12 lines of highest tottime (with ``sys.prefix`` shortened to ``<py>``)."""
+    import io
+    import pstats
+
+    st = pstats.Stats(prof, stream=io.StringIO())
+    total = sum(v[2] for v in st.stats.values())
+    cum = {label: max((ct for (fn, _line, name), (_cc, _nc, _tt, ct, _callers)
+                       in st.stats.items()
+                       if fn.replace(os.sep, "/").endswith(suffix) and name == func),
+                      default=0.0)
+           for label, (suffix, func) in parts.items()}
+    out = io.StringIO()
+    pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(12)
+    top = [ln.replace(sys.prefix, "<py>") for ln in out.getvalue().splitlines()
+           if ln.strip()][-13:]
+    return total, cum, top

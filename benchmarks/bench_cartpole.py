@@ -39,9 +39,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import io
 import os
-import pstats
 import statistics
 import sys
 import time
@@ -312,25 +310,15 @@ def profile_ez(seed, max_gens, config="tuned"):
     prof.enable()
     r = ez_run(seed, 1, max_gens=max_gens, config=config)
     prof.disable()
-    st = pstats.Stats(prof, stream=io.StringIO())
-    total = sum(v[2] for v in st.stats.values())
-
-    def cum(pred):
-        return max((ct for (fn, line, name), (cc, nc_, tt, ct, callers) in st.stats.items()
-                    if pred(fn.replace(os.sep, "/"), name)), default=0.0)
-
-    parts = {
-        "evaluation (EnvEvaluator.evaluate)": cum(lambda f, n: f.endswith("_evaluation.py") and n == "evaluate"),
-        "  env.step (CartPoleEnv.step)": cum(lambda f, n: f.endswith("cartpole.py") and n == "step"),
-        "  activation (Programs.act_rows)": cum(lambda f, n: f.endswith("_network.py") and n == "act_rows"),
-        "bookkeeping (Evolution.reproduce)": cum(lambda f, n: f.endswith("_evolution.py") and n == "reproduce"),
-        "compile_programs": cum(lambda f, n: f.endswith("_network.py") and n == "compile_programs"),
-        "validation (episode_returns)": cum(lambda f, n: f.endswith("_play.py") and n == "episode_returns"),
-        "train total": cum(lambda f, n: f.endswith("_trainer.py") and n == "train"),
-    }
-    out = io.StringIO()
-    pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(12)
-    top = [ln.replace(sys.prefix, "<py>") for ln in out.getvalue().splitlines() if ln.strip()][-13:]
+    total, parts, top = C.profile_breakdown(prof, {
+        "evaluation (EnvEvaluator.evaluate)": ("_evaluation.py", "evaluate"),
+        "  env.step (CartPoleEnv.step)": ("cartpole.py", "step"),
+        "  activation (Programs.act_rows)": ("_network.py", "act_rows"),
+        "bookkeeping (Evolution.reproduce)": ("_evolution.py", "reproduce"),
+        "compile_programs": ("_network.py", "compile_programs"),
+        "validation (episode_returns)": ("_play.py", "episode_returns"),
+        "train total": ("_trainer.py", "train"),
+    })
     return {"run": {k: v for k, v in r.items() if k != "per_gen"}, "profiled_total_s": round(total, 3),
             "cum_s": {k: round(v, 3) for k, v in parts.items()},
             "share": {k: round(v / total, 3) for k, v in parts.items()}, "top_tottime": top}

@@ -28,9 +28,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import io
 import os
-import pstats
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -196,26 +194,16 @@ def profile_eval(ev, programs, gen):
     r = ev.evaluate(programs, 0, gen)
     prof.disable()
     wall = time.perf_counter() - t
-    st = pstats.Stats(prof, stream=io.StringIO())
-    total = sum(v[2] for v in st.stats.values())
-
-    def cum(pred):
-        return max((ct for (fn, line, name), (cc, nc, tt, ct, callers) in st.stats.items()
-                    if pred(fn.replace(os.sep, "/"), name)), default=0.0)
-
-    parts = {
-        "env_step (CartPoleEnv.step)": cum(lambda f, n: f.endswith("cartpole.py") and n == "step"),
-        "env_reset (CartPoleEnv.reset)": cum(lambda f, n: f.endswith("cartpole.py") and n == "reset"),
-        "activation (Programs.act_rows)": cum(lambda f, n: f.endswith("_network.py") and n == "act_rows"),
-        "episode seeds (sha256)": cum(lambda f, n: f.endswith("_envs.py") and n == "episode_seed"),
-        "evaluate total": cum(lambda f, n: f.endswith("_evaluation.py") and n == "evaluate"),
-    }
+    total, parts, top = C.profile_breakdown(prof, {
+        "env_step (CartPoleEnv.step)": ("cartpole.py", "step"),
+        "env_reset (CartPoleEnv.reset)": ("cartpole.py", "reset"),
+        "activation (Programs.act_rows)": ("_network.py", "act_rows"),
+        "episode seeds (sha256)": ("_envs.py", "episode_seed"),
+        "evaluate total": ("_evaluation.py", "evaluate"),
+    })
     # the stepping kernel is compiled: cProfile does not see it, its time is in the rest
     parts["loop glue and stepping kernel (the rest of evaluate)"] = parts["evaluate total"] - sum(
         v for k, v in parts.items() if k != "evaluate total")
-    out = io.StringIO()
-    pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(12)
-    top = [ln.replace(sys.prefix, "<py>") for ln in out.getvalue().splitlines() if ln.strip()][-13:]
     return {"steps": int(r.env_steps.sum()), "profiled_wall_s": round(wall, 3),
             "profiled_total_s": round(total, 3), "cum_s": {k: round(v, 3) for k, v in parts.items()},
             "share": {k: round(v / total, 3) for k, v in parts.items()}, "top_tottime": top,
