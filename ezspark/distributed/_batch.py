@@ -24,7 +24,9 @@ import struct
 import attrs
 import numpy as np
 
-__all__ = ["BatchRequest", "BatchReply", "ReplyError", "evaluate_batch", "parse_reply",
+__all__ = ["BatchRequest", "BatchReply", "ReplyError", "evaluate_batch", "play_batch",
+           "close_evaluators",
+           "parse_reply",
            "LIE_ENV"]
 
 MAGIC_OK = b"EZB1"
@@ -78,15 +80,20 @@ def _evaluator(req: BatchRequest):
            req.max_steps, req.sub_games, req.minimum_reward)
     ev = _evaluators.get(key)
     if ev is None:
-        for old in _evaluators.values():
-            old.close()
-        _evaluators.clear()
+        close_evaluators()
         ev = EnvEvaluator(EnvInfo(req.env_id, req.input_size, req.output_size,
                                   req.action_start),
                           games=req.games, max_steps=req.max_steps, sub_games=req.sub_games,
                           minimum_reward=req.minimum_reward)
         _evaluators[key] = ev
     return ev
+
+
+def close_evaluators() -> None:
+    """Close the environments this process keeps for batches."""
+    for ev in _evaluators.values():
+        ev.close()
+    _evaluators.clear()
 
 
 def _worker_address() -> str:
@@ -97,6 +104,17 @@ def _worker_address() -> str:
         return "coordinator"
 
 
+def play_batch(req: BatchRequest, worker: str = "coordinator") -> BatchReply:
+    """Evaluate a batch here (engine-spec section 6, from its episode seeds).  The
+    coordinator calls this directly; workers through :func:`evaluate_batch`."""
+    n = len(req.programs)
+    result = _evaluator(req).play(req.programs, req.seeds, generation=req.generation,
+                                  genome_ids=np.arange(req.first, req.first + n))
+    return BatchReply(np.asarray(result.fitness, dtype=np.float64),
+                      np.asarray(result.env_steps, dtype=np.int64),
+                      int(result.reward_violations), float(result.min_reward), worker)
+
+
 def evaluate_batch(req: BatchRequest) -> bytes:
     """The task a worker runs.  Never raises: failures come back as an error reply."""
     from .. import __version__
@@ -105,20 +123,17 @@ def evaluate_batch(req: BatchRequest) -> bytes:
         if req.version != __version__:
             raise RuntimeError(f"this worker runs ezspark {__version__}, the run needs "
                                f"{req.version}")
-        n = len(req.programs)
-        ids = np.arange(req.first, req.first + n)
-        result = _evaluator(req).play(req.programs, req.seeds, generation=req.generation,
-                                      genome_ids=ids)
-        fitness = np.array(result.fitness, dtype="<f8")
+        reply = play_batch(req, _worker_address())
+        fitness = np.array(reply.fitness, dtype="<f8")
         lie = os.environ.get(LIE_ENV)
         if lie:
             fitness = fitness + float(lie)
-        header = json.dumps({"n": n, "reward_violations": int(result.reward_violations),
-                             "min_reward": (None if math.isinf(result.min_reward)
-                                            else float(result.min_reward)),
-                             "worker": _worker_address()}).encode()
+        header = json.dumps({"n": len(fitness), "reward_violations": reply.reward_violations,
+                             "min_reward": (None if math.isinf(reply.min_reward)
+                                            else reply.min_reward),
+                             "worker": reply.worker}).encode()
         return (MAGIC_OK + struct.pack("<I", len(header)) + header + fitness.tobytes()
-                + np.asarray(result.env_steps, dtype="<i8").tobytes())
+                + np.asarray(reply.env_steps, dtype="<i8").tobytes())
     except Exception as exc:                     # noqa: BLE001 - reported, as plain text
         return MAGIC_ERROR + f"{type(exc).__name__}: {exc}".encode("utf-8", "replace")
 

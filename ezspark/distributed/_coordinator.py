@@ -29,7 +29,8 @@ import attrs
 import numpy as np
 
 from .._evaluation import EvalResult, EvaluationError, episode_seeds
-from ._batch import BatchRequest, ReplyError, agree, evaluate_batch, parse_reply
+from ._batch import (BatchRequest, ReplyError, agree, evaluate_batch, parse_reply, play_batch,
+                     close_evaluators)
 
 __all__ = ["DaskEvaluator", "DistributedEvalResult", "WorkerIdentity"]
 
@@ -75,14 +76,14 @@ class DaskEvaluator:
     """Evaluates generations on a Dask cluster (see the module docstring).
 
     ``cluster`` is a :class:`~ezspark.distributed._cluster.ServedCluster` or
-    :class:`~ezspark.distributed._cluster.ExternalCluster`; ``local`` evaluates batches in
-    this process when the coordinator has no Dask workers of its own.
+    :class:`~ezspark.distributed._cluster.ExternalCluster`.  Batches the coordinator
+    evaluates run on its own Dask workers, or in this process when it has none.
     """
 
     max_attempts = 3
 
     def __init__(self, cfg, info, cluster, *, verification: np.random.Generator,
-                 excluded=(), local=None, log: Callable[[str], None] | None = None,
+                 excluded=(), log: Callable[[str], None] | None = None,
                  run_tag: str = "ezspark"):
         from .. import __version__
 
@@ -90,7 +91,6 @@ class DaskEvaluator:
         self.client = cluster.client
         self.verification = verification
         self.excluded: set[str] = set(excluded)
-        self.local = local
         self.log = log or (lambda text: print(text, file=sys.stderr, flush=True))
         self.version = __version__
         self.tag = run_tag
@@ -110,24 +110,8 @@ class DaskEvaluator:
                             max_steps=cfg.max_number_of_steps, sub_games=cfg.sub_games,
                             minimum_reward=cfg.minimum_reward, version=self.version)
 
-    def _evaluate_here(self, req: BatchRequest):
-        """The coordinator evaluates a batch in this process (trusted)."""
-        from .._evaluation import EnvEvaluator
-
-        if self.local is None:
-            self.local = EnvEvaluator.from_config(self.cfg, self.info)
-        n = len(req.programs)
-        r = self.local.play(req.programs, req.seeds, generation=req.generation,
-                            genome_ids=np.arange(req.first, req.first + n))
-        from ._batch import BatchReply
-        return BatchReply(np.asarray(r.fitness, dtype=np.float64),
-                          np.asarray(r.env_steps, dtype=np.int64),
-                          int(r.reward_violations), float(r.min_reward), "coordinator")
-
     def close(self):
-        if self.local is not None:
-            self.local.close()
-            self.local = None
+        close_evaluators()          # environments of batches evaluated in this process
 
     # -- one generation ----------------------------------------------------------------
     def evaluate(self, programs, seed: int, generation: int,
@@ -154,7 +138,7 @@ class DaskEvaluator:
             if coordinator:
                 allowed = cluster.coordinator_workers()
                 if not allowed:                       # no Dask workers of our own
-                    reply = self._evaluate_here(requests[b])
+                    reply = play_batch(requests[b])      # in this process
                     handle(_Task(b, role, w1, r1, attempt), COORDINATOR, reply)
                     return
             elif avoid is not None:
