@@ -77,7 +77,7 @@ def test_sigkill_at_random_instants_then_resume_gives_the_same_run(tmp_path):
                and time.time() < deadline):
             time.sleep(0.02)                 # wait for progress beyond the last checkpoint
         time.sleep(rng.uniform(0.0, 0.4))
-        if proc.poll() is None:
+        if proc.poll() is None and kills < 4:     # then let it finish, however slow the machine
             proc.send_signal(signal.SIGKILL)
             kills += 1
         stdout, stderr = proc.communicate(timeout=120)
