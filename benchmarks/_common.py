@@ -71,7 +71,7 @@ def _source_hashes() -> dict:
 
     out = {}
     base = os.path.join(REPO, "ezspark")
-    for rel in ("_evolution.py", "_network.py", "_evaluation.py", "_population.py",
+    for rel in ("engine/evolution.py", "network/programs.py", "evaluation/local.py", "engine/population.py",
                 "_core/_activate.pyx", "_core/_distance.pyx", "_core/_reproduce.pyx"):
         try:
             with open(os.path.join(base, rel), "rb") as f:

@@ -6,7 +6,7 @@ links evaluated, 5 "big" = 52 / 300; 4 inputs -> 2 outputs), read from
 
 * neat-python: regrown exactly with ``neat_activate.grow_genome`` (checked against the
   workload's stored outputs), ``FeedForwardNetwork.create``.
-* ezspark: ``ezspark._network.compile_program_arrays`` from the workload's genes with
+* ezspark: ``ezspark.network.programs.compile_program_arrays`` from the workload's genes with
   neat-python's node ids, per-node biases and ``slope=5.0`` -- it computes
   ``1/(1+exp(-5*(bias + sum w*y)))``, neat-python's function (response is 1.0 everywhere;
   neat-python clamps 5z to [-60, 60], which changes a value by < 1e-26).
@@ -66,7 +66,7 @@ import neat_activate  # noqa: E402  (anchor script: grow_genome, load_config, SI
 from neat.nn import FeedForwardNetwork  # noqa: E402
 
 from ezspark import _core  # noqa: E402
-from ezspark._network import compile_program_arrays  # noqa: E402
+from ezspark.network.programs import compile_program_arrays  # noqa: E402
 
 try:
     from ezspark._core import _activate as _compiled_activate  # noqa: E402

@@ -7,14 +7,14 @@ generations).  One driver runs the passes one after the other, alternating the p
 order pass by pass; each pass runs in its own subprocess so that its peak memory
 is its own (VmHWM of /proc/self/status, the peak RSS of that process).
 
-  ezspark      the stable API ``ezspark._evolution.Evolution`` (whatever implementation is
+  ezspark      the stable API ``ezspark.engine.evolution.Evolution`` (whatever implementation is
                installed when this runs): ``Evolution.start(cfg, rng)``, then per generation
                compilation as the trainer does it (``compile_csr`` on the Population's CSR
                columns; ``compile_programs`` for a list of Genomes), fitness (not timed), ``evo.observe(fitness)``,
                ``evo.reproduce(pop, fitness, k, j)`` (speciation included).  Config: the docs
                example values with initial = min = max population = pop.
                Bookkeeping/generation = compile_programs + observe + reproduce.
-               Speciation is timed generically: ``ezspark._evolution.distance`` (and any
+               Speciation is timed generically: ``ezspark.engine.evolution.distance`` (and any
                callable of that module whose name contains "speciat" or "distance") is
                wrapped with a counter + timer; the wrapper's own cost is calibrated and
                subtracted.  Distance computations = calls of that function = members tested
@@ -126,10 +126,10 @@ def worker_ezspark(pop, gens, seed, budget):
     import numpy as np
 
     import ezspark
-    import ezspark._evolution as evm
-    from ezspark._config import TrainingConfig
-    from ezspark._network import compile_csr, compile_programs
-    from ezspark._trainer import make_streams
+    import ezspark.engine.evolution as evm
+    from ezspark.config.training import TrainingConfig
+    from ezspark.network.programs import compile_csr, compile_programs
+    from ezspark.training.trainer import make_streams
 
     def compile_generation(population):
         # what the trainer does: a CSR Population compiles from its columns; a list of
@@ -493,11 +493,11 @@ def profile_ezspark(pop, gens, seed):
         return round(max((r["cumtime_s"] for r in rows
                           if file_part in r["function"] and r["function"].endswith(f"({func})")), default=0.0), 4)
 
-    parts = {"Evolution.reproduce": cum_exact("_evolution.py", "reproduce"),
+    parts = {"Evolution.reproduce": cum_exact("engine/evolution.py", "reproduce"),
              "  _core.speciate (wrapped)": 0.0, "  _core.reproduce (wrapped)": 0.0,
-             "compile (compile_csr / compile_programs)": max(cum_exact("_network.py", "compile_csr"),
-                                                             cum_exact("_network.py", "compile_programs")),
-             "Evolution.observe": cum_exact("_evolution.py", "observe")}
+             "compile (compile_csr / compile_programs)": max(cum_exact("network/programs.py", "compile_csr"),
+                                                             cum_exact("network/programs.py", "compile_programs")),
+             "Evolution.observe": cum_exact("engine/evolution.py", "observe")}
     ks = [r.get("kernel_s") or {} for r in res["rows"]]
     parts["  _core.speciate (wrapped)"] = round(sum(k.get("_core.speciate", 0.0) for k in ks), 4)
     parts["  _core.reproduce (wrapped)"] = round(sum(k.get("_core.reproduce", 0.0) for k in ks), 4)

@@ -54,10 +54,10 @@ import neat_cartpole as nc  # noqa: E402  (anchor script)
 
 import attrs  # noqa: E402
 import ezspark  # noqa: E402
-from ezspark._config import TrainingConfig  # noqa: E402
-from ezspark._evaluation import EnvEvaluator  # noqa: E402
-from ezspark._parallel import ProcessEvaluator  # noqa: E402
-from ezspark._play import episode_returns  # noqa: E402
+from ezspark.config.training import TrainingConfig  # noqa: E402
+from ezspark.evaluation.local import EnvEvaluator  # noqa: E402
+from ezspark.evaluation.processes import ProcessEvaluator  # noqa: E402
+from ezspark.evaluation.play import episode_returns  # noqa: E402
 
 ENV_ID = "CartPole-v1"
 SOLVE = nc.SOLVE_THRESHOLD          # 475
@@ -311,13 +311,13 @@ def profile_ez(seed, max_gens, config="tuned"):
     r = ez_run(seed, 1, max_gens=max_gens, config=config)
     prof.disable()
     total, parts, top = C.profile_breakdown(prof, {
-        "evaluation (EnvEvaluator.evaluate)": ("_evaluation.py", "evaluate"),
+        "evaluation (EnvEvaluator.evaluate)": ("evaluation/local.py", "evaluate"),
         "  env.step (CartPoleEnv.step)": ("cartpole.py", "step"),
-        "  activation (Programs.act_rows)": ("_network.py", "act_rows"),
-        "bookkeeping (Evolution.reproduce)": ("_evolution.py", "reproduce"),
-        "compile_programs": ("_network.py", "compile_programs"),
-        "validation (episode_returns)": ("_play.py", "episode_returns"),
-        "train total": ("_trainer.py", "train"),
+        "  activation (Programs.act_rows)": ("network/programs.py", "act_rows"),
+        "bookkeeping (Evolution.reproduce)": ("engine/evolution.py", "reproduce"),
+        "compile_programs": ("network/programs.py", "compile_programs"),
+        "validation (episode_returns)": ("evaluation/play.py", "episode_returns"),
+        "train total": ("training/trainer.py", "train"),
     })
     return {"run": {k: v for k, v in r.items() if k != "per_gen"}, "profiled_total_s": round(total, 3),
             "cum_s": {k: round(v, 3) for k, v in parts.items()},

@@ -41,9 +41,9 @@ RESULTS = Path(os.environ.get("BENCH_RESULTS_DIR", HERE / "results"))
 
 
 def population(cfg, seed):
-    from ezspark._evolution import Evolution
-    from ezspark._network import compile_csr
-    from ezspark._trainer import make_streams
+    from ezspark.engine.evolution import Evolution
+    from ezspark.network.programs import compile_csr
+    from ezspark.training.trainer import make_streams
 
     _, pop = Evolution.start(cfg, make_streams(seed)[0])
     return compile_csr(pop.off, pop.src, pop.dst, pop.weight, pop.enabled,
@@ -79,8 +79,8 @@ def measure(cfg, info, programs, seed, k, safeness_values, serve_root, tag):
     """Serve, start k joins, time one evaluation per safeness value."""
     import attrs
 
-    from ezspark.distributed._cluster import ServedCluster
-    from ezspark.distributed._coordinator import DaskEvaluator
+    from ezspark.distributed.cluster import ServedCluster
+    from ezspark.distributed.coordinator import DaskEvaluator
     from ezspark.distributed.credentials import create_run_credentials
 
     creds = create_run_credentials(Path(serve_root) / tag)
@@ -111,11 +111,11 @@ def measure_overhead(root, repeats=3, n=200):
     import attrs
 
     import ezspark
-    from ezspark._envs import inspect_env
-    from ezspark._evaluation import episode_seeds
-    from ezspark.distributed import _batch
-    from ezspark.distributed._cluster import ServedCluster
-    from ezspark.distributed._coordinator import DaskEvaluator
+    from ezspark.evaluation.envs import inspect_env
+    from ezspark.evaluation.local import episode_seeds
+    from ezspark.distributed import batch as _batch
+    from ezspark.distributed.cluster import ServedCluster
+    from ezspark.distributed.coordinator import DaskEvaluator
     from ezspark.distributed.credentials import create_run_credentials
 
     cfg = ezspark.TrainingConfig(
@@ -166,8 +166,8 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     import ezspark
-    from ezspark._envs import inspect_env
-    from ezspark._evaluation import EnvEvaluator
+    from ezspark.evaluation.envs import inspect_env
+    from ezspark.evaluation.local import EnvEvaluator
 
     ks = [int(x) for x in args.workers.split(",")]
     pop_size = 160 if args.quick else 400

@@ -43,13 +43,13 @@ from _common import bu  # noqa: E402
 import env_limit  # noqa: E402  (anchor script)
 
 import attrs  # noqa: E402
-from ezspark._config import TrainingConfig  # noqa: E402
-from ezspark._envs import inspect_env  # noqa: E402
-from ezspark._evaluation import EnvEvaluator  # noqa: E402
-from ezspark._evolution import Evolution  # noqa: E402
-from ezspark._network import compile_programs  # noqa: E402
-from ezspark._parallel import ProcessEvaluator  # noqa: E402
-from ezspark._trainer import make_streams  # noqa: E402
+from ezspark.config.training import TrainingConfig  # noqa: E402
+from ezspark.evaluation.envs import inspect_env  # noqa: E402
+from ezspark.evaluation.local import EnvEvaluator  # noqa: E402
+from ezspark.engine.evolution import Evolution  # noqa: E402
+from ezspark.network.programs import compile_programs  # noqa: E402
+from ezspark.evaluation.processes import ProcessEvaluator  # noqa: E402
+from ezspark.training.trainer import make_streams  # noqa: E402
 
 ENV_ID = "CartPole-v1"
 
@@ -197,9 +197,9 @@ def profile_eval(ev, programs, gen):
     total, parts, top = C.profile_breakdown(prof, {
         "env_step (CartPoleEnv.step)": ("cartpole.py", "step"),
         "env_reset (CartPoleEnv.reset)": ("cartpole.py", "reset"),
-        "activation (Programs.act_rows)": ("_network.py", "act_rows"),
-        "episode seeds (sha256)": ("_envs.py", "episode_seed"),
-        "evaluate total": ("_evaluation.py", "evaluate"),
+        "activation (Programs.act_rows)": ("network/programs.py", "act_rows"),
+        "episode seeds (sha256)": ("evaluation/envs.py", "episode_seed"),
+        "evaluate total": ("evaluation/local.py", "evaluate"),
     })
     # the stepping kernel is compiled: cProfile does not see it, its time is in the rest
     parts["loop glue and stepping kernel (the rest of evaluate)"] = parts["evaluate total"] - sum(

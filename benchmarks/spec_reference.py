@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 import ezspark
-from ezspark._play import play_episodes
+from ezspark.evaluation.play import play_episodes
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
 import xor  # noqa: E402

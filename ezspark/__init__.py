@@ -6,16 +6,16 @@ training JSON.
     result = ezspark.train(cfg, out="runs/cartpole", seed=0)
     print(result.champion, result.history[-1])
 """
-__version__ = "0.1.0"
+from ezspark._version import __version__
 
-from ._champion import Champion
-from ._config import ConfigError, TrainingConfig
-from ._envs import EnvError
-from ._evaluation import EvaluationError
-from ._stats import GenerationStats, RunResult
-from ._storage import RunFile, RunStore, StoreError, load_champion
-from ._trainer import RewardBelowMinimum, train
-from .hookspecs import hookimpl
+from ezspark.network.champion import Champion
+from ezspark.config.training import ConfigError, TrainingConfig
+from ezspark.evaluation.envs import EnvError
+from ezspark.evaluation.local import EvaluationError
+from ezspark.store.history import GenerationStats, RunResult
+from ezspark.store.runfile import RunFile, RunStore, StoreError, load_champion
+from ezspark.training.trainer import RewardBelowMinimum, train
+from ezspark.hookspecs import hookimpl
 
 __all__ = [
     "__version__",

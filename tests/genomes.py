@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ezspark._genome import Genome
-from ezspark._innovation import InnovationRegistry
-from ezspark._operators import add_connection, add_node
+from ezspark.engine.genome import Genome
+from ezspark.engine.innovation import InnovationRegistry
+from ezspark.engine.operators import add_connection, add_node
 
 
 def initial_genome(n_in: int, n_out: int, weights=None) -> Genome:

@@ -2,7 +2,7 @@
 
 ``NaiveNetwork`` evaluates a network the way engine-spec 3.4 reads: a dict of nodes, each
 output computed by recursion over its incoming connections.  It shares no code with
-``ezspark._network`` or the kernels.
+``ezspark.network.programs`` or the kernels.
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from ezspark._genome import Genome
+from ezspark.engine.genome import Genome
 
 
 def sigmoid(z: float) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
-from ezspark._genome import Genome
+from ezspark.engine.genome import Genome
 
 # Finite weights, exact zeros of both signs included: δ is exact only for finite weights.
 finite_weights = st.one_of(

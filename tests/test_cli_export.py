@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 import ezspark
-from ezspark._export import champion_from_dict, champion_to_dict
+from ezspark.store.export import champion_from_dict, champion_to_dict
 from ezspark.cli import cli
 
 from .helpers import X, Y, assert_user_error, xor_fitness  # noqa: F401

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from ezspark import _form
-from ezspark._config import TrainingConfig
+from ezspark.cli import form as _form
+from ezspark.config.training import TrainingConfig
 from ezspark.cli import cli
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "ezspark-docs-example.json"

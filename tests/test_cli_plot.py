@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 import ezspark
-from ezspark._genome import Genome
+from ezspark.engine.genome import Genome
 from ezspark.cli import cli
 
 from .helpers import X, Y, assert_user_error, xor_fitness  # noqa: F401
@@ -16,7 +16,7 @@ from .helpers import X, Y, assert_user_error, xor_fitness  # noqa: F401
 pytest.importorskip("matplotlib")
 from matplotlib.image import imread  # noqa: E402
 
-from ezspark import _plotting  # noqa: E402
+from ezspark.cli import plotting as _plotting  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

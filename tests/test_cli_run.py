@@ -119,7 +119,7 @@ class TestInspectAndPlay:
         assert res.exit_code == 0 and "CartPole-v1" in res.output and "3 stored" in res.output
 
     def test_play_api_and_cli_give_the_same_returns(self, run_dir):
-        from ezspark._play import play_episodes
+        from ezspark.evaluation.play import play_episodes
         champ = ezspark.load_champion(run_dir / "run.h5")
         assert champ.generation == 4
         api = play_episodes(champ, episodes=4, seed=7)

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ezspark._config import INT_LIMIT, ConfigError, Problem, TrainingConfig, show
-from ezspark._serialize import (config_from_dict, config_from_json, config_to_dict,
+from ezspark.config.training import INT_LIMIT, ConfigError, Problem, TrainingConfig, show
+from ezspark.config.serialize import (config_from_dict, config_from_json, config_to_dict,
                                 config_to_json)
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "ezspark-docs-example.json"

@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 
 import ezspark
-from ezspark.distributed import _batch
-from ezspark.distributed._coordinator import WorkerIdentity
+from ezspark.distributed import batch as _batch
+from ezspark.distributed.coordinator import WorkerIdentity
 from ezspark.distributed.credentials import (CredentialsError, RunCredentials,
                                              create_run_credentials, invite, load_invitation)
 
@@ -102,7 +102,7 @@ def wait_before_generation(k, events, timeout=90):
     ``events["ready"]`` is set: the test's late joiner is connected by then, whatever the
     machine's load."""
     from ezspark import hookimpl
-    from ezspark._pluginmanager import make_plugin_manager
+    from ezspark.plugins.manager import make_plugin_manager
 
     events["ready"] = threading.Event()
 
@@ -219,7 +219,7 @@ def test_safeness_1_excludes_a_lying_worker_on_its_first_checked_batch(tmp_path)
     code, text = outputs["honest"]
     assert code == 0 and "the run ended" in text, text
     # the exclusion is part of the run's state
-    from ezspark._checkpoint import load_checkpoint
+    from ezspark.store.checkpoint import load_checkpoint
     state = load_checkpoint(tmp_path / "run" / "checkpoint.h5")
     assert state.excluded == ("mallory@127.0.0.1/mallory-box",)
     stored = ezspark.RunFile.open(tmp_path / "run" / "run.h5").history
@@ -254,7 +254,7 @@ def test_safeness_0_checks_nothing(tmp_path):
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    from ezspark.distributed._cluster import ServedCluster
+    from ezspark.distributed.cluster import ServedCluster
 
     base = tmp_path_factory.mktemp("served")
     mine = create_run_credentials(base / "mine")
@@ -374,11 +374,11 @@ def test_worker_identity_needs_other_credentials_and_machine():
 
 def test_a_batch_evaluates_like_the_local_evaluator():
     """The task a worker runs gives the local evaluator's numbers for the same genomes."""
-    from ezspark._envs import inspect_env
-    from ezspark._evaluation import EnvEvaluator, episode_seeds
-    from ezspark._evolution import Evolution
-    from ezspark._network import compile_csr
-    from ezspark._trainer import make_streams
+    from ezspark.evaluation.envs import inspect_env
+    from ezspark.evaluation.local import EnvEvaluator, episode_seeds
+    from ezspark.engine.evolution import Evolution
+    from ezspark.network.programs import compile_csr
+    from ezspark.training.trainer import make_streams
 
     cfg = config(gym_game_name="CartPole-v1")
     evo, pop = Evolution.start(cfg, make_streams(3)[0])

@@ -4,7 +4,7 @@ import gymnasium
 import numpy as np
 import pytest
 
-from ezspark._envs import EnvError, FastEnv, episode_seed, flat_size, inspect_env
+from ezspark.evaluation.envs import EnvError, FastEnv, episode_seed, flat_size, inspect_env
 
 from .envs_for_tests import register_all
 

@@ -3,10 +3,10 @@ import gymnasium
 import numpy as np
 import pytest
 
-from ezspark._envs import EnvError, episode_seed, inspect_env
-from ezspark._evaluation import (EnvEvaluator, EvaluationError, evaluate_fitness_function)
-from ezspark._innovation import InnovationRegistry
-from ezspark._network import compile_programs
+from ezspark.evaluation.envs import EnvError, episode_seed, inspect_env
+from ezspark.evaluation.local import (EnvEvaluator, EvaluationError, evaluate_fitness_function)
+from ezspark.engine.innovation import InnovationRegistry
+from ezspark.network.programs import compile_programs
 
 from .envs_for_tests import SeedLogEnv, register_all
 from .genomes import grown_genome

@@ -5,9 +5,9 @@ import attrs
 import numpy as np
 import pytest
 
-from ezspark._config import TrainingConfig
-from ezspark._evolution import Evolution, Species, floor_shares, species_quotas
-from ezspark._operators import is_acyclic
+from ezspark.config.training import TrainingConfig
+from ezspark.engine.evolution import Evolution, Species, floor_shares, species_quotas
+from ezspark.engine.operators import is_acyclic
 
 from .genomes import initial_genome
 
@@ -159,7 +159,7 @@ class TestSpeciation:
         old = evo.species[0].representative
         nxt = [g.copy() for g in pop[1:4]]
         step(evo, nxt, np.ones(3), 1)
-        from ezspark._operators import distance
+        from ezspark.engine.operators import distance
         d = [distance(g, old, 3, 2) for g in nxt]
         assert evo.species[0].representative == nxt[int(np.argmin(d))]
 

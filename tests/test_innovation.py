@@ -1,6 +1,6 @@
 import numpy as np
 
-from ezspark._innovation import InnovationRegistry
+from ezspark.engine.innovation import InnovationRegistry
 
 
 class TestInnovationRegistry:

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 
 import ezspark
-from ezspark._play import play_episodes
+from ezspark.evaluation.play import play_episodes
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

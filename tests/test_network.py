@@ -1,4 +1,4 @@
-"""Genome -> network programs (``ezspark._network``) and activation through ``Programs``."""
+"""Genome -> network programs (``ezspark.network.programs``) and activation through ``Programs``."""
 from __future__ import annotations
 
 import pickle
@@ -7,9 +7,9 @@ import attrs
 import numpy as np
 import pytest
 
-from ezspark._genome import Genome
-from ezspark._innovation import InnovationRegistry
-from ezspark._network import Programs, compile_csr, compile_program_arrays, compile_programs
+from ezspark.engine.genome import Genome
+from ezspark.engine.innovation import InnovationRegistry
+from ezspark.network.programs import Programs, compile_csr, compile_program_arrays, compile_programs
 
 from .genomes import grown_genome
 from .naive import NaiveNetwork, random_general_network, random_genome

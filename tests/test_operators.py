@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from ezspark._genome import Genome
-from ezspark._innovation import InnovationRegistry
-from ezspark._operators import (CHILD_DRAWS, GENE_DRAWS, add_connection,
+from ezspark.engine.genome import Genome
+from ezspark.engine.innovation import InnovationRegistry
+from ezspark.engine.operators import (CHILD_DRAWS, GENE_DRAWS, add_connection,
                                 add_connection_candidates, add_node, crossover, distance,
                                 is_acyclic, mutate, remove_connection, weight_pass)
 

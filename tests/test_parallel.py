@@ -3,10 +3,10 @@ genome counter; fitness and steps are bit-identical to the serial evaluation."""
 import numpy as np
 import pytest
 
-from ezspark._envs import episode_seed, inspect_env
-from ezspark._evaluation import EnvEvaluator, EvaluationError
-from ezspark._network import compile_programs
-from ezspark._parallel import ProcessEvaluator
+from ezspark.evaluation.envs import episode_seed, inspect_env
+from ezspark.evaluation.local import EnvEvaluator, EvaluationError
+from ezspark.network.programs import compile_programs
+from ezspark.evaluation.processes import ProcessEvaluator
 
 from .envs_for_tests import register_all
 from .test_evaluation import genomes

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 import ezspark
-from ezspark._champion import Champion
-from ezspark._envs import EnvError
-from ezspark._play import episode_returns, play_episodes
+from ezspark.network.champion import Champion
+from ezspark.evaluation.envs import EnvError
+from ezspark.evaluation.play import episode_returns, play_episodes
 
 from .test_evaluation import genomes
 

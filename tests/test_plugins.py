@@ -16,7 +16,8 @@ from click.testing import CliRunner
 
 import ezspark
 from ezspark import hookimpl, hookspecs
-from ezspark._pluginmanager import PluginWarning, make_plugin_manager, plugin_envs, plugin_info
+from ezspark.plugins.manager import (DEFAULT_PLUGINS, PluginWarning, make_plugin_manager, plugin_envs,
+                                     plugin_info)
 
 from .envs_for_tests import SeedLogEnv
 from .helpers import xor_fitness
@@ -105,8 +106,10 @@ def test_every_hookspec_has_a_docstring():
 
 
 def test_builtin_plugins_import_only_public_names():
-    modules = sorted((ROOT / "ezspark" / "plugins").glob("*.py"))
+    modules = [ROOT / (name.replace(".", "/") + ".py") for name in DEFAULT_PLUGINS]
     assert len(modules) >= 3
+    others = {p.name for p in (ROOT / "ezspark" / "plugins").glob("*.py")} - {p.name for p in modules}
+    assert others == {"__init__.py", "manager.py"}, "a module in ezspark/plugins/ is no built-in plugin"
     for path in modules:
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
@@ -183,7 +186,7 @@ def test_hook_ezspark_register_envs():
 
     pm = make_plugin_manager(autoload=False, register_envs=False)
     pm.register(EnvPlugin(), name="envplugin")
-    from ezspark._pluginmanager import _register_envs
+    from ezspark.plugins.manager import _register_envs
     _register_envs(pm)
     try:
         assert "ezspark_tests_plugin/SeedLog-v7" in gymnasium.registry
@@ -199,7 +202,7 @@ def test_hook_ezspark_register_envs():
 def test_hook_ezspark_register_commands(monkeypatch):
     import click
 
-    from ezspark import _pluginmanager
+    from ezspark.plugins import manager as _pluginmanager
     from ezspark.cli import cli, main
 
     class CommandPlugin:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import attrs
 
-from ezspark._config import TrainingConfig
-from ezspark._reference import configuration_reference
+from ezspark.config.training import TrainingConfig
+from ezspark.config.reference import configuration_reference
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
 
@@ -16,7 +16,7 @@ DOC = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
 def test_docs_file_is_up_to_date():
     assert DOC.read_text(encoding="utf-8") == configuration_reference(), (
         "docs/configuration.md is stale; regenerate it with "
-        "`python -m ezspark._reference > docs/configuration.md`")
+        "`python -m ezspark.config.reference > docs/configuration.md`")
 
 
 def test_every_key_appears_once_as_a_row_in_key_order():
@@ -41,6 +41,6 @@ def test_sections_and_population_note():
 
 
 def test_main_prints_the_reference():
-    proc = subprocess.run([sys.executable, "-m", "ezspark._reference"], capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "ezspark.config.reference"], capture_output=True,
                           text=True, timeout=60, check=True)
     assert proc.stdout == configuration_reference()

@@ -42,7 +42,7 @@ def test_misbehaving_env_stops_with_env_genome_and_generation(tmp_path, env_id, 
 
 def test_env_failing_later_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
     """Generation 2 fails: checkpoint and run.h5 hold generations 0 and 1."""
-    from ezspark import _evaluation
+    from ezspark.evaluation import local as _evaluation
 
     real = _evaluation.EnvEvaluator.evaluate
 

@@ -2,7 +2,7 @@
 
 The program layout and the arithmetic are documented in ``_activate.pxd``.  Shapes are checked
 here, with the GIL, before the single ``nogil`` section; the structure of the program arrays
-(offsets, slots) is a precondition checked once by ``ezspark._network.Programs``.
+(offsets, slots) is a precondition checked once by ``ezspark.network.programs.Programs``.
 ``_activate_py.py`` is the numpy twin with the same signatures and the same floating-point
 operations in the same order (bit-identical results, NaN payloads aside).
 

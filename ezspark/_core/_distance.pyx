@@ -22,7 +22,7 @@ cdef inline float64_t _delta(const int32_t* inn1, const float64_t* w1, const uin
     cdef float64_t s = 0.0, v1, v2, wbar = 0.0, norm
     if n1 == 0 or n2 == 0:
         # M = 0 for the empty genome: the other's genes are excess when their innovation > 0
-        # (always, for registry innovations), exactly as ezspark._operators.distance counts.
+        # (always, for registry innovations), exactly as ezspark.engine.operators.distance counts.
         for k in range(n1):
             excess += inn1[k] > 0
         for k in range(n2):

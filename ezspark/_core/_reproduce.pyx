@@ -2,7 +2,7 @@
 crossover children.
 
 The array layouts (gene tables, innovation registry, draws) are documented in
-``_reproduce.pxd``.  Each child is exactly ``ezspark._operators.mutate`` (spec 5.4) of its
+``_reproduce.pxd``.  Each child is exactly ``ezspark.engine.operators.mutate`` (spec 5.4) of its
 parent with its slice of the draws, with innovation numbers handed out in child order; the
 registry arrays are updated in place.  ``_reproduce_py.py`` is the twin with the same
 signatures.
@@ -20,7 +20,7 @@ from libc.string cimport memset
 
 from ezspark._core._typedefs cimport float64_t, int32_t, int64_t, intp_t, uint8_t
 
-from ezspark._innovation import TableFull
+from ezspark.engine.innovation import TableFull
 
 __all__ = ["reproduce", "crossover"]
 

@@ -1,6 +1,6 @@
 """Pure-Python twin of ``_reproduce.pyx``: the same functions, signatures and checks.
 
-Each child is made by the reference operators (``ezspark._operators.mutate`` and
+Each child is made by the reference operators (``ezspark.engine.operators.mutate`` and
 ``crossover``), working on the registry arrays in place through
 ``InnovationRegistry.wrap``, which hashes and probes exactly as the kernel does; so twin and
 kernel leave identical children and identical registry arrays.  Layouts: ``_reproduce.pxd``.
@@ -11,9 +11,9 @@ import numpy as np
 
 from ._checks import check_array as _array
 
-from .._genome import Genome
-from .._innovation import InnovationRegistry
-from .._operators import CHILD_DRAWS, GENE_DRAWS, crossover as _crossover, mutate
+from ezspark.engine.genome import Genome
+from ezspark.engine.innovation import InnovationRegistry
+from ezspark.engine.operators import CHILD_DRAWS, GENE_DRAWS, crossover as _crossover, mutate
 
 __all__ = ["reproduce", "crossover"]
 

@@ -12,11 +12,11 @@ import sys
 
 import click
 
-from .._config import ConfigError
-from .._envs import EnvError
-from .._evaluation import EvaluationError
-from .._storage import StoreError
-from ..distributed import CredentialsError, DistributedError, JoinError
+from ezspark.config.training import ConfigError
+from ezspark.evaluation.envs import EnvError
+from ezspark.evaluation.local import EvaluationError
+from ezspark.store.runfile import StoreError
+from ezspark.distributed import CredentialsError, DistributedError, JoinError
 
 __all__ = ["cli", "main", "user_errors", "UserError"]
 
@@ -59,7 +59,7 @@ def cli():
 
 
 def _add_commands():
-    from . import export, init, inspect, join, play, plot, plugins, run, validate
+    from ezspark.cli import export, init, inspect, join, play, plot, plugins, run, validate
 
     for module in (run, validate, init, inspect, play, plot, export):
         cli.add_command(module.command)
@@ -80,8 +80,8 @@ def main(argv=None):
     """Entry point of ``ezspark`` and ``python -m ezspark``."""
     import warnings
 
-    from .._pluginmanager import PluginWarning, get_plugin_manager
-    from .._trainer import RewardBelowMinimum
+    from ezspark.plugins.manager import PluginWarning, get_plugin_manager
+    from ezspark.training.trainer import RewardBelowMinimum
 
     default_show = warnings.showwarning
 

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import click
 
-from . import UserError, options, user_errors
+from ezspark.cli import UserError, options, user_errors
 
 
 def write_output(path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically; a path that cannot be written exits 2."""
-    from .._export import write_atomic
+    from ezspark.store.export import write_atomic
 
     try:
         write_atomic(path, data)
@@ -27,8 +27,8 @@ def write_output(path, data: bytes) -> None:
 def command(run_file, generation, output):
     """Write a stored champion (the newest, or --generation) as plain JSON: its nodes,
     connections (with weights) and activation function."""
-    from .._export import champion_to_json
-    from .._storage import RunFile
+    from ezspark.store.export import champion_to_json
+    from ezspark.store.runfile import RunFile
 
     with user_errors():
         champion = RunFile.open(run_file).champion(generation)

@@ -12,8 +12,8 @@ import tempfile
 
 import click
 
-from .. import _form
-from . import UserError
+from ezspark.cli import form as _form
+from ezspark.cli import UserError
 
 
 @click.command("init")

@@ -5,7 +5,7 @@ import json
 
 import click
 
-from . import options, user_errors
+from ezspark.cli import options, user_errors
 
 
 def run_summary(run) -> dict:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from . import user_errors
+from ezspark.cli import user_errors
 
 
 @click.command("join")
@@ -25,7 +25,7 @@ def join_command(address, credentials, workers, timeout, parent_pid):
     machine must have the same ezspark version as the run and be able to make its
     environment (plugin environments installed).  Needs: pip install 'ezspark[distributed]'.
     """
-    from ..distributed._join import join
+    from ezspark.distributed.join import join
 
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
@@ -54,7 +54,7 @@ def invite_command(run_dir, name, output):
 
     One invitation per person lets safeness tell their workers apart (engine-spec 7.2:
     a check is made by a worker with other credentials on another machine)."""
-    from ..distributed import invite
+    from ezspark.distributed import invite
 
     with user_errors():
         directory = Path(run_dir)

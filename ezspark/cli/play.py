@@ -5,7 +5,7 @@ import json
 
 import click
 
-from . import options, user_errors
+from ezspark.cli import options, user_errors
 
 
 @click.command("play")
@@ -25,8 +25,8 @@ from . import options, user_errors
 def command(run_file, generation, episodes, seed, max_steps, env_id, render, video, as_json):
     """Play a stored champion; print each episode's return and the mean."""
     import ezspark
-    from .._envs import EnvError, inspect_env, make_env
-    from .._play import play_episodes
+    from ezspark.evaluation.envs import EnvError, inspect_env, make_env
+    from ezspark.evaluation.play import play_episodes
 
     with user_errors():
         champion = ezspark.load_champion(run_file, generation)

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import click
 
-from . import UserError, options, user_errors
-from .export import write_output
+from ezspark.cli import UserError, options, user_errors
+from ezspark.cli.export import write_output
 
 
 @click.command("plot")
@@ -26,8 +26,8 @@ def command(run_file, output, generation, dpi):
         raise UserError('plot needs matplotlib: pip install "ezspark[plot]"') from None
     from matplotlib.backend_bases import FigureCanvasBase
 
-    from .. import _plotting
-    from .._storage import RunFile
+    from ezspark.cli import plotting as _plotting
+    from ezspark.store.runfile import RunFile
 
     formats = FigureCanvasBase.get_supported_filetypes()
     if output is not None:

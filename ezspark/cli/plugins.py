@@ -5,7 +5,7 @@ import json
 
 import click
 
-from . import options
+from ezspark.cli import options
 
 
 @click.command("envs")
@@ -14,8 +14,8 @@ def envs_command(as_json):
     """List registered environments, with the plugin that registered each."""
     import gymnasium
 
-    from .._pluginmanager import plugin_envs
-    from ..envs import BUILTIN_ENVS, register_builtin_envs
+    from ezspark.plugins.manager import plugin_envs
+    from ezspark.envs import BUILTIN_ENVS, register_builtin_envs
 
     register_builtin_envs()
     by_plugin = plugin_envs()
@@ -38,7 +38,7 @@ def envs_command(as_json):
 @options.json_output
 def plugins_command(as_json):
     """List loaded plugins with their distribution, version and hooks."""
-    from .._pluginmanager import plugin_info
+    from ezspark.plugins.manager import plugin_info
 
     rows = plugin_info()
     if as_json:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from . import options, user_errors
+from ezspark.cli import options, user_errors
 
 
 def _resume_command(config_file, directory) -> str:

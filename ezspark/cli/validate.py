@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from .._config import TrainingConfig
-from .._envs import inspect_env
-from . import options, user_errors
+from ezspark.config.training import TrainingConfig
+from ezspark.evaluation.envs import inspect_env
+from ezspark.cli import options, user_errors
 
 
 @click.command("validate")

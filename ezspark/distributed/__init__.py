@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from .credentials import CredentialsError, create_run_credentials, invite, load_invitation
+from ezspark.distributed.credentials import CredentialsError, create_run_credentials, invite, load_invitation
 
 __all__ = ["ServedEvaluator", "CredentialsError", "create_run_credentials", "invite",
            "load_invitation", "DistributedError", "JoinError", "have_dask", "INSTALL_HINT",
@@ -25,8 +25,9 @@ __all__ = ["ServedEvaluator", "CredentialsError", "create_run_credentials", "inv
 INSTALL_HINT = "pip install 'ezspark[distributed]'"
 
 
-from ._cluster import DistributedError, parse_host_port  # noqa: E402
-from ._join import JoinError  # noqa: E402
+from ezspark.distributed.cluster import DistributedError, parse_host_port  # noqa: E402
+from ezspark.distributed.join import JoinError  # noqa: E402
+from ezspark._version import __version__
 
 
 def have_dask() -> bool:
@@ -77,10 +78,9 @@ class ServedEvaluator:
         self.run_tag = f"ezspark-{seed % 10**8}"
 
     def _start(self) -> None:
-        from ._cluster import ExternalCluster, ServedCluster
-        from ._coordinator import DaskEvaluator
-        from ._join import METADATA_KEY
-        from .. import __version__
+        from ezspark.distributed.cluster import ExternalCluster, ServedCluster
+        from ezspark.distributed.coordinator import DaskEvaluator
+        from ezspark.distributed.join import METADATA_KEY
 
         if self.local is not None:
             self.local.close()

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from ezspark import _core
-from ezspark._network import compile_programs
+from ezspark.network.programs import compile_programs
 from tests.naive import NaiveNetwork, random_genome
 
 SLOPE = 4.9

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from ezspark import _core
 from ezspark._core import _activate_py
-from ezspark._network import Programs
+from ezspark.network.programs import Programs
 
 compiled = None
 try:

@@ -1,5 +1,5 @@
 """The distance kernels (``_core/_distance.pyx`` and its twin ``_distance_py.py``): δ of spec
-5.2 bit for bit as ``ezspark._operators.distance``, and first-fit speciation (spec 5.1 step 7.1).
+5.2 bit for bit as ``ezspark.engine.operators.distance``, and first-fit speciation (spec 5.1 step 7.1).
 """
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ezspark._core._distance_py as twin
-from ezspark._genome import Genome
-from ezspark._innovation import InnovationRegistry
-from ezspark._operators import add_node, distance
-from ezspark._population import Population
+from ezspark.engine.genome import Genome
+from ezspark.engine.innovation import InnovationRegistry
+from ezspark.engine.operators import add_node, distance
+from ezspark.engine.population import Population
 from tests.genomes import grown_genome, initial_genome
 from tests.strategies import distance_genomes
 

@@ -1,6 +1,6 @@
 """The reproduction kernels (``_core/_reproduce.pyx`` and its twin ``_reproduce_py.py``).
 
-Reference: ``ezspark._operators.mutate`` / ``crossover`` applied child by child, with
+Reference: ``ezspark.engine.operators.mutate`` / ``crossover`` applied child by child, with
 ``DictRegistry`` (the original dict-based innovation registry) as the registry, so the
 array registry and the kernels are checked against independent code.
 """
@@ -14,11 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ezspark._genome import Genome
-from ezspark._innovation import InnovationRegistry, TableFull
-from ezspark._operators import (CHILD_DRAWS, GENE_DRAWS, crossover as reference_crossover,
+from ezspark.engine.genome import Genome
+from ezspark.engine.innovation import InnovationRegistry, TableFull
+from ezspark.engine.operators import (CHILD_DRAWS, GENE_DRAWS, crossover as reference_crossover,
                                 add_node, is_acyclic, mutate)
-from ezspark._population import Population
+from ezspark.engine.population import Population
 from tests.genomes import grown_genome, initial_genome
 
 MODULES = {"compiled": "ezspark._core._reproduce", "pure-python": "ezspark._core._reproduce_py"}

@@ -13,10 +13,10 @@ from typing import Sequence
 import attrs
 import numpy as np
 
-from ._genome import Genome
-from ._innovation import InnovationRegistry
-from ._operators import CHILD_DRAWS, GENE_DRAWS, seqsum, weight_pass
-from ._population import Population
+from ezspark.engine.genome import Genome
+from ezspark.engine.innovation import InnovationRegistry
+from ezspark.engine.operators import CHILD_DRAWS, GENE_DRAWS, seqsum, weight_pass
+from ezspark.engine.population import Population
 
 __all__ = ["Evolution", "Species", "GenerationOutcome", "initial_population", "species_quotas",
            "floor_shares"]
@@ -188,7 +188,7 @@ class Evolution:
         ``population`` is a Population (or a sequence of Genomes); the loops over genomes
         and genes run in the kernels of ``ezspark._core`` (speciation, mutation, crossover).
         """
-        from . import _core
+        from ezspark import _core
 
         cfg = self.cfg
         n_in, n_out = cfg.input_size, cfg.output_size

@@ -21,8 +21,8 @@ from typing import Callable
 
 import numpy as np
 
-from ._envs import EnvInfo, episode_seed
-from ._evaluation import EnvEvaluator, EvalResult
+from ezspark.evaluation.envs import EnvInfo, episode_seed
+from ezspark.evaluation.local import EnvEvaluator, EvalResult
 
 __all__ = ["ProcessEvaluator"]
 
@@ -33,7 +33,7 @@ _shared = None      # (next genome, genomes finished, evaluation number): shared
 def _init_worker(env_id, input_size, output_size, action_start, kwargs, shared):
     global _worker, _shared
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # the trainer handles Ctrl-C
-    from ._pluginmanager import get_plugin_manager
+    from ezspark.plugins.manager import get_plugin_manager
     get_plugin_manager()                           # plugin environments, in spawned workers
     _worker = EnvEvaluator(EnvInfo(env_id, input_size, output_size, action_start), **kwargs)
     _shared = shared

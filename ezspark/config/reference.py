@@ -2,7 +2,7 @@
 
 ``docs/configuration.md`` is this module's output; regenerate it after changing a key with::
 
-    python -m ezspark._reference > docs/configuration.md
+    python -m ezspark.config.reference > docs/configuration.md
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 
 import attrs
 
-from ._config import TrainingConfig, show
+from ezspark.config.training import TrainingConfig, show
 
 __all__ = ["configuration_reference"]
 
@@ -20,7 +20,7 @@ _TYPES = {"int": "integer", "real": "number", "bool_int": "integer or boolean",
 _INTRO = """\
 # Configuration reference
 
-<!-- Generated from ezspark/_config.py by `python -m ezspark._reference > docs/configuration.md`;
+<!-- Generated from ezspark/config/training.py by `python -m ezspark.config.reference > docs/configuration.md`;
      edit the key metadata there, not this file. -->
 
 A training is described by one JSON object, the EzSpark training JSON: the 29 keys of the

@@ -23,6 +23,7 @@ import struct
 
 import attrs
 import numpy as np
+from ezspark._version import __version__
 
 __all__ = ["BatchRequest", "BatchReply", "ReplyError", "evaluate_batch", "play_batch",
            "close_evaluators",
@@ -43,7 +44,7 @@ class BatchRequest:
 
     generation: int
     first: int
-    programs: object              # ezspark._network.Programs for the batch
+    programs: object              # ezspark.network.programs.Programs for the batch
     seeds: np.ndarray             # int64[n, games]: episode seeds e(k, i, g)
     env_id: str
     input_size: int
@@ -73,8 +74,8 @@ _evaluators: dict = {}
 
 
 def _evaluator(req: BatchRequest):
-    from .._envs import EnvInfo
-    from .._evaluation import EnvEvaluator
+    from ezspark.evaluation.envs import EnvInfo
+    from ezspark.evaluation.local import EnvEvaluator
 
     key = (req.env_id, req.input_size, req.output_size, req.action_start, req.games,
            req.max_steps, req.sub_games, req.minimum_reward)
@@ -117,7 +118,6 @@ def play_batch(req: BatchRequest, worker: str = "coordinator") -> BatchReply:
 
 def evaluate_batch(req: BatchRequest) -> bytes:
     """The task a worker runs.  Never raises: failures come back as an error reply."""
-    from .. import __version__
 
     try:
         if req.version != __version__:

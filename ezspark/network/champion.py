@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._genome import Genome
-from ._network import compile_programs
+from ezspark.engine.genome import Genome
+from ezspark.network.programs import compile_programs
 
 __all__ = ["Champion"]
 

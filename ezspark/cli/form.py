@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping
 
 import attrs
 
-from ._config import ConfigError, TrainingConfig, show
+from ezspark.config.training import ConfigError, TrainingConfig, show
 
 __all__ = ["FORM_ENV", "FALLBACK_SIZES", "describe", "parse_answer", "key_problems",
            "env_sizes", "form_defaults", "run_form", "docs_example_dict", "render_default"]
@@ -98,7 +98,7 @@ def env_sizes(env_id: Any) -> tuple[int, int] | None:
     """(flattened observation size, number of discrete actions) of a gymnasium id, or None."""
     from gymnasium import spaces
 
-    from ._envs import EnvError, flat_size, make_env
+    from ezspark.evaluation.envs import EnvError, flat_size, make_env
 
     if not isinstance(env_id, str) or not env_id.strip():
         return None

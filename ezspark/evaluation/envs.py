@@ -45,8 +45,8 @@ def make_env(env_id: str, **kwargs: Any):
     Plugin environments are registered first (building the plugin manager once)."""
     import gymnasium
 
-    from ._pluginmanager import get_plugin_manager
-    from .envs import register_builtin_envs
+    from ezspark.plugins.manager import get_plugin_manager
+    from ezspark.envs import register_builtin_envs
     register_builtin_envs()
     get_plugin_manager()
 

@@ -19,7 +19,7 @@ import socket
 import threading
 import time
 
-from ._coordinator import COORDINATOR, WorkerIdentity
+from ezspark.distributed.coordinator import COORDINATOR, WorkerIdentity
 
 __all__ = ["ServedCluster", "ExternalCluster", "machine_of_name", "public_address",
            "DistributedError"]

@@ -17,7 +17,8 @@ from importlib import metadata
 
 import pluggy
 
-from . import hookspecs
+from ezspark import hookspecs
+from ezspark._version import __version__
 
 __all__ = ["get_plugin_manager", "make_plugin_manager", "DEFAULT_PLUGINS", "PluginWarning",
            "plugin_envs", "plugin_info"]
@@ -190,5 +191,4 @@ def plugin_info(pm: pluggy.PluginManager | None = None) -> list[dict]:
 
 
 def _own_version() -> str:
-    from . import __version__
     return __version__

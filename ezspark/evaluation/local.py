@@ -15,8 +15,8 @@ from typing import Callable, Sequence
 import attrs
 import numpy as np
 
-from . import _core
-from ._envs import EnvError, EnvInfo, FastEnv, episode_seed
+from ezspark import _core
+from ezspark.evaluation.envs import EnvError, EnvInfo, FastEnv, episode_seed
 
 __all__ = ["EvalResult", "EnvEvaluator", "EvaluationError", "evaluate_fitness_function",
            "episode_seeds"]

@@ -20,8 +20,8 @@ from typing import Sequence
 import attrs
 import numpy as np
 
-from . import _core
-from ._genome import Genome
+from ezspark import _core
+from ezspark.engine.genome import Genome
 
 __all__ = ["Programs", "compile_programs", "compile_csr", "compile_program_arrays"]
 

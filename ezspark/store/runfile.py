@@ -27,7 +27,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from ._stats import HISTORY_FIELDS, GenerationStats
+from ezspark.store.history import HISTORY_FIELDS, GenerationStats
+from ezspark._version import __version__
 
 __all__ = ["RunStore", "RunFile", "load_champion", "StoreError", "FORMAT_VERSION", "HISTORY_DTYPE", "champion_arrays",
            "atomic_replace"]
@@ -48,7 +49,6 @@ class StoreError(ValueError):
 
 
 def _version() -> str:
-    from . import __version__
 
     return __version__
 
@@ -267,7 +267,7 @@ class RunFile:
 
     @property
     def config(self):
-        from ._config import TrainingConfig
+        from ezspark.config.training import TrainingConfig
 
         return TrainingConfig.from_json(self.config_json)
 
@@ -286,8 +286,8 @@ class RunFile:
 
     def champion(self, generation: int | None = None):
         """The champion of ``generation`` (default: the newest stored one)."""
-        from ._champion import Champion
-        from ._genome import Genome
+        from ezspark.network.champion import Champion
+        from ezspark.engine.genome import Genome
 
         if not self._champions:
             raise StoreError(f"{self.path} holds no champion yet")

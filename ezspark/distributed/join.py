@@ -19,7 +19,8 @@ import sys
 import time
 import uuid
 
-from .credentials import CredentialsError, load_invitation
+from ezspark.distributed.credentials import CredentialsError, load_invitation
+from ezspark._version import __version__
 
 __all__ = ["join", "JoinError", "machine_id", "METADATA_KEY"]
 
@@ -93,8 +94,7 @@ def _probe(address: str, security, timeout: float) -> dict:
 
 
 def _check_run(meta: dict) -> None:
-    from .. import __version__
-    from .._envs import make_env
+    from ezspark.evaluation.envs import make_env
 
     version = meta.get("version")
     if version and version != __version__:

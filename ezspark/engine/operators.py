@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._genome import Genome
-from ._innovation import InnovationRegistry
+from ezspark.engine.genome import Genome
+from ezspark.engine.innovation import InnovationRegistry
 
 __all__ = [
     "CHILD_DRAWS", "GENE_DRAWS", "distance", "crossover", "mutate", "weight_pass",

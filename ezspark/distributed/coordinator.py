@@ -28,9 +28,10 @@ from typing import Callable
 import attrs
 import numpy as np
 
-from .._evaluation import EvalResult, EvaluationError, episode_seeds
-from ._batch import (BatchRequest, ReplyError, agree, evaluate_batch, parse_reply, play_batch,
+from ezspark.evaluation.local import EvalResult, EvaluationError, episode_seeds
+from ezspark.distributed.batch import (BatchRequest, ReplyError, agree, evaluate_batch, parse_reply, play_batch,
                      close_evaluators)
+from ezspark._version import __version__
 
 __all__ = ["DaskEvaluator", "DistributedEvalResult", "WorkerIdentity"]
 
@@ -75,8 +76,8 @@ class _Task:
 class DaskEvaluator:
     """Evaluates generations on a Dask cluster (see the module docstring).
 
-    ``cluster`` is a :class:`~ezspark.distributed._cluster.ServedCluster` or
-    :class:`~ezspark.distributed._cluster.ExternalCluster`.  Batches the coordinator
+    ``cluster`` is a :class:`~ezspark.distributed.cluster.ServedCluster` or
+    :class:`~ezspark.distributed.cluster.ExternalCluster`.  Batches the coordinator
     evaluates run on its own Dask workers, or in this process when it has none.
     """
 
@@ -85,7 +86,6 @@ class DaskEvaluator:
     def __init__(self, cfg, info, cluster, *, verification: np.random.Generator,
                  excluded=(), log: Callable[[str], None] | None = None,
                  run_tag: str = "ezspark"):
-        from .. import __version__
 
         self.cfg, self.info, self.cluster = cfg, info, cluster
         self.client = cluster.client

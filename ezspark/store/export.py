@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ._champion import Champion
-from ._genome import Genome
-from ._network import EZSPARK_HIDDEN_BIAS, EZSPARK_OUTPUT_BIAS, EZSPARK_SLOPE
-from ._storage import atomic_replace
+from ezspark.network.champion import Champion
+from ezspark.engine.genome import Genome
+from ezspark.network.programs import EZSPARK_HIDDEN_BIAS, EZSPARK_OUTPUT_BIAS, EZSPARK_SLOPE
+from ezspark.store.runfile import atomic_replace
 
 __all__ = ["champion_to_dict", "champion_to_json", "champion_from_dict", "write_atomic",
            "FORMAT", "FORMAT_VERSION"]
@@ -156,7 +156,7 @@ def champion_from_dict(d: dict) -> Champion:
     order = np.argsort(innovation, kind="stable")
     genome = Genome(*(np.array(columns[key])[order] if connections else []
                       for key in ("innovation", "in", "out", "weight", "enabled")))
-    from ._operators import is_acyclic
+    from ezspark.engine.operators import is_acyclic
 
     if not is_acyclic(genome):
         raise ValueError("network JSON: the connections form a cycle")

@@ -10,13 +10,13 @@ from typing import Callable
 import attrs
 import numpy as np
 
-from ._champion import Champion
-from ._config import ConfigError, Problem, TrainingConfig
-from ._envs import inspect_env
-from ._evaluation import EnvEvaluator, EvalResult, evaluate_fitness_function
-from ._evolution import Evolution
-from ._network import compile_csr
-from ._stats import GenerationStats, RunResult
+from ezspark.network.champion import Champion
+from ezspark.config.training import ConfigError, Problem, TrainingConfig
+from ezspark.evaluation.envs import inspect_env
+from ezspark.evaluation.local import EnvEvaluator, EvalResult, evaluate_fitness_function
+from ezspark.engine.evolution import Evolution
+from ezspark.network.programs import compile_csr
+from ezspark.store.history import GenerationStats, RunResult
 
 __all__ = ["train", "RunInfo", "RewardBelowMinimum", "resolve_seed", "make_streams"]
 
@@ -105,7 +105,7 @@ def train(config: TrainingConfig | str | os.PathLike, *, out: str | os.PathLike 
     the run after saving the state of the last finished generation; the result then has
     ``stopped == "interrupted"``.
     """
-    from ._pluginmanager import get_plugin_manager
+    from ezspark.plugins.manager import get_plugin_manager
 
     cfg = config if isinstance(config, TrainingConfig) else TrainingConfig.from_json(config)
     if generations is not None:
@@ -118,7 +118,7 @@ def train(config: TrainingConfig | str | os.PathLike, *, out: str | os.PathLike 
     if resume:
         if out is None:
             raise ConfigError("resume needs the output directory of the run (out)")
-        from ._checkpoint import load_checkpoint
+        from ezspark.store.checkpoint import load_checkpoint
         state = load_checkpoint(Path(out) / "checkpoint.h5")
         cfg = _resumable_config(cfg, state, allow_changes)
         if seed is not None and seed != state.seed:
@@ -132,7 +132,7 @@ def train(config: TrainingConfig | str | os.PathLike, *, out: str | os.PathLike 
     if fitness is None:
         info = inspect_env(cfg.gym_game_name, cfg.input_size, cfg.output_size)
     if not resume and out is not None and not overwrite and (Path(out) / "run.h5").exists():
-        from ._storage import StoreError
+        from ezspark.store.runfile import StoreError
         raise StoreError(f"{Path(out) / 'run.h5'} already exists: resume it, choose another "
                          "output directory, or overwrite it")
     if out is not None:
@@ -150,7 +150,7 @@ def train(config: TrainingConfig | str | os.PathLike, *, out: str | os.PathLike 
         raise ConfigError("distributed runs evaluate environments; they cannot use a "
                           "fitness function")
     if distributed:
-        from .distributed import ServedEvaluator, parse_host_port
+        from ezspark.distributed import ServedEvaluator, parse_host_port
         served = ServedEvaluator(        # says how to install Dask if it is missing
             cfg, info, None, serve=parse_host_port(serve) if serve is not None else None,
             scheduler=scheduler, workers=workers,
@@ -158,7 +158,7 @@ def train(config: TrainingConfig | str | os.PathLike, *, out: str | os.PathLike 
     try:
         if info is not None:
             if workers > 1:
-                from ._parallel import ProcessEvaluator
+                from ezspark.evaluation.processes import ProcessEvaluator
                 evaluator = ProcessEvaluator.from_config(cfg, info, workers)
             else:
                 evaluator = EnvEvaluator.from_config(cfg, info)
@@ -174,7 +174,7 @@ def train(config: TrainingConfig | str | os.PathLike, *, out: str | os.PathLike 
 
 
 def _make_directory(directory: Path) -> None:
-    from ._storage import StoreError
+    from ezspark.store.runfile import StoreError
 
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -223,8 +223,8 @@ class _Loop:
         self.last_save = time.monotonic()
 
     def _snapshot(self, k_next, evo, population, history, warned, finished=False):
-        from ._checkpoint import RunState
-        from ._storage import HISTORY_DTYPE
+        from ezspark.store.checkpoint import RunState
+        from ezspark.store.runfile import HISTORY_DTYPE
 
         rows = np.array([attrs.astuple(h) for h in history], dtype=HISTORY_DTYPE)
         return RunState(config_json=self.cfg.to_json(), seed=self.run_info.seed,
@@ -238,7 +238,7 @@ class _Loop:
     def _save(self, snapshot):
         if self.checkpoint is None or snapshot is None:
             return
-        from ._checkpoint import save_checkpoint
+        from ezspark.store.checkpoint import save_checkpoint
 
         self.hook.ezspark_checkpoint(run=self.run_info, generation=snapshot.next_generation - 1)
         save_checkpoint(self.checkpoint, snapshot)

@@ -13,7 +13,7 @@ from typing import Any, Iterable, Mapping
 
 import attrs
 
-from ._config import ConfigError, Problem, TrainingConfig, show
+from ezspark.config.training import ConfigError, Problem, TrainingConfig, show
 
 __all__ = ["config_from_dict", "config_from_json", "config_to_dict", "config_to_json"]
 

@@ -23,7 +23,8 @@ import attrs
 import h5py
 import numpy as np
 
-from ._storage import HISTORY_DTYPE, StoreError, atomic_replace
+from ezspark.store.runfile import HISTORY_DTYPE, StoreError, atomic_replace
+from ezspark._version import __version__
 
 __all__ = ["RunState", "save_checkpoint", "load_checkpoint", "CHECKPOINT_VERSION"]
 
@@ -53,14 +54,13 @@ def _write_table(group: h5py.Group, table) -> None:
 
 
 def _read_table(group: h5py.Group):
-    from ._population import Population
+    from ezspark.engine.population import Population
 
     return Population(*(group[name][()] for name in _POP))
 
 
 def save_checkpoint(path: Path, state: RunState) -> None:
     """Write ``state`` atomically to ``path``."""
-    from . import __version__
 
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")

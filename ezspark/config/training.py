@@ -22,7 +22,7 @@ interactive ``init`` form are generated from this module:
 
 Converters never raise; ``__attrs_post_init__`` then checks every key and every cross-key rule
 and raises one `ConfigError` listing all problems. ``attrs.evolve`` runs the same checks.
-JSON parsing lives in ``_serialize.py``; the class methods that mention JSON only delegate.
+JSON parsing lives in ``ezspark/config/serialize.py``; the class methods that mention JSON only delegate.
 """
 from __future__ import annotations
 
@@ -430,23 +430,23 @@ class TrainingConfig:
     @classmethod
     def from_json(cls, source: str | os.PathLike[str]) -> TrainingConfig:
         """Read a training JSON from a file path or from JSON text."""
-        from ._serialize import config_from_json
+        from ezspark.config.serialize import config_from_json
         return config_from_json(source)
 
     @classmethod
     def from_dict(cls, mapping: Mapping[str, Any]) -> TrainingConfig:
         """Build from a mapping of key names to JSON values (null means the default)."""
-        from ._serialize import config_from_dict
+        from ezspark.config.serialize import config_from_dict
         return config_from_dict(mapping)
 
     def to_dict(self) -> dict[str, Any]:
         """A plain dict of every key, in key order."""
-        from ._serialize import config_to_dict
+        from ezspark.config.serialize import config_to_dict
         return config_to_dict(self)
 
     def to_json(self) -> str:
         """Pretty JSON text (indent 2, trailing newline) that `from_json` reads back equal."""
-        from ._serialize import config_to_json
+        from ezspark.config.serialize import config_to_json
         return config_to_json(self)
 
     def check_env_keys(self) -> None:

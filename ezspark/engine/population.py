@@ -10,7 +10,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from ._genome import Genome
+from ezspark.engine.genome import Genome
 
 __all__ = ["Population", "COLUMNS"]
 

@@ -1,0 +1,1 @@
+"""Evaluation: environments, the evaluator contract, local and multi-process evaluators."""

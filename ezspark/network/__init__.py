@@ -1,0 +1,1 @@
+"""Networks: genomes compiled to flat programs, and the champion that acts."""

@@ -1,0 +1,1 @@
+"""The generation loop behind ezspark.train."""
