@@ -11,7 +11,7 @@ from ezspark._version import __version__
 from ezspark.network.champion import Champion
 from ezspark.config.training import ConfigError, TrainingConfig
 from ezspark.evaluation.envs import EnvError
-from ezspark.evaluation.local import EvaluationError
+from ezspark.evaluation.contract import EvaluationError
 from ezspark.store.history import GenerationStats, RunResult
 from ezspark.store.runfile import RunFile, RunStore, StoreError, load_champion
 from ezspark.training.trainer import RewardBelowMinimum, train

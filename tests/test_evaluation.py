@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from ezspark.evaluation.envs import EnvError, episode_seed, inspect_env
-from ezspark.evaluation.local import (EnvEvaluator, EvaluationError, evaluate_fitness_function)
+from ezspark.evaluation.contract import EvaluationError
+from ezspark.evaluation.local import EnvEvaluator, evaluate_fitness_function
 from ezspark.engine.innovation import InnovationRegistry
 from ezspark.network.programs import compile_programs
 

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from ezspark.evaluation.envs import episode_seed, inspect_env
-from ezspark.evaluation.local import EnvEvaluator, EvaluationError
+from ezspark.evaluation.contract import EvaluationError
+from ezspark.evaluation.local import EnvEvaluator
 from ezspark.network.programs import compile_programs
 from ezspark.evaluation.processes import ProcessEvaluator
 

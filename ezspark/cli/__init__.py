@@ -14,7 +14,7 @@ import click
 
 from ezspark.config.training import ConfigError
 from ezspark.evaluation.envs import EnvError
-from ezspark.evaluation.local import EvaluationError
+from ezspark.evaluation.contract import EvaluationError
 from ezspark.store.runfile import StoreError
 from ezspark.distributed import CredentialsError, DistributedError, JoinError
 

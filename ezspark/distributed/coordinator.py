@@ -28,19 +28,13 @@ from typing import Callable
 import attrs
 import numpy as np
 
-from ezspark.evaluation.local import EvalResult, EvaluationError, episode_seeds
+from ezspark.evaluation.contract import EvalResult, EvaluationError
+from ezspark.evaluation.local import episode_seeds
 from ezspark.distributed.batch import (BatchRequest, ReplyError, agree, evaluate_batch, parse_reply, play_batch,
                      close_evaluators)
 from ezspark._version import __version__
 
-__all__ = ["DaskEvaluator", "DistributedEvalResult", "WorkerIdentity"]
-
-
-@attrs.frozen
-class DistributedEvalResult(EvalResult):
-    checks: int = 0
-    mismatches: int = 0
-    excluded: int = 0
+__all__ = ["DaskEvaluator", "WorkerIdentity"]
 
 
 @attrs.frozen
@@ -115,7 +109,7 @@ class DaskEvaluator:
 
     # -- one generation ----------------------------------------------------------------
     def evaluate(self, programs, seed: int, generation: int,
-                 progress: Callable[[int], None] | None = None) -> DistributedEvalResult:
+                 progress: Callable[[int], None] | None = None) -> EvalResult:
         k, n, client, cluster = generation, len(programs), self.client, self.cluster
         bounds = list(range(0, n, self.per_task)) + [n]
         nb = len(bounds) - 1
@@ -275,7 +269,7 @@ class DaskEvaluator:
         fit = np.concatenate([a.fitness for a in accepted]) if nb else np.zeros(0)
         steps = (np.concatenate([a.env_steps for a in accepted]) if nb
                  else np.zeros(0, dtype=np.int64))
-        return DistributedEvalResult(fit, steps, sum(a.reward_violations for a in accepted),
+        return EvalResult(fit, steps, sum(a.reward_violations for a in accepted),
                                      min((a.min_reward for a in accepted), default=math.inf),
                                      checks=checks, mismatches=mismatches,
                                      excluded=excluded_now)

@@ -12,33 +12,14 @@ from __future__ import annotations
 import math
 from typing import Callable, Sequence
 
-import attrs
 import numpy as np
 
 from ezspark import _core
+from ezspark.evaluation.contract import EvalResult, EvaluationError
 from ezspark.evaluation.envs import EnvError, EnvInfo, FastEnv, episode_seed
 
 __all__ = ["EvalResult", "EnvEvaluator", "EvaluationError", "evaluate_fitness_function",
            "episode_seeds"]
-
-
-class EvaluationError(RuntimeError):
-    """An environment or fitness function misbehaved during evaluation."""
-
-
-@attrs.frozen
-class EvalResult:
-    fitness: np.ndarray              # float64[P]: mean return per game
-    env_steps: np.ndarray            # int64[P]
-    reward_violations: int = 0       # steps whose reward was below minimum_reward
-    min_reward: float = math.inf     # smallest reward seen
-
-    @classmethod
-    def merge(cls, parts: Sequence["EvalResult"]) -> "EvalResult":
-        return cls(np.concatenate([p.fitness for p in parts]),
-                   np.concatenate([p.env_steps for p in parts]),
-                   sum(p.reward_violations for p in parts),
-                   min((p.min_reward for p in parts), default=math.inf))
 
 
 def evaluate_fitness_function(fitness: Callable, nets, population_size: int) -> EvalResult:

@@ -22,7 +22,8 @@ from typing import Callable
 import numpy as np
 
 from ezspark.evaluation.envs import EnvInfo, episode_seed
-from ezspark.evaluation.local import EnvEvaluator, EvalResult
+from ezspark.evaluation.contract import EvalResult
+from ezspark.evaluation.local import EnvEvaluator
 
 __all__ = ["ProcessEvaluator"]
 

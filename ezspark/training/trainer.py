@@ -13,7 +13,8 @@ import numpy as np
 from ezspark.network.champion import Champion
 from ezspark.config.training import ConfigError, Problem, TrainingConfig
 from ezspark.evaluation.envs import inspect_env
-from ezspark.evaluation.local import EnvEvaluator, EvalResult, evaluate_fitness_function
+from ezspark.evaluation.contract import EvalResult
+from ezspark.evaluation.local import EnvEvaluator, evaluate_fitness_function
 from ezspark.engine.evolution import Evolution
 from ezspark.network.programs import compile_csr
 from ezspark.store.history import GenerationStats, RunResult
