@@ -1,6 +1,6 @@
 """GA bookkeeping (everything but evaluation): ezspark vs neat-python 2.0.0 vs MultiNEAT 0.12.
 
-Same cheap fitness for all (the anchor's ``neat_reproduce.py``): number of enabled
+Same cheap fitness for all (``peers.neat_python.one_pass``'s): number of enabled
 connections + N(0, 0.5) noise from a separate ``random.Random(seed + 1_000_003)``, so
 genomes grow as in a real run; population 1,000 (40 generations) and 10,000 (15
 generations).  One driver runs the passes one after the other, alternating the package
@@ -18,18 +18,21 @@ is its own (VmHWM of /proc/self/status, the peak RSS of that process).
                callable of that module whose name contains "speciat" or "distance") is
                wrapped with a counter + timer; the wrapper's own cost is calibrated and
                subtracted.  Distance computations = calls of that function = members tested
-               against species representatives (spec step 7 stops at the first match).  If a
+               against species representatives (docs/algorithm.md 5.1 step 7 stops at the
+               first match).  If a
                batched kernel replaces the per-pair call, the count is not observable and is
                reported as null (time of the wrapped kernel call is still reported).
                Offspring cost = (reproduce - speciation) / population.
-  neat-python  the anchor's ``neat_reproduce.one_pass`` unchanged (configs/cartpole-
-               feedforward.cfg): reproduce and speciate timed separately, distance calls
-               counted by the anchor; us/distance = speciate time / distance calls;
+  neat-python  ``peers.neat_python.one_pass`` (peers/cartpole-feedforward.cfg): reproduce
+               and speciate timed separately, ``DefaultGenome.distance`` calls counted;
+               us/distance = speciate time / distance calls;
                us/offspring = reproduce time / population.
-  MultiNEAT    the anchor's ``mn_reproduce.mn_pass`` (``Population.Epoch()``, its structural
-               mix for growth); pop 1,000 only -- its first Epoch at 10,000 is predicted at
-               ~680 s (quadratic, see multineat/README.md); no per-distance figure (Epoch is
-               one opaque C++ call): us/offspring = Epoch time / population.
+  MultiNEAT    ``peers.multi_neat.mn_pass`` (``Population.Epoch()``, its structural mix for
+               growth); pop 1,000 only -- its first Epoch at 10,000 is predicted at ~680 s:
+               ``Species::GetIndividual`` copies and sorts every genome of the parent's
+               species for each offspring, quadratic while one species holds the population;
+               no per-distance figure (Epoch is one opaque C++ call): us/offspring = Epoch
+               time / population.
 
 ``--budget POP:SECONDS`` stops a pass (any package) after the generation at which its
 cumulative bookkeeping time passes SECONDS (reported as generations done); use it when an
@@ -52,8 +55,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _common as C  # noqa: E402
-from _common import bu  # noqa: E402
+import _harness as H  # noqa: E402
 
 PACKAGES = ("ezspark", "neat-python", "multineat")
 
@@ -239,11 +241,11 @@ def worker_ezspark(pop, gens, seed, budget):
                "rss_mb": rss_mb()}
         rows.append(row)
         spent += row["non_eval"]
-        bu.log(f"  ezspark pop {pop} gen {k}: {row['non_eval']:.3f}s (speciation {spec_s:.3f}s, "
+        H.log(f"  ezspark pop {pop} gen {k}: {row['non_eval']:.3f}s (speciation {spec_s:.3f}s, "
                f"{dist_calls} distances), species {outcome.species}, conns {row['mean_enabled_conns']:.1f}")
         population = nxt
         if budget and spent > budget:
-            bu.log(f"  ezspark pop {pop}: budget {budget}s reached after {k + 1} generations")
+            H.log(f"  ezspark pop {pop}: budget {budget}s reached after {k + 1} generations")
             break
     return {"package": "ezspark", "version": getattr(ezspark, "__version__", None), "init_s": init_s,
             "rows": rows, "probe_overhead_us": {"outer": outer_overhead * 1e6, "inner": inner_overhead * 1e6},
@@ -252,38 +254,38 @@ def worker_ezspark(pop, gens, seed, budget):
 
 
 def worker_neat(pop, gens, seed, budget):
-    import neat_reproduce  # anchor script
+    from peers import neat_python
     base = rss_mb()
     if budget:
-        bu.log("  neat-python: --budget not applied (the anchor's one_pass runs all generations)")
-    init_s, rows = neat_reproduce.one_pass(pop, gens, seed)
+        H.log("  neat-python: --budget not applied (one_pass runs all generations)")
+    init_s, rows = neat_python.one_pass(pop, gens, seed)
     for r in rows:
         r["pop"] = pop
         r["offspring"] = pop
         r["reproduce_excl_speciation_s"] = r["reproduce"]
         r["speciate_s"] = r["speciate"]
         r["reproduce_s"] = r["reproduce"]
-    return {"package": "neat-python", "version": bu.package_version("neat-python"), "init_s": init_s,
+    return {"package": "neat-python", "version": H.package_version("neat-python"), "init_s": init_s,
             "rows": rows, "base_rss_mb": base, "peak_rss_mb": rss_mb()}
 
 
 def worker_multineat(pop, gens, seed, budget):
-    import mn_reproduce  # anchor script
+    from peers import multi_neat
     base = rss_mb()
-    init_s, rows = mn_reproduce.mn_pass(pop, gens, seed, budget)
+    init_s, rows = multi_neat.mn_pass(pop, gens, seed, budget)
     for r in rows:
         r["non_eval"] = r["epoch_s"]
         r["offspring"] = r["pop"]
         r["mean_enabled_conns"] = r["mean_links"]
         r["distance_calls"] = None
-    return {"package": "multineat", "version": bu.package_version("multineat"), "init_s": init_s,
+    return {"package": "multineat", "version": H.package_version("multineat"), "init_s": init_s,
             "rows": rows, "base_rss_mb": base, "peak_rss_mb": rss_mb()}
 
 
 def run_worker(args):
     fn = {"ezspark": worker_ezspark, "neat-python": worker_neat, "multineat": worker_multineat}[args.worker]
     res = fn(args.pop, args.worker_gens, args.seed, args.worker_budget)
-    res["loadavg_end"] = bu.loadavg()
+    res["loadavg_end"] = H.loadavg()
     sys.stdout.flush()
     print(json.dumps(res))
 
@@ -315,22 +317,22 @@ def summarize_pkg(passes, pop):
     out = {
         "passes": len(passes), "generations": n,
         "generations_per_pass": [len(p["rows"]) for p in passes],
-        "s_per_gen_median_over_gens": bu.summarize(per_pass(lambda rows: statistics.median(r["non_eval"] for r in rows)), 5),
-        "s_per_gen_mean_over_gens": bu.summarize(per_pass(lambda rows: tot(rows, "non_eval") / len(rows)), 5),
-        "total_non_eval_s": bu.summarize(per_pass(lambda rows: tot(rows, "non_eval")), 4),
-        "us_per_offspring_bookkeeping": bu.summarize(per_pass(
+        "s_per_gen_median_over_gens": H.summarize(per_pass(lambda rows: statistics.median(r["non_eval"] for r in rows)), 5),
+        "s_per_gen_mean_over_gens": H.summarize(per_pass(lambda rows: tot(rows, "non_eval") / len(rows)), 5),
+        "total_non_eval_s": H.summarize(per_pass(lambda rows: tot(rows, "non_eval")), 4),
+        "us_per_offspring_bookkeeping": H.summarize(per_pass(
             lambda rows: 1e6 * tot(rows, "non_eval") / sum(r["pop"] for r in rows)), 2),
-        "peak_rss_mb": bu.summarize([p["peak_rss_mb"] for p in passes], 1),
-        "rss_increase_mb": bu.summarize([p["peak_rss_mb"] - p["base_rss_mb"] for p in passes], 1),
+        "peak_rss_mb": H.summarize([p["peak_rss_mb"] for p in passes], 1),
+        "rss_increase_mb": H.summarize([p["peak_rss_mb"] - p["base_rss_mb"] for p in passes], 1),
     }
     r0 = passes[0]["rows"][:n]
     if "reproduce_excl_speciation_s" in r0[0]:
-        out["us_per_offspring_reproduce_excl_speciation"] = bu.summarize(per_pass(
+        out["us_per_offspring_reproduce_excl_speciation"] = H.summarize(per_pass(
             lambda rows: 1e6 * tot(rows, "reproduce_excl_speciation_s") / sum(r["pop"] for r in rows)), 3)
-        out["speciate_s_total"] = bu.summarize(per_pass(lambda rows: tot(rows, "speciate_s")), 4)
+        out["speciate_s_total"] = H.summarize(per_pass(lambda rows: tot(rows, "speciate_s")), 4)
     if all(r.get("distance_calls") for r in r0[1:]):
         out["distance_calls_total"] = sum(r["distance_calls"] or 0 for r in r0)
-        out["us_per_distance"] = bu.summarize(per_pass(
+        out["us_per_distance"] = H.summarize(per_pass(
             lambda rows: 1e6 * tot(rows, "speciate_s") / max(sum(r["distance_calls"] or 0 for r in rows), 1)), 3)
     per_gen = lambda k: [round(statistics.median((p["rows"][i].get(k) or 0.0) for p in passes), 5)  # noqa: E731
                          for i in range(n)]
@@ -349,8 +351,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pops", default="1000,10000")
     ap.add_argument("--gens", default="1000:40,10000:15")
-    ap.add_argument("--passes", default="1000:3,10000:1", help="passes per package per pop (README: 3 + 3 at "
-                    "1000, 1-2 + 1-2 at 10000)")
+    ap.add_argument("--passes", default="1000:3,10000:1", help="passes per package per population size")
     ap.add_argument("--mn-passes", type=int, default=2, help="MultiNEAT passes (pop <= 1000 only)")
     ap.add_argument("--packages", default=",".join(PACKAGES))
     ap.add_argument("--budget", default="", help="POP:SECONDS,... cap on a pass's cumulative bookkeeping time")
@@ -378,10 +379,10 @@ def main():
         try:
             import multineat  # noqa: F401
         except ImportError:
-            bu.log("MultiNEAT not installed: skipped")
+            H.log("MultiNEAT not installed: skipped")
             pkgs.remove("multineat")
 
-    info = C.machine_info()
+    info = H.machine_info()
     full = {"bench": "bench_bookkeeping", "machine": info, "params": vars(args), "by_pop": {}}
     line = {"bench": "bench_bookkeeping", "unit": "s/gen bookkeeping, us/offspring, us/distance [median,min,max]",
             "by_pop": {}}
@@ -398,11 +399,11 @@ def main():
                     continue
                 if pkg != "multineat" and k >= npass:
                     continue
-                bu.log(f"pop {pop} pass {k + 1} {pkg} ({time.perf_counter() - t_start:.0f}s, load {bu.loadavg()})")
+                H.log(f"pop {pop} pass {k + 1} {pkg} ({time.perf_counter() - t_start:.0f}s, load {H.loadavg()})")
                 r = one_pass(pkg, pop, gens, args.seed, budget)
                 runs[pkg].append(r)
                 rows = r["rows"]
-                bu.log(f"pop {pop} pass {k + 1} {pkg}: {len(rows)} gens, total {sum(x['non_eval'] for x in rows):.1f}s, "
+                H.log(f"pop {pop} pass {k + 1} {pkg}: {len(rows)} gens, total {sum(x['non_eval'] for x in rows):.1f}s, "
                        f"median {statistics.median(x['non_eval'] for x in rows):.3f}s/gen, species end "
                        f"{rows[-1].get('species')}, conns end {rows[-1]['mean_enabled_conns']:.1f}, "
                        f"peak RSS {r['peak_rss_mb']:.0f} MB")
@@ -442,13 +443,13 @@ def main():
                                     "same_work_across_passes": same, "ratios_median": ratios,
                                     "raw": {p: [{k: v for k, v in r.items()} for r in rs] for p, rs in runs.items()}}
         line["by_pop"][str(pop)] = {
-            p: {"gens": s["generations"], "s_per_gen": C.ms(s["s_per_gen_median_over_gens"], 4),
-                "us_per_offspring_repro": C.ms(s["us_per_offspring_reproduce_excl_speciation"], 1)
+            p: {"gens": s["generations"], "s_per_gen": H.ms(s["s_per_gen_median_over_gens"], 4),
+                "us_per_offspring_repro": H.ms(s["us_per_offspring_reproduce_excl_speciation"], 1)
                 if "us_per_offspring_reproduce_excl_speciation" in s else None,
-                "us_per_offspring_all": C.ms(s["us_per_offspring_bookkeeping"], 1),
-                "us_per_distance": C.ms(s["us_per_distance"], 3) if "us_per_distance" in s else None,
+                "us_per_offspring_all": H.ms(s["us_per_offspring_bookkeeping"], 1),
+                "us_per_distance": H.ms(s["us_per_distance"], 3) if "us_per_distance" in s else None,
                 "species_end": s["per_gen"]["species"][-1], "conns_end": s["per_gen"]["mean_enabled_conns"][-1],
-                "peak_rss_mb": C.ms(s["peak_rss_mb"], 0)} for p, s in summ.items()}
+                "peak_rss_mb": H.ms(s["peak_rss_mb"], 0)} for p, s in summ.items()}
         line["by_pop"][str(pop)]["ratios"] = ratios
     full["total_wall_s"] = round(time.perf_counter() - t_start, 1)
     targets = {}
@@ -462,7 +463,7 @@ def main():
     line["targets"] = targets
     line["ezspark"] = info["ezspark"]
     name = "bench_bookkeeping" if not args.quick else "bench_bookkeeping_quick"
-    bu.emit(name, full, line)
+    H.emit(name, full, line)
 
 
 def profile_ezspark(pop, gens, seed):
@@ -471,7 +472,7 @@ def profile_ezspark(pop, gens, seed):
     import io
     import pstats
 
-    info = C.machine_info()
+    info = H.machine_info()
     prof = cProfile.Profile()
     prof.enable()
     res = worker_ezspark(pop, gens, seed, None)
@@ -479,7 +480,7 @@ def profile_ezspark(pop, gens, seed):
     st = pstats.Stats(prof, stream=io.StringIO())
     rows = []
     for (fn, ln, name), (cc, nc, tt, ct, callers) in st.stats.items():
-        short = fn.replace(C.REPO + os.sep, "").replace(sys.prefix, "<py>")
+        short = fn.replace(H.REPO + os.sep, "").replace(sys.prefix, "<py>")
         rows.append({"function": f"{short}:{ln}({name})", "calls": nc, "tottime_s": round(tt, 4),
                      "cumtime_s": round(ct, 4)})
     total = sum(r["tottime_s"] for r in rows)
@@ -508,7 +509,7 @@ def profile_ezspark(pop, gens, seed):
             "note": "cProfile adds a per-call cost to Python functions, so Python-heavy parts are inflated"}
     line = {"bench": "bench_bookkeeping_profile", "pop": pop, "profiled_total_s": full["profiled_total_s"],
             "cum_s": parts, "top5_tottime": [(r["function"], r["tottime_s"]) for r in rows[:5]]}
-    bu.emit("bench_bookkeeping_profile", full, line)
+    H.emit("bench_bookkeeping_profile", full, line)
 
 
 if __name__ == "__main__":

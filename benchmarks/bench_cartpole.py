@@ -1,24 +1,24 @@
 """CartPole-v1 wall time to solve: ezspark vs neat-python 2.0.0 (serial and parallel) vs
 MultiNEAT 0.12, interleaved seed by seed in one process.
 
-Task (the anchor's ``neat_cartpole.py``, unchanged for the peers): ``gym.make("CartPole-v1")``,
+Task (``peers.neat_python``'s, the same for every package): ``gym.make("CartPole-v1")``,
 4 observations -> 2 outputs, action = argmax (ties -> 0), fitness = mean reward over 5
 episodes of <= 500 steps, population 150, cap 100 generations; **solved** when a
 generation's best genome has fitness >= 475 and then averages >= 475 over 100 fresh
 episodes.  Seeds 0-9; per seed and pass (order reversed every other seed/pass):
 
-  np_serial     neat_cartpole.run_once(seed, "serial")   (episode seeds from (seed, genome key))
-  np_parallel   neat_cartpole.run_once(seed, "parallel") (neat.ParallelEvaluator(2), pool start
+  np_serial     neat_python.run_once(seed, "serial")   (episode seeds from (seed, genome key))
+  np_parallel   neat_python.run_once(seed, "parallel") (neat.ParallelEvaluator(2), pool start
                 included)
   ez_serial     ezspark.train(cfg, seed=seed, workers=1, stop=validate)
   ez_workers2   ezspark.train(cfg, seed=seed, workers=2, stop=validate) (pool start included)
-  mn_serial     mn_cartpole.mn_run(seed) (MultiNEAT's own XOR-test settings, as the anchor)
+  mn_serial     multi_neat.mn_run(seed) (MultiNEAT's own XOR-test settings)
 
 ezspark config (``--ez-config``): the docs example values with gym_game_name CartPole-v1,
 max_number_of_steps 500, max_number_of_games 5, initial/min/max_population 150,
 generations 100, plus the overrides of ``EZ_CONFIGS[name]`` ("tuned", the default, was
 chosen with ``tune_cartpole.py`` on seeds 100-119, which this benchmark never uses;
-"docs" has none).  Its episode seeds come from its own formula (engine-spec 6.2); the
+"docs" has none).  Its episode seeds come from its own formula (docs/algorithm.md 6.2); the
 fitness definition is the same.  ``stop`` validates a champion with fitness >= 475 on 100
 fresh episodes (reset seeds 10**9 + seed*7919 + e, e = 0 ... 99), once per distinct genome,
 and approves it when the mean is >= 475.  The 100 episodes are played by
@@ -47,10 +47,8 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _common as C  # noqa: E402
-from _common import bu  # noqa: E402
-
-import neat_cartpole as nc  # noqa: E402  (anchor script)
+import _harness as H  # noqa: E402
+from peers import neat_python as npy  # noqa: E402
 
 import attrs  # noqa: E402
 import ezspark  # noqa: E402
@@ -60,8 +58,8 @@ from ezspark.evaluation.processes import ProcessEvaluator  # noqa: E402
 from ezspark.evaluation.play import episode_returns  # noqa: E402
 
 ENV_ID = "CartPole-v1"
-SOLVE = nc.SOLVE_THRESHOLD          # 475
-VAL_EPISODES = nc.VALIDATION_EPISODES  # 100
+SOLVE = npy.SOLVE_THRESHOLD          # 475
+VAL_EPISODES = npy.VALIDATION_EPISODES  # 100
 MODES = ("np_serial", "ez_serial", "np_parallel", "ez_workers2", "mn_serial")
 
 # evaluation time of ezspark runs: the evaluators' evaluate() wrapped (once per generation)
@@ -144,15 +142,13 @@ def ez_run(seed, workers, pop=150, max_gens=100, config="tuned"):
 
 
 def np_run(seed, mode, pop=150, max_gens=100):
-    r = nc.run_once(seed, mode, pop, max_gens, "list")
+    r = npy.run_once(seed, mode, pop, max_gens)
     r["mode"] = "np_" + mode
     return r
 
 
-def mn_run(seed, max_gens=100):
-    import mn_cartpole
-    import mn_common
-    r = mn_cartpole.mn_run(seed, max_gens, mn_common.xor_params(150))
+def mn_run(mn, seed, max_gens=100):
+    r = mn.mn_run(seed, max_gens, mn.xor_params(150))
     r["mode"] = "mn_serial"
     r["bookkeeping_s"] = r.get("epoch_s")
     return r
@@ -176,13 +172,11 @@ def main():
     if args.quick:
         args.seeds, args.passes = 1, 1
     modes = [m for m in args.modes.split(",") if m]
-    try:
-        import mn_cartpole  # noqa: F401
-    except Exception as exc:
-        bu.log(f"MultiNEAT not available ({exc}); mn_serial skipped")
+    mn = H.import_peer("multi_neat") if "mn_serial" in modes else None
+    if mn is None:
         modes = [m for m in modes if m != "mn_serial"]
 
-    info = C.machine_info()
+    info = H.machine_info()
     runs = []
     t_start = time.perf_counter()
     for ps in range(args.passes):
@@ -196,12 +190,12 @@ def main():
                 elif mode == "ez_workers2":
                     r = ez_run(seed, 2, max_gens=args.max_gens, config=args.ez_config)
                 else:
-                    r = mn_run(seed, args.max_gens)
+                    r = mn_run(mn, seed, args.max_gens)
                 r["pass"] = ps
                 runs.append(r)
-                bu.log(f"pass {ps} seed {seed} {mode:12s}: solved={r['solved']} gens={r['generations']} "
+                H.log(f"pass {ps} seed {seed} {mode:12s}: solved={r['solved']} gens={r['generations']} "
                        f"train={r['train_steps']} val={r['validation_steps']} wall={r['wall_s']:.2f}s "
-                       f"eval={r['eval_s']:.2f}s val_s={r.get('validation_s', 0):.2f}s load={bu.loadavg()[0]}")
+                       f"eval={r['eval_s']:.2f}s val_s={r.get('validation_s', 0):.2f}s load={H.loadavg()[0]}")
 
     per = {}
     for r in runs:
@@ -228,16 +222,16 @@ def main():
         ok = [r for r in rs if r["solved"]]
         by_mode[mode] = {
             "solved": f"{len(ok)}/{len(rs)}",
-            "generations": bu.summarize([r["generations"] for r in rs], 2),
-            "train_steps": bu.summarize([r["train_steps"] for r in rs], 0),
-            "total_steps": bu.summarize([r["total_steps"] for r in rs], 0),
-            "wall_s": bu.summarize([r["wall_s"] for r in rs], 3),
+            "generations": H.summarize([r["generations"] for r in rs], 2),
+            "train_steps": H.summarize([r["train_steps"] for r in rs], 0),
+            "total_steps": H.summarize([r["total_steps"] for r in rs], 0),
+            "wall_s": H.summarize([r["wall_s"] for r in rs], 3),
             "sum_wall_s_all_seeds": round(sum(r["wall_s"] for r in rs), 3),
-            "train_steps_per_s_eval": bu.summarize([r["train_steps_per_s_eval"] for r in rs], 0),
-            "eval_share_of_wall": bu.summarize([r["eval_s"] / r["wall_s"] for r in rs], 3),
-            "validation_share_of_wall": bu.summarize([r["validation_s"] / r["wall_s"] for r in rs], 3),
-            "bookkeeping_share_of_wall": bu.summarize([r["bookkeeping_s"] / r["wall_s"] for r in rs], 3),
-            "pass_to_pass_wall_max_over_min": bu.summarize(
+            "train_steps_per_s_eval": H.summarize([r["train_steps_per_s_eval"] for r in rs], 0),
+            "eval_share_of_wall": H.summarize([r["eval_s"] / r["wall_s"] for r in rs], 3),
+            "validation_share_of_wall": H.summarize([r["validation_s"] / r["wall_s"] for r in rs], 3),
+            "bookkeeping_share_of_wall": H.summarize([r["bookkeeping_s"] / r["wall_s"] for r in rs], 3),
+            "pass_to_pass_wall_max_over_min": H.summarize(
                 [max(r["wall_s_passes"]) / min(r["wall_s_passes"]) for r in rs], 3),
         }
 
@@ -251,7 +245,7 @@ def main():
             per_run += [x["wall_s"] / y["wall_s"] for x, y in zip(ra, rb)]
         if not per_seed:
             return None
-        return {"per_seed_median_walls": bu.summarize(per_seed, 3), "per_seed_pass": bu.summarize(per_run, 3),
+        return {"per_seed_median_walls": H.summarize(per_seed, 3), "per_seed_pass": H.summarize(per_run, 3),
                 "ratio_of_total_walls": round(sum(sm[(s, a)]["wall_s"] for s in seeds) /
                                               sum(sm[(s, b)]["wall_s"] for s in seeds), 3)}
 
@@ -290,10 +284,10 @@ def main():
     line = {"bench": "bench_cartpole", "passes": args.passes, "seeds": args.seeds,
             "same_work_across_passes": same_across_passes, "identical_ez_serial_workers2": ez_same,
             "identical_np_serial_parallel": np_same,
-            "by_mode": {m: {"solved": v["solved"], "gens": C.ms(v["generations"], 1),
-                            "total_steps": C.ms(v["total_steps"], 0), "wall_s": C.ms(v["wall_s"], 2),
-                            "steps_per_eval_s": C.ms(v["train_steps_per_s_eval"], 0)} for m, v in by_mode.items()},
-            "wall_ratios_per_seed": {k: C.ms(v["per_seed_median_walls"], 2) for k, v in ratios.items() if v},
+            "by_mode": {m: {"solved": v["solved"], "gens": H.ms(v["generations"], 1),
+                            "total_steps": H.ms(v["total_steps"], 0), "wall_s": H.ms(v["wall_s"], 2),
+                            "steps_per_eval_s": H.ms(v["train_steps_per_s_eval"], 0)} for m, v in by_mode.items()},
+            "wall_ratios_per_seed": {k: H.ms(v["per_seed_median_walls"], 2) for k, v in ratios.items() if v},
             "targets": targets, "ezspark": info["ezspark"]["version"]}
     if prof:
         line["profile_ez_serial_share"] = prof["share"]
@@ -302,7 +296,7 @@ def main():
         name += "_" + "_".join(modes)
     if args.ez_config != "tuned":
         name += "_ez" + args.ez_config
-    bu.emit(name, full, line)
+    H.emit(name, full, line)
 
 
 def profile_ez(seed, max_gens, config="tuned"):
@@ -310,7 +304,7 @@ def profile_ez(seed, max_gens, config="tuned"):
     prof.enable()
     r = ez_run(seed, 1, max_gens=max_gens, config=config)
     prof.disable()
-    total, parts, top = C.profile_breakdown(prof, {
+    total, parts, top = H.profile_breakdown(prof, {
         "evaluation (EnvEvaluator.evaluate)": ("evaluation/local.py", "evaluate"),
         "  env.step (CartPoleEnv.step)": ("cartpole.py", "step"),
         "  activation (Programs.act_rows)": ("network/programs.py", "act_rows"),

@@ -3,11 +3,11 @@
 Measured in one process, round-robin per repeat (the order alternates), unit = individual
 env steps per second, resets included:
 
-  bare_gym_make          the anchor's ``env_limit.py`` loop over ``gym.make("CartPole-v1").step``
+  bare_gym_make          ``peers.bare_env``'s loop over ``gym.make("CartPole-v1").step``
                          (policy ``int(obs[2] > 0)``, default wrappers) -- the per-core limit
-                         the issue names (~57 k/s on this machine)
-  bare_unwrapped         ``env_limit.py``'s loop over the unwrapped CartPoleEnv (500-step cap
-                         by hand): what ezspark's ``FastEnv`` steps
+                         of a Python loop
+  bare_unwrapped         ``peers.bare_env``'s loop over the unwrapped CartPoleEnv (500-step cap
+                         by hand)
   bare_gym_make_x2       diagnostic: two bare_gym_make loops in two processes at once
                          (aggregate steps/s = the 2-core limit of a Python loop)
   ezspark_1worker        ``EnvEvaluator.evaluate`` (network activation, env loop, resets,
@@ -37,10 +37,8 @@ import multiprocessing
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _common as C  # noqa: E402
-from _common import bu  # noqa: E402
-
-import env_limit  # noqa: E402  (anchor script)
+import _harness as H  # noqa: E402
+from peers import bare_env  # noqa: E402
 
 import attrs  # noqa: E402
 from ezspark.config.training import TrainingConfig  # noqa: E402
@@ -75,9 +73,9 @@ def fixed_population(cfg, gen, seed=0):
 
 
 def _bare_loop_seconds(t):
-    fn, units, env, st = env_limit.make_single_gym()
-    bu.timed_rate(fn, units, min_time=0.05)
-    r, calls, el = bu.timed_rate(fn, units, min_time=t)
+    fn, units = bare_env.make_single_gym()
+    H.timed_rate(fn, units, min_time=0.05)
+    r, calls, el = H.timed_rate(fn, units, min_time=t)
     return r
 
 
@@ -93,11 +91,11 @@ def main():
     if args.quick:
         args.repeats, args.min_time, args.gen = 2, 0.2, 1
 
-    info = C.machine_info()
+    info = H.machine_info()
     cfg = cartpole_cfg(args.pop)
     t0 = time.perf_counter()
     programs, pop = fixed_population(cfg, args.gen)
-    bu.log(f"fixed population: generation {args.gen}, {len(programs)} genomes, "
+    H.log(f"fixed population: generation {args.gen}, {len(programs)} genomes, "
            f"{programs.in_w.shape[0] / len(programs):.1f} links/network ({time.perf_counter() - t0:.1f}s)")
     env_info = inspect_env(ENV_ID, 4, 2)
     ev1 = EnvEvaluator.from_config(cfg, env_info)
@@ -110,7 +108,7 @@ def main():
     if not same:
         raise SystemExit("1-worker and 2-worker evaluations differ")
     steps_per_eval = int(r1.env_steps.sum())
-    bu.log(f"one evaluation = {steps_per_eval} env steps, {steps_per_eval / (len(programs) * cfg.max_number_of_games):.1f} "
+    H.log(f"one evaluation = {steps_per_eval} env steps, {steps_per_eval / (len(programs) * cfg.max_number_of_games):.1f} "
            f"steps/episode; 1 and 2 workers identical: {same}")
 
     def ez(e):
@@ -119,8 +117,8 @@ def main():
             assert int(r.env_steps.sum()) == steps_per_eval
         return run
 
-    bare_gym = env_limit.make_single_gym()
-    bare_unw = env_limit.make_single_unwrapped()
+    bare_gym = bare_env.make_single_gym()
+    bare_unw = bare_env.make_single_unwrapped()
     mp = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork"))
     list(mp.map(_bare_loop_seconds, [0.05, 0.05]))  # start both processes
 
@@ -128,32 +126,31 @@ def main():
         return sum(mp.map(_bare_loop_seconds, [args.min_time, args.min_time]))
 
     configs = {
-        "bare_gym_make": lambda: bu.timed_rate(bare_gym[0], bare_gym[1], args.min_time)[0],
-        "bare_unwrapped": lambda: bu.timed_rate(bare_unw[0], bare_unw[1], args.min_time)[0],
-        "ezspark_1worker": lambda: bu.timed_rate(ez(ev1), steps_per_eval, args.min_time)[0],
-        "ezspark_2workers": lambda: bu.timed_rate(ez(ev2), steps_per_eval, args.min_time)[0],
+        "bare_gym_make": lambda: H.timed_rate(bare_gym[0], bare_gym[1], args.min_time)[0],
+        "bare_unwrapped": lambda: H.timed_rate(bare_unw[0], bare_unw[1], args.min_time)[0],
+        "ezspark_1worker": lambda: H.timed_rate(ez(ev1), steps_per_eval, args.min_time)[0],
+        "ezspark_2workers": lambda: H.timed_rate(ez(ev2), steps_per_eval, args.min_time)[0],
         "bare_gym_make_x2": bare_x2,
     }
-    for name, fn in configs.items():  # warm-up
-        if name.startswith("bare_gym_make") or name == "bare_unwrapped":
-            bu.timed_rate(bare_gym[0], bare_gym[1], 0.05)
+    for fn, units in (bare_gym, bare_unw):  # warm-up
+        H.timed_rate(fn, units, 0.05)
     rates = {k: [] for k in configs}
     names = list(configs)
     for rep in range(args.repeats):
         order = names if rep % 2 == 0 else names[::-1]
         for name in order:
             rates[name].append(configs[name]())
-        bu.log(f"repeat {rep + 1}/{args.repeats}: " + ", ".join(f"{n}={rates[n][-1]:,.0f}" for n in names)
-               + f"  load {bu.loadavg()}")
+        H.log(f"repeat {rep + 1}/{args.repeats}: " + ", ".join(f"{n}={rates[n][-1]:,.0f}" for n in names)
+               + f"  load {H.loadavg()}")
     mp.shutdown()
 
-    res = {k: bu.summarize(v, 0) for k, v in rates.items()}
+    res = {k: H.summarize(v, 0) for k, v in rates.items()}
     ratios = {
-        "ezspark_1worker_over_bare_gym_make": C.ratio(rates["ezspark_1worker"], rates["bare_gym_make"]),
-        "ezspark_1worker_over_bare_unwrapped": C.ratio(rates["ezspark_1worker"], rates["bare_unwrapped"]),
-        "ezspark_2workers_over_1worker": C.ratio(rates["ezspark_2workers"], rates["ezspark_1worker"]),
-        "ezspark_2workers_over_bare_gym_make_x2": C.ratio(rates["ezspark_2workers"], rates["bare_gym_make_x2"]),
-        "bare_gym_make_x2_over_bare_gym_make": C.ratio(rates["bare_gym_make_x2"], rates["bare_gym_make"]),
+        "ezspark_1worker_over_bare_gym_make": H.ratio(rates["ezspark_1worker"], rates["bare_gym_make"]),
+        "ezspark_1worker_over_bare_unwrapped": H.ratio(rates["ezspark_1worker"], rates["bare_unwrapped"]),
+        "ezspark_2workers_over_1worker": H.ratio(rates["ezspark_2workers"], rates["ezspark_1worker"]),
+        "ezspark_2workers_over_bare_gym_make_x2": H.ratio(rates["ezspark_2workers"], rates["bare_gym_make_x2"]),
+        "bare_gym_make_x2_over_bare_gym_make": H.ratio(rates["bare_gym_make_x2"], rates["bare_gym_make"]),
     }
     targets = {
         "eval_1worker_ge_bare_gym_make": ratios["ezspark_1worker_over_bare_gym_make"]["median"],
@@ -179,12 +176,12 @@ def main():
             "steps_per_sec": res, "ratios_same_repeat": ratios, "targets": targets,
             "profile_1worker": prof, "raw": rates}
     line = {"bench": "bench_env", "unit": "env steps/s [median,min,max]",
-            "steps_per_sec": {k: C.ms(v, 0) for k, v in res.items()},
-            "ratios": {k: C.ms(v, 3) for k, v in ratios.items()}, "targets": targets,
+            "steps_per_sec": {k: H.ms(v, 0) for k, v in res.items()},
+            "ratios": {k: H.ms(v, 3) for k, v in ratios.items()}, "targets": targets,
             "ezspark": info["ezspark"]["version"], "repeats": args.repeats}
     if prof:
         line["profile_share"] = prof["share"]
-    bu.emit("bench_env" + ("_quick" if args.quick else ""), full, line)
+    H.emit("bench_env" + ("_quick" if args.quick else ""), full, line)
 
 
 def profile_eval(ev, programs, gen):
@@ -194,7 +191,7 @@ def profile_eval(ev, programs, gen):
     r = ev.evaluate(programs, 0, gen)
     prof.disable()
     wall = time.perf_counter() - t
-    total, parts, top = C.profile_breakdown(prof, {
+    total, parts, top = H.profile_breakdown(prof, {
         "env_step (CartPoleEnv.step)": ("cartpole.py", "step"),
         "env_reset (CartPoleEnv.reset)": ("cartpole.py", "reset"),
         "activation (Programs.act_rows)": ("network/programs.py", "act_rows"),

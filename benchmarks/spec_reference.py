@@ -1,12 +1,13 @@
-"""Compare ezspark with the reference numbers of engine-spec section 11.
+"""Compare ezspark with the reference numbers of docs/algorithm.md section 11.
 
     python benchmarks/spec_reference.py --seeds 100 --cartpole-seeds 50
+    python benchmarks/spec_reference.py --quick      # smoke test: 3 XOR seeds, 1 CartPole seed
 
 XOR (fitness-function API) with the docs values, with species_threshold 2.0 and with
 min_population 100: solve rate within 500 generations, median generations and evaluations,
 final population size; CartPole-v1 (docs values, 500 steps, 5 games, 30 generations): how
-many seeds have a champion that averages >= 475 over 100 unseen episodes, and at which
-generation.  Prints a JSON summary as its last line.
+many seeds have a champion that averages >= 475 over 100 unseen episodes.  Writes ``results/spec_reference.json`` (``spec_reference_quick.json`` with
+``--quick``) and prints a JSON summary as its last line.
 """
 import argparse
 import json
@@ -20,7 +21,11 @@ import numpy as np
 import ezspark
 from ezspark.evaluation.play import play_episodes
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+HERE = Path(__file__).resolve().parent
+EXAMPLES = HERE.parent / "examples"          # the repository's examples/
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(EXAMPLES))
+import _harness as H  # noqa: E402
 import xor  # noqa: E402
 
 
@@ -48,7 +53,7 @@ def xor_setting(name, seeds, **overrides):
 
 
 def cartpole(seeds):
-    cfg = ezspark.TrainingConfig.from_json(Path(__file__).resolve().parent.parent / "examples" / "cartpole.json")
+    cfg = ezspark.TrainingConfig.from_json(EXAMPLES / "cartpole.json")
     rows = []
     for seed in range(seeds):
         t0 = time.perf_counter()
@@ -70,13 +75,18 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, default=100)
     p.add_argument("--cartpole-seeds", type=int, default=50)
+    p.add_argument("--quick", action="store_true", help="smoke test: 3 XOR seeds, 1 CartPole seed")
     a = p.parse_args()
+    if a.quick:
+        a.seeds, a.cartpole_seeds = 3, 1
+    info = H.machine_info()
     out = [xor_setting("xor-docs-values", a.seeds, species_threshold=3.0),
            xor_setting("xor-threshold-2", a.seeds),
            xor_setting("xor-min-population-100", a.seeds, species_threshold=3.0,
                        min_population=100),
            cartpole(a.cartpole_seeds)]
-    print(json.dumps({"ezspark": ezspark.__version__, "results": out}))
+    line = {"ezspark": ezspark.__version__, "results": out}
+    H.emit("spec_reference" + ("_quick" if a.quick else ""), {**line, "machine": info, "params": vars(a)}, line)
 
 
 if __name__ == "__main__":

@@ -4,9 +4,10 @@ For each candidate (overrides of the docs example values; the task keys, populat
 the solve test stay those of bench_cartpole.py) this runs ezspark serially on the tuning
 seeds (default 100-119) and reports env steps to solve (training + validation): the work
 that wall time follows.  Steps are deterministic per (seed, settings), so the runs go on
-two processes at once and the machine's load does not matter.
+two processes at once and the machine's load does not matter.  Each call appends one round
+to ``results/tune_cartpole.json`` (``tune_cartpole_quick.json`` with ``--quick``).
 
-Usage: python benchmarks/tune_cartpole.py [--seeds 100-119] [--max-gens 40] [--only NAME,...]
+Usage: python benchmarks/tune_cartpole.py [--seeds 100-119] [--max-gens 40] [--only NAME,...] [--quick]
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _harness as H  # noqa: E402
 
 CANDIDATES = {
     "docs": {},
@@ -32,6 +34,12 @@ CANDIDATES = {
     "surv0.2": {"percentage_survivors_per_specie": 0.2},
     "surv0.5": {"percentage_survivors_per_specie": 0.5},
     "nocross": {"crossover_rate": 0.0},
+    "newconn0.7": {"new_connection_assignment_rate": 0.7},
+    "newconn0.9": {"new_connection_assignment_rate": 0.9},
+    "nc0.5_thr2": {"new_connection_assignment_rate": 0.5, "species_threshold": 2.0},
+    "nc0.5_surv0.2": {"new_connection_assignment_rate": 0.5, "percentage_survivors_per_specie": 0.2},
+    "nc0.5_thr2_surv0.2": {"new_connection_assignment_rate": 0.5, "species_threshold": 2.0,
+                           "percentage_survivors_per_specie": 0.2},
 }
 
 
@@ -51,9 +59,11 @@ def main():
     ap.add_argument("--only", default="")
     ap.add_argument("--extra", default="", help='JSON {"name": {overrides}} added to the candidates')
     ap.add_argument("--procs", type=int, default=2)
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                                  "results", "tune_cartpole.json"))
+    ap.add_argument("--quick", action="store_true", help="smoke test: seeds 100-101, candidates docs and newconn0.7")
     args = ap.parse_args()
+    if args.quick:
+        args.seeds, args.only = "100-101", "docs,newconn0.7"
+    out_path = os.path.join(H.results_dir(), "tune_cartpole" + ("_quick" if args.quick else "") + ".json")
     lo, hi = (int(x) for x in args.seeds.split("-"))
     cands = dict(CANDIDATES)
     if args.extra:
@@ -81,11 +91,12 @@ def main():
     out = {"seeds": args.seeds, "max_gens": args.max_gens, "summary": summary, "runs": rows,
            "wall_s": round(time.perf_counter() - t0, 1)}
     try:
-        old = json.load(open(args.out))
+        with open(out_path) as f:
+            old = json.load(f)
     except (OSError, ValueError):
         old = {}
     old.setdefault("rounds", []).append(out)
-    with open(args.out, "w") as f:
+    with open(out_path, "w") as f:
         json.dump(old, f, indent=1)
 
 
