@@ -1,11 +1,13 @@
-"""Evaluation on real gymnasium environments (spec section 6, properties 12.2 to 12.4)."""
+"""Evaluation on real gymnasium environments (docs/algorithm.md section 6, properties 12.2
+to 12.4)."""
 import gymnasium
 import numpy as np
 import pytest
 
 from ezspark.evaluation.envs import EnvError, episode_seed, inspect_env
 from ezspark.evaluation.contract import EvaluationError
-from ezspark.evaluation.local import EnvEvaluator, evaluate_fitness_function
+from ezspark.evaluation.function import evaluate_fitness_function
+from ezspark.evaluation.local import EnvEvaluator
 from ezspark.engine.innovation import InnovationRegistry
 from ezspark.network.programs import compile_programs
 
@@ -50,7 +52,7 @@ def evaluator(env_id, n_in, n_out, games=5, steps=200, sub_games=1, minimum_rewa
 
 
 def reference_fitness(genome, env_id, n_in, n_out, seed, k, i, games, steps):
-    """Spec 6.1 played one game at a time on a plain gymnasium.make env."""
+    """docs/algorithm.md 6.1 played one game at a time on a plain gymnasium.make env."""
     prog = compile_programs([genome], n_in, n_out)
     env = gymnasium.make(env_id)
     total = 0.0

@@ -91,16 +91,15 @@ def test_empty_generation():
 
 
 class TestPull:
-    """EnvEvaluator._play with a pull() source: what each worker process runs."""
+    """EnvEvaluator.play_jobs with a pull() source: what each worker process runs."""
 
     def test_pulled_genomes_equal_the_serial_ones(self, cartpole_programs):
         ev = EnvEvaluator(inspect_env("CartPole-v1", 4, 2), games=3, max_steps=200, sub_games=2,
                           minimum_reward=0.0)
         base = ev.evaluate(cartpole_programs, 1, 3)
         order = iter([5, 0, 17, 9])
-        res = ev._play(cartpole_programs, lambda p, g: episode_seed(1, 3, p, g),
-                       np.arange(len(cartpole_programs)), 3, None, pull=lambda: next(order, -1),
-                       max_rows=3)
+        res = ev.play_jobs(cartpole_programs, lambda p, g: episode_seed(1, 3, p, g),
+                           generation=3, pull=lambda: next(order, -1), max_rows=3)
         mine = np.flatnonzero(~np.isnan(res.fitness))
         assert mine.tolist() == [0, 5, 9, 17]
         assert np.array_equal(res.fitness[mine], base.fitness[mine])
@@ -111,8 +110,7 @@ class TestPull:
         ev = EnvEvaluator(inspect_env("CartPole-v1", 4, 2), games=1, max_steps=20, sub_games=1,
                           minimum_reward=0.0)
         with pytest.raises(ValueError, match="pull"):
-            ev._play(cartpole_programs, lambda p, g: 0, np.arange(len(cartpole_programs)), 0,
-                     None, pull=lambda: 99)
+            ev.play_jobs(cartpole_programs, lambda p, g: 0, pull=lambda: 99)
 
 
 def test_play_from_seeds_equals_serial_play(cartpole_programs):

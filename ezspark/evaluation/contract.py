@@ -61,7 +61,10 @@ class Evaluator(abc.ABC):
     """
 
     def start(self, context: RunContext) -> None:
-        """Called once, before the first generation this run evaluates."""
+        """Called once, before the first generation this run evaluates.  The default keeps
+        nothing: an evaluator whose results follow from the genomes and the seed alone
+        needs nothing more from the run."""
+        del context
 
     @abc.abstractmethod
     def evaluate(self, programs, seed: int, generation: int,

@@ -1,4 +1,8 @@
-"""Making, checking and seeding gymnasium environments (engine-spec 2.3 and 6.2)."""
+"""Making, checking and seeding gymnasium environments (docs/algorithm.md 2.3 and 6.2).
+
+gymnasium is imported inside the functions that need it: it takes about 0.4 s to import,
+and ``import ezspark`` (the CLI's start, a fitness-function run) does not need it.
+"""
 from __future__ import annotations
 
 import difflib
@@ -6,6 +10,8 @@ import hashlib
 from typing import Any
 
 import numpy as np
+
+from ezspark.plugins.manager import get_plugin_manager
 
 __all__ = ["EnvError", "EnvInfo", "episode_seed", "inspect_env", "make_env", "FastEnv",
            "flat_size"]
@@ -16,7 +22,7 @@ class EnvError(ValueError):
 
 
 def episode_seed(seed: int, generation: int, genome: int, game: int) -> int:
-    """e(k, i, g) of spec 6.2: the first 4 bytes of SHA-256 of
+    """e(k, i, g) of docs/algorithm.md 6.2: the first 4 bytes of SHA-256 of
     ``ezspark-episode:{seed}:{k}:{i}:{g}``, little-endian, low 31 bits."""
     digest = hashlib.sha256(f"ezspark-episode:{seed}:{generation}:{genome}:{game}".encode("ascii"))
     return int.from_bytes(digest.digest()[:4], "little") & 0x7FFFFFFF
@@ -45,7 +51,7 @@ def make_env(env_id: str, **kwargs: Any):
     Plugin environments are registered first (building the plugin manager once)."""
     import gymnasium
 
-    from ezspark.plugins.manager import get_plugin_manager
+    # deferred: gymnasium (ezspark.envs subclasses one of its environments)
     from ezspark.envs import register_builtin_envs
     register_builtin_envs()
     get_plugin_manager()
@@ -75,7 +81,7 @@ class EnvInfo:
 
 
 def inspect_env(env_id: str, input_size: int, output_size: int) -> EnvInfo:
-    """Spec 2.3: make the env once and check its spaces against the configuration."""
+    """docs/algorithm.md 2.3: make the env once and check its spaces against the configuration."""
     from gymnasium import spaces
 
     env = make_env(env_id)
@@ -117,7 +123,7 @@ class FastEnv:
     wrapper keeps the whole chain.
     """
 
-    __slots__ = ("env", "step", "reset", "time_limit", "elapsed")
+    __slots__ = ("env", "step", "reset", "time_limit")
 
     def __init__(self, env_id: str):
         self.env = make_env(env_id)
@@ -136,7 +142,6 @@ class FastEnv:
             self.time_limit = None
         self.step = target.step
         self.reset = target.reset
-        self.elapsed = 0
 
     def close(self):
         self.env.close()

@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from ezspark.evaluation.envs import EnvError, inspect_env, make_env
+from ezspark.evaluation.local import EnvEvaluator
+from ezspark.evaluation.processes import ProcessEvaluator
 
 __all__ = ["play_episodes", "episode_returns"]
 
@@ -60,8 +62,6 @@ def episode_returns(champion, env_id: str | None = None, *, episodes: int = 1, s
     champion on many fresh episodes; for rendering or a custom env use ``play_episodes``.
     Errors are those of training (``EvaluationError`` naming the episode as "genome e").
     """
-    from ezspark.evaluation.local import EnvEvaluator
-
     env_id = env_id or champion.env_id
     if not env_id:
         raise EnvError("this champion was trained without an environment: name one")
@@ -74,7 +74,6 @@ def episode_returns(champion, env_id: str | None = None, *, episodes: int = 1, s
     programs = champion.programs.subset(np.zeros(episodes, dtype=np.int64))
     seeds = (seed + np.arange(episodes, dtype=np.int64)).reshape(episodes, 1)
     if workers > 1:
-        from ezspark.evaluation.processes import ProcessEvaluator
         # one champion: episodes of similar cost, so each worker may hold its whole share
         evaluator = ProcessEvaluator(info, workers, chunks_per_worker=1, **kwargs)
     else:

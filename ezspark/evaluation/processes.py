@@ -2,9 +2,9 @@
 
 Every worker process is given the whole generation (the programs, the run seed and the
 generation number) and runs the same lockstep loop as the serial path
-(``EnvEvaluator._play``), but takes genomes one at a time from a shared counter, each time
-one of its rows frees up: dynamic load balancing at the grain of one genome, so a worker
-that drew long episodes simply takes fewer genomes.  Each worker keeps only about
+(``EnvEvaluator.play_jobs``), but takes genomes one at a time from a shared counter, each
+time one of its rows frees up: dynamic load balancing at the grain of one genome, so a
+worker that drew long episodes simply takes fewer genomes.  Each worker keeps only about
 P / (N x ``chunks_per_worker``) genomes in play at once, so the first worker to start
 cannot take the whole generation.  Genome indices (and so episode seeds) are those of the
 whole generation and a genome's games never depend on which process or row plays them, so
@@ -17,13 +17,13 @@ import multiprocessing
 import signal
 import sys
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from typing import Callable
 
 import numpy as np
 
+from ezspark.evaluation.contract import EvalResult, Evaluator, Progress
 from ezspark.evaluation.envs import EnvInfo, episode_seed
-from ezspark.evaluation.contract import EvalResult
 from ezspark.evaluation.local import EnvEvaluator
+from ezspark.plugins.manager import get_plugin_manager
 
 __all__ = ["ProcessEvaluator"]
 
@@ -34,7 +34,6 @@ _shared = None      # (next genome, genomes finished, evaluation number): shared
 def _init_worker(env_id, input_size, output_size, action_start, kwargs, shared):
     global _worker, _shared
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # the trainer handles Ctrl-C
-    from ezspark.plugins.manager import get_plugin_manager
     get_plugin_manager()                           # plugin environments, in spawned workers
     _worker = EnvEvaluator(EnvInfo(env_id, input_size, output_size, action_start), **kwargs)
     _shared = shared
@@ -67,16 +66,15 @@ def _evaluate_shared(programs, seed, generation, token, max_rows, seeds=None, ge
     else:
         def seed_of(p, g):
             return seeds[p][g]
-    ids = np.arange(n) if genome_ids is None else genome_ids
-    result = _worker._play(programs, seed_of, ids, generation, progress, pull=pull,
-                           max_rows=max_rows)
+    result = _worker.play_jobs(programs, seed_of, pull=pull, genome_ids=genome_ids,
+                               generation=generation, progress=progress, max_rows=max_rows)
     mine = np.flatnonzero(~np.isnan(result.fitness))
     return (mine, result.fitness[mine], result.env_steps[mine], result.reward_violations,
             result.min_reward)
 
 
-class ProcessEvaluator:
-    """Evaluates a generation on ``workers`` processes."""
+class ProcessEvaluator(Evaluator):
+    """Evaluates a generation on ``workers`` processes (see the module docstring)."""
 
     def __init__(self, info: EnvInfo, workers: int, *, chunks_per_worker: int = 4, **kwargs):
         self.workers = int(workers)
@@ -102,12 +100,13 @@ class ProcessEvaluator:
                    minimum_reward=cfg.minimum_reward)
 
     def evaluate(self, programs, seed: int, generation: int,
-                 progress: Callable[[int], None] | None = None) -> EvalResult:
-        """Fitness of the generation's genomes (program p is genome p: spec 6.2 seeds)."""
+                 progress: Progress | None = None) -> EvalResult:
+        """Fitness of the generation's genomes (program p is genome p: docs/algorithm.md 6.2
+        seeds)."""
         return self._run(programs, seed, generation, progress)
 
     def play(self, programs, seeds: np.ndarray, *, generation: int = -1, genome_ids=None,
-             progress: Callable[[int], None] | None = None) -> EvalResult:
+             progress: Progress | None = None) -> EvalResult:
         """``EnvEvaluator.play`` on the worker processes: ``seeds[p, g]`` seeds game g of
         program p; ``generation`` and ``genome_ids`` only label error messages."""
         n = len(programs)
@@ -117,7 +116,11 @@ class ProcessEvaluator:
         ids = None if genome_ids is None else np.asarray(genome_ids, dtype=np.int64)
         return self._run(programs, 0, generation, progress, seeds.tolist(), ids)
 
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
     def _run(self, programs, seed, generation, progress, seeds=None, genome_ids=None):
+        """Starts one evaluation on every worker and merges what each played."""
         n = len(programs)
         counter, finished, current = self._shared
         self._token += 1
@@ -130,34 +133,36 @@ class ProcessEvaluator:
         futures = [self._pool.submit(_evaluate_shared, programs, seed, generation, self._token,
                                      max_rows, seeds, genome_ids)
                    for _ in range(min(self.workers, max(n, 1)))]
-        fitness = np.full(n, np.nan)
-        steps = np.zeros(n, dtype=np.int64)
-        violations, low = 0, math.inf
-        reported = 0
-        pending = set(futures)
         try:
-            while pending:
-                done, pending = wait(pending, timeout=0.05 if progress else None,
-                                     return_when=FIRST_COMPLETED)
-                for fut in done:
-                    mine, fit, st, v, lo = fut.result()
-                    fitness[mine] = fit
-                    steps[mine] = st
-                    violations += v
-                    low = min(low, lo)
-                if progress is not None and finished.value > reported:
-                    reported = int(finished.value)
-                    progress(reported)
+            result = self._collect(futures, n, progress)
         except BaseException:
             with counter.get_lock():
                 current.value = -1           # the workers stop pulling
-            for fut in pending:
+            for fut in futures:
                 fut.cancel()
             raise
-        missing = np.flatnonzero(np.isnan(fitness))
+        missing = np.flatnonzero(np.isnan(result.fitness))
         if missing.shape[0]:                 # never expected: every genome is pulled once
             raise RuntimeError(f"{missing.shape[0]} genomes were not evaluated")
-        return EvalResult(fitness, steps, violations, low)
+        return result
 
-    def close(self):
-        self._pool.shutdown(wait=True, cancel_futures=True)
+    def _collect(self, futures, n: int, progress: Progress | None) -> EvalResult:
+        """Waits for the workers' shares, reporting progress from the shared count."""
+        finished = self._shared[1]
+        fitness = np.full(n, np.nan)
+        steps = np.zeros(n, dtype=np.int64)
+        violations, low, reported = 0, math.inf, 0
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=0.05 if progress else None,
+                                 return_when=FIRST_COMPLETED)
+            for fut in done:
+                mine, fit, st, v, lo = fut.result()
+                fitness[mine] = fit
+                steps[mine] = st
+                violations += v
+                low = min(low, lo)
+            if progress is not None and finished.value > reported:
+                reported = int(finished.value)
+                progress(reported)
+        return EvalResult(fitness, steps, violations, low)

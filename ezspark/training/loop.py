@@ -1,0 +1,229 @@
+"""The generation loop (docs/algorithm.md 5.1, steps E and 1 to 4), with checkpoints.
+
+The loop knows its evaluator only through the contract of
+:mod:`ezspark.evaluation.contract`: ``start`` once before the first generation, ``evaluate``
+once per generation, ``excluded`` for each checkpoint.  Whoever built the evaluator closes
+it (``train`` does, with ``with evaluator:``).
+"""
+from __future__ import annotations
+
+import time
+import warnings
+from pathlib import Path
+from typing import Callable
+
+import attrs
+import numpy as np
+
+from ezspark.config.training import TrainingConfig
+from ezspark.engine.evolution import Evolution
+from ezspark.evaluation.contract import EvalResult, Evaluator, RunContext
+from ezspark.network.champion import Champion
+from ezspark.network.programs import compile_csr
+from ezspark.store.checkpoint import RunState, save_checkpoint
+from ezspark.store.history import GenerationStats, RunResult
+from ezspark.store.runfile import HISTORY_DTYPE
+from ezspark.training.seeds import make_streams
+
+__all__ = ["GenerationLoop", "RunInfo", "RewardBelowMinimum"]
+
+
+class RewardBelowMinimum(UserWarning):
+    """An environment gave a step reward below the config's ``minimum_reward``."""
+
+
+@attrs.frozen
+class RunInfo:
+    """What reporters learn about the run (the ``run`` argument of every hook)."""
+
+    config: TrainingConfig
+    seed: int
+    out: Path | None            # the run.h5 this run writes, or None
+    env_id: str | None
+    generations: int            # generations the run will evaluate at most
+    progress: bool = False      # console reporters should show progress
+    overwrite: bool = False     # an existing run.h5 at ``out`` may be replaced
+    start_generation: int = 0   # > 0 when the run resumes from a checkpoint
+
+
+class GenerationLoop:
+    """One run's generations: evaluate, observe, stop or reproduce, report, checkpoint.
+
+    ``hook`` is a pluggy hook relay (reporters and the run store listen on it).  ``stop``
+    may end the run after any generation, like ``fitness_threshold``.  ``checkpoint`` is the
+    checkpoint file (None: no checkpoints), written when ``interval`` seconds have passed
+    since the last one, and always when the run ends, is interrupted or fails.
+    """
+
+    def __init__(self, cfg: TrainingConfig, run: RunInfo, evaluator: Evaluator, hook, *,
+                 stop: Callable[[Champion], bool] | None = None,
+                 checkpoint: Path | None = None, interval: float = 1.0):
+        self.cfg, self.run_info, self.evaluator, self.hook = cfg, run, evaluator, hook
+        self.stop, self.checkpoint, self.interval = stop, checkpoint, interval
+        self.last_save = time.monotonic()
+        self.rng, self.verification = make_streams(run.seed)
+        self.evo: Evolution | None = None
+        self.population = None
+        self.history: list[GenerationStats] = []
+        self.warned = False
+        self.champion: Champion | None = None
+        self.stopped = "generations"
+        self.snapshot: RunState | None = None     # the state after the last finished generation
+        self.saved: RunState | None = None        # the snapshot last written
+
+    def run(self, state: RunState | None = None) -> RunResult:
+        """Evaluates generations until a stop rule ends the run; ``state`` continues a run
+        from its checkpoint.  Ctrl-C ends the run as "interrupted" once a generation has
+        finished (and re-raises before that)."""
+        run, hook = self.run_info, self.hook
+        first = self._start() if state is None else self._restore(state)
+        excluded = frozenset(state.excluded) if state is not None else frozenset()
+        self.evaluator.start(RunContext(run.seed, self.verification, excluded))
+        hook.ezspark_run_start(run=run)
+        try:
+            for k in range(first, self.cfg.generations):
+                if self._generation(k):
+                    break
+        except KeyboardInterrupt:
+            self._save_unsaved()
+            if self.champion is None:
+                hook.ezspark_run_end(run=run, result=self._result("interrupted"))
+                raise
+            self.stopped = "interrupted"
+        except BaseException:
+            try:
+                self._save_unsaved()
+            finally:
+                hook.ezspark_run_end(run=run, result=self._result("failed"))
+            raise
+        else:
+            self._save(self.snapshot)
+        result = self._result(self.stopped)
+        hook.ezspark_run_end(run=run, result=result)
+        return result
+
+    # -- the two ways in ---------------------------------------------------------------
+    def _start(self) -> int:
+        """Step E: the initial population; returns the first generation, 0."""
+        self.evo, self.population = Evolution.start(self.cfg, self.rng)
+        return 0
+
+    def _restore(self, state: RunState) -> int:
+        """Continues from a checkpoint, bit for bit; returns its next generation."""
+        self.rng.bit_generator.state = state.rng_states["evolution"]
+        self.verification.bit_generator.state = state.rng_states["verification"]
+        self.evo = Evolution.from_state(self.cfg, self.rng, state.evolution)
+        self.population = state.population
+        self.history = [GenerationStats(**{n: row[n].item() for n in state.history.dtype.names})
+                        for row in state.history]
+        self.warned = state.warned
+        return state.next_generation
+
+    # -- one generation ----------------------------------------------------------------
+    def _generation(self, k: int) -> bool:
+        """Generation k, steps 1 to 4; True when it is the run's last."""
+        t0 = time.perf_counter()
+        run, cfg, population = self.run_info, self.cfg, self.population
+        self.hook.ezspark_generation_start(run=run, generation=k, population=len(population))
+        result = self._evaluate(k)
+        j, best, _ = self.evo.observe(result.fitness)                          # steps 1, 2
+        champion = self.champion = Champion(population[j], cfg.input_size, cfg.output_size,
+                                            generation=k, fitness=best, env_id=run.env_id)
+        final = self._is_final(k, best, champion)                              # step 4
+        species, following = -1, None
+        if not final:
+            following, outcome = self.evo.reproduce(population, result.fitness, k, j)
+            species, champion.species = outcome.species, outcome.champion_species
+        stats = self._stats(k, t0, best, species, result)
+        self.history.append(stats)
+        self._warn_low_rewards(k, result)
+        self.hook.ezspark_generation_end(run=run, stats=stats)
+        if k % cfg.saving == 0 or final:                                       # step 3
+            self.hook.ezspark_new_champion(run=run, champion=champion)
+        if final:
+            self.stopped = self._stop_reason(k, best)
+            self.snapshot = self._snapshot(k + 1, finished=True)
+            return True
+        self.population = following
+        self.snapshot = self._snapshot(k + 1)
+        if time.monotonic() - self.last_save >= self.interval:
+            self._save(self.snapshot)
+        return False
+
+    def _evaluate(self, k: int) -> EvalResult:
+        """The fitness of every genome of generation k, reported to the hooks as it comes."""
+        run, pop, size = self.run_info, self.population, len(self.population)
+        programs = compile_csr(pop.off, pop.src, pop.dst, pop.weight, pop.enabled,
+                               self.cfg.input_size, self.cfg.output_size)
+
+        def report(done: int) -> None:
+            self.hook.ezspark_genomes_evaluated(run=run, generation=k, done=done, total=size)
+
+        return self.evaluator.evaluate(programs, run.seed, k, progress=report)
+
+    def _is_final(self, k: int, best: float, champion: Champion) -> bool:
+        """Step 4: the last generation, the fitness threshold reached, or ``stop`` says so
+        (asked only when nothing else ends the run)."""
+        cfg = self.cfg
+        return k == cfg.generations - 1 or (
+            cfg.fitness_threshold is not None and best >= cfg.fitness_threshold) or (
+            self.stop is not None and bool(self.stop(champion)))
+
+    def _stop_reason(self, k: int, best: float) -> str:
+        cfg = self.cfg
+        if k == cfg.generations - 1:
+            return "generations"
+        if cfg.fitness_threshold is not None and best >= cfg.fitness_threshold:
+            return "fitness_threshold"
+        return "stop"
+
+    def _stats(self, k: int, t0: float, best: float, species: int,
+               result: EvalResult) -> GenerationStats:
+        size = len(self.population)
+        return GenerationStats(
+            generation=k, best_fitness=best, mean_fitness=float(np.mean(result.fitness)),
+            population=size, species=species, evaluations=size,
+            env_steps=int(result.env_steps.sum()), reward_violations=result.reward_violations,
+            seconds=time.perf_counter() - t0, checks=result.checks,
+            mismatches=result.mismatches, excluded=result.excluded)
+
+    def _warn_low_rewards(self, k: int, result: EvalResult) -> None:
+        """Warns once per run (a resumed run included) of rewards below minimum_reward."""
+        if not result.reward_violations or self.warned:
+            return
+        self.warned = True
+        # stacklevel: this method, _generation, run, train, then train's caller's caller
+        warnings.warn(f"{self.run_info.env_id} gave a reward of {result.min_reward} in "
+                      f"generation {k}, below minimum_reward = {self.cfg.minimum_reward}; "
+                      "such steps are counted in the history (reward_violations)",
+                      RewardBelowMinimum, stacklevel=6)
+
+    # -- checkpoints and the result ----------------------------------------------------
+    def _snapshot(self, next_generation: int, finished: bool = False) -> RunState:
+        rows = np.array([attrs.astuple(h) for h in self.history], dtype=HISTORY_DTYPE)
+        return RunState(config_json=self.cfg.to_json(), seed=self.run_info.seed,
+                        next_generation=next_generation, population=self.population,
+                        evolution=self.evo.state(),
+                        rng_states={"evolution": self.rng.bit_generator.state,
+                                    "verification": self.verification.bit_generator.state},
+                        history=rows, warned=self.warned, finished=finished,
+                        excluded=tuple(sorted(self.evaluator.excluded)))
+
+    def _save(self, snapshot: RunState | None) -> None:
+        if self.checkpoint is None or snapshot is None:
+            return
+        self.hook.ezspark_checkpoint(run=self.run_info, generation=snapshot.next_generation - 1)
+        save_checkpoint(self.checkpoint, snapshot)
+        self.last_save = time.monotonic()
+        self.saved = snapshot
+
+    def _save_unsaved(self) -> None:
+        """After an interruption or a failure: the last finished generation, if not saved."""
+        if self.snapshot is not self.saved:
+            self._save(self.snapshot)
+
+    def _result(self, stopped: str) -> RunResult:
+        run = self.run_info
+        path = run.out if run.out is not None and run.out.exists() else None
+        return RunResult(champion=self.champion, history=tuple(self.history), path=path,
+                         seed=run.seed, stopped=stopped)
