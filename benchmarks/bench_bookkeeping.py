@@ -123,39 +123,62 @@ def _calibrate_probe():
     return max((wrapped - base) / n, 0.0), p.seconds / n
 
 
-def worker_ezspark(pop, gens, seed, budget):
-    import attrs
-    import numpy as np
-
-    import ezspark
-    import ezspark.engine.evolution as evm
-    from ezspark.config.training import TrainingConfig
+def _compile_generation(population, cfg):
+    """What the trainer does: a CSR Population compiles from its columns; a list of Genomes
+    (the implementation before the kernels) through compile_programs."""
     from ezspark.network.programs import compile_csr, compile_programs
-    from ezspark.training.trainer import make_streams
+    if hasattr(population, "off"):
+        return compile_csr(population.off, population.src, population.dst, population.weight,
+                           population.enabled, cfg.input_size, cfg.output_size)
+    return compile_programs(population, cfg.input_size, cfg.output_size)
 
-    def compile_generation(population):
-        # what the trainer does: a CSR Population compiles from its columns; a list of
-        # Genomes (the implementation before the kernels) through compile_programs
-        if hasattr(population, "off"):
-            return compile_csr(population.off, population.src, population.dst, population.weight,
-                               population.enabled, cfg.input_size, cfg.output_size)
-        return compile_programs(population, cfg.input_size, cfg.output_size)
 
-    def enabled_counts(population):
-        if hasattr(population, "off"):
-            off = np.asarray(population.off)
-            csum = np.concatenate(([0], np.cumsum(np.asarray(population.enabled, dtype=np.int64))))
-            return (csum[off[1:]] - csum[off[:-1]]).tolist(), np.diff(off).tolist()
-        return [int(g.enabled.sum()) for g in population], [len(g) for g in population]
+def _enabled_counts(population):
+    """Enabled connections and genes per genome."""
+    import numpy as np
+    if hasattr(population, "off"):
+        off = np.asarray(population.off)
+        csum = np.concatenate(([0], np.cumsum(np.asarray(population.enabled, dtype=np.int64))))
+        return (csum[off[1:]] - csum[off[:-1]]).tolist(), np.diff(off).tolist()
+    return [int(g.enabled.sum()) for g in population], [len(g) for g in population]
 
-    outer_overhead, inner_overhead = _calibrate_probe()
-    probes = {}          # name -> _Probe; "speciation" probes are summed into speciate_s
-    counted = [0]        # distance computations reported by the speciate kernel's outputs
 
-    def count_speciate(fn):
+class _SpeciationProbes:
+    """Timers on whatever implements speciation: any function of ``ezspark.engine.evolution``
+    named like "distance" or "speciat" (the per-pair Python code before the kernels) and the
+    kernels ``_core.speciate``, ``distance_pairs``, ``reproduce``, ``crossover`` (looked up as
+    ``_core.<name>`` at call time, so wrapping the module attribute catches every call).
+    Distance computations are counted from the speciate kernel's outputs."""
+
+    def __init__(self, evm):
+        from ezspark import _core
+        self.outer_overhead, self.inner_overhead = _calibrate_probe()
+        self.counted = 0
+        self.probes = {}
+        for name in dir(evm):
+            obj = getattr(evm, name)
+            low = name.lower()
+            if callable(obj) and not isinstance(obj, type) and ("distance" in low or "speciat" in low):
+                self.probes[name] = _Probe()
+                setattr(evm, name, self.probes[name].wrap(obj))
+        self.kernels = {}
+        for name in ("speciate", "distance_pairs", "reproduce", "crossover"):
+            if callable(getattr(_core, name, None)):
+                self.kernels[name] = _Probe()
+                fn = getattr(_core, name)
+                if name == "speciate":
+                    fn = self._count_speciate(fn)
+                setattr(_core, name, self.kernels[name].wrap(fn))
+        self.speciation = dict(self.probes)
+        self.speciation.update({f"_core.{n}": self.kernels[n] for n in ("speciate", "distance_pairs")
+                                if n in self.kernels})
+
+    def _count_speciate(self, fn):
         # _core.speciate(p_off, ..., r_off, ..., threshold, n_io, species, dist, founders)
         # -> n_new.  First fit: genome i joining species s < R (or an earlier founder's
         # species) was tested against s + 1 representatives; the j-th founder against R + j.
+        import numpy as np
+
         def wrapper(*a, **k):
             n_new = fn(*a, **k)
             try:
@@ -163,32 +186,73 @@ def worker_ezspark(pop, gens, seed, budget):
                 species, founders = np.asarray(a[10]), np.asarray(a[12])[:n_new]
                 is_founder = np.zeros(species.shape[0], dtype=bool)
                 is_founder[founders] = True
-                counted[0] += int((species[~is_founder] + 1).sum()) + n_new * R + n_new * (n_new - 1) // 2
+                self.counted += int((species[~is_founder] + 1).sum()) + n_new * R + n_new * (n_new - 1) // 2
             except Exception:
-                counted[0] = -10**18   # signature changed: count unknown
+                self.counted = -10**18   # signature changed: count unknown
             return n_new
         return wrapper
 
-    # per-pair distance in Python (the implementation before the kernels)
-    for name in dir(evm):
-        obj = getattr(evm, name)
-        low = name.lower()
-        if callable(obj) and not isinstance(obj, type) and ("distance" in low or "speciat" in low):
-            probes[name] = _Probe()
-            setattr(evm, name, probes[name].wrap(obj))
-    # the kernels (looked up as ``_core.<name>`` at call time)
-    from ezspark import _core
-    kernel_probes = {}
-    for name in ("speciate", "distance_pairs", "reproduce", "crossover"):
-        if callable(getattr(_core, name, None)):
-            kernel_probes[name] = _Probe()
-            fn = getattr(_core, name)
-            if name == "speciate":
-                fn = count_speciate(fn)
-            setattr(_core, name, kernel_probes[name].wrap(fn))
-    speciation_probes = {n: p for n, p in probes.items()}
-    speciation_probes.update({f"_core.{n}": kernel_probes[n] for n in ("speciate", "distance_pairs")
-                              if n in kernel_probes})
+    def reset(self):
+        for p in list(self.probes.values()) + list(self.kernels.values()):
+            p.calls, p.seconds = 0, 0.0
+        self.counted = 0
+
+    def figures(self, reproduce_wall):
+        """Speciation seconds, reproduce seconds less the probes' own cost, kernel seconds,
+        calls and distance computations of the generation since ``reset``."""
+        inner = self.inner_overhead
+        calls = {n: p.calls for n, p in self.probes.items()}
+        calls.update({f"_core.{n}": p.calls for n, p in self.kernels.items()})
+        if "distance" in self.probes and self.probes["distance"].calls:
+            dist_calls = self.probes["distance"].calls
+        else:
+            dist_calls = self.counted if self.counted > 0 else None
+        n_calls = sum(p.calls for p in list(self.probes.values()) + list(self.kernels.values()))
+        return {"speciate_s": sum(max(p.seconds - p.calls * inner, 0.0) for p in self.speciation.values()),
+                "reproduce_s": max(reproduce_wall - n_calls * self.outer_overhead, 0.0),
+                "kernel_s": {f"_core.{n}": max(p.seconds - p.calls * inner, 0.0) for n, p in self.kernels.items()},
+                "probe_calls": calls, "distance_calls": dist_calls}
+
+
+def _ezspark_generation(evo, population, k, cfg, noise, probes):
+    """One generation: compile, cheap fitness (not timed), observe, reproduce (speciation
+    included).  Returns (next population, row)."""
+    import numpy as np
+    pc = time.perf_counter
+    t0 = pc()
+    programs = _compile_generation(population, cfg)
+    t1 = pc()
+    conns, genes = _enabled_counts(population)
+    fit = np.array([c + noise.gauss(0.0, 0.5) for c in conns])
+    t2 = pc()
+    probes.reset()
+    j, _, _ = evo.observe(fit)
+    t3 = pc()
+    nxt, outcome = evo.reproduce(population, fit, k, j)
+    t4 = pc()
+    f = probes.figures(t4 - t3)
+    row = {"gen": k, "pop": len(population), "offspring": len(nxt),
+           "compile_s": t1 - t0, "eval_s": t2 - t1, "observe_s": t3 - t2,
+           "reproduce_s": f["reproduce_s"], "speciate_s": f["speciate_s"],
+           "reproduce_excl_speciation_s": max(f["reproduce_s"] - f["speciate_s"], 0.0),
+           "non_eval": (t1 - t0) + (t3 - t2) + f["reproduce_s"],
+           "probe_calls": f["probe_calls"], "kernel_s": f["kernel_s"], "distance_calls": f["distance_calls"],
+           "species": outcome.species, "culled": len(outcome.culled),
+           "mean_enabled_conns": statistics.fmean(conns), "mean_genes": statistics.fmean(genes),
+           "mean_nodes": float(programs.n_nodes.mean()) + cfg.input_size, "rss_mb": rss_mb()}
+    return nxt, row
+
+
+def worker_ezspark(pop, gens, seed, budget):
+    """One ezspark pass through the stable API ``ezspark.engine.evolution.Evolution``."""
+    import attrs
+
+    import ezspark
+    import ezspark.engine.evolution as evm
+    from ezspark.config.training import TrainingConfig
+    from ezspark.training.trainer import make_streams
+
+    probes = _SpeciationProbes(evm)
     cfg = attrs.evolve(TrainingConfig.docs_example(), gym_game_name="CartPole-v1",
                        initial_population=pop, min_population=pop, max_population=pop,
                        generations=gens + 1)
@@ -200,57 +264,20 @@ def worker_ezspark(pop, gens, seed, budget):
     noise = random.Random(seed + 1_000_003)
     rows = []
     spent = 0.0
-    pc = time.perf_counter
     for k in range(gens):
-        t0 = pc()
-        programs = compile_generation(population)
-        t1 = pc()
-        conns, genes = enabled_counts(population)
-        fit = np.array([c + noise.gauss(0.0, 0.5) for c in conns])
-        t2 = pc()
-        for p in list(probes.values()) + list(kernel_probes.values()):
-            p.calls, p.seconds = 0, 0.0
-        counted[0] = 0
-        j, best, _ = evo.observe(fit)
-        t3 = pc()
-        nxt, outcome = evo.reproduce(population, fit, k, j)
-        t4 = pc()
-        calls = {n: p.calls for n, p in probes.items()}
-        calls.update({f"_core.{n}": p.calls for n, p in kernel_probes.items()})
-        if "distance" in probes and probes["distance"].calls:
-            dist_calls = probes["distance"].calls
-        elif counted[0] > 0:
-            dist_calls = counted[0]
-        else:
-            dist_calls = None
-        spec_s = sum(max(p.seconds - p.calls * inner_overhead, 0.0) for p in speciation_probes.values())
-        all_probes = list(probes.values()) + list(kernel_probes.values())
-        probe_cost = sum(p.calls for p in all_probes) * outer_overhead
-        reproduce_s = max(t4 - t3 - probe_cost, 0.0)
-        kernel_s = {f"_core.{n}": max(p.seconds - p.calls * inner_overhead, 0.0) for n, p in kernel_probes.items()}
-        row = {"gen": k, "pop": len(population), "offspring": len(nxt),
-               "compile_s": t1 - t0, "eval_s": t2 - t1, "observe_s": t3 - t2,
-               "reproduce_s": reproduce_s, "speciate_s": spec_s,
-               "reproduce_excl_speciation_s": max(reproduce_s - spec_s, 0.0),
-               "non_eval": (t1 - t0) + (t3 - t2) + reproduce_s,
-               "probe_calls": calls, "kernel_s": kernel_s, "distance_calls": dist_calls,
-               "species": outcome.species, "culled": len(outcome.culled),
-               "mean_enabled_conns": statistics.fmean(conns),
-               "mean_genes": statistics.fmean(genes),
-               "mean_nodes": float(programs.n_nodes.mean()) + cfg.input_size,
-               "rss_mb": rss_mb()}
+        population, row = _ezspark_generation(evo, population, k, cfg, noise, probes)
         rows.append(row)
         spent += row["non_eval"]
-        H.log(f"  ezspark pop {pop} gen {k}: {row['non_eval']:.3f}s (speciation {spec_s:.3f}s, "
-               f"{dist_calls} distances), species {outcome.species}, conns {row['mean_enabled_conns']:.1f}")
-        population = nxt
+        H.log(f"  ezspark pop {pop} gen {k}: {row['non_eval']:.3f}s (speciation {row['speciate_s']:.3f}s, "
+              f"{row['distance_calls']} distances), species {row['species']}, conns {row['mean_enabled_conns']:.1f}")
         if budget and spent > budget:
             H.log(f"  ezspark pop {pop}: budget {budget}s reached after {k + 1} generations")
             break
     return {"package": "ezspark", "version": getattr(ezspark, "__version__", None), "init_s": init_s,
-            "rows": rows, "probe_overhead_us": {"outer": outer_overhead * 1e6, "inner": inner_overhead * 1e6},
-            "probed_functions": sorted(probes) + [f"_core.{n}" for n in kernel_probes],
-            "speciation_probes": sorted(speciation_probes), "base_rss_mb": base_rss, "peak_rss_mb": rss_mb()}
+            "rows": rows, "probe_overhead_us": {"outer": probes.outer_overhead * 1e6,
+                                                "inner": probes.inner_overhead * 1e6},
+            "probed_functions": sorted(probes.probes) + [f"_core.{n}" for n in probes.kernels],
+            "speciation_probes": sorted(probes.speciation), "base_rss_mb": base_rss, "peak_rss_mb": rss_mb()}
 
 
 def worker_neat(pop, gens, seed, budget):
@@ -306,7 +333,7 @@ def one_pass(pkg, pop, gens, seed, budget):
     return res
 
 
-def summarize_pkg(passes, pop):
+def summarize_pkg(passes):
     """Figures of one package at one population size over its passes."""
     n = min(len(p["rows"]) for p in passes)
 
@@ -347,7 +374,7 @@ def summarize_pkg(passes, pop):
     return out
 
 
-def main():
+def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pops", default="1000,10000")
     ap.add_argument("--gens", default="1000:40,10000:15")
@@ -365,105 +392,111 @@ def main():
     ap.add_argument("--worker-gens", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--worker-budget", type=float, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.worker:
-        return run_worker(args)
     if args.quick:
         args.pops, args.gens, args.passes, args.mn_passes = "200", "200:5", "200:1", 1
-    if args.profile_pop:
-        return profile_ezspark(args.profile_pop, parse_map(args.gens).get(args.profile_pop, 10), args.seed)
-    pops = [int(x) for x in args.pops.split(",") if x]
-    gens_map, passes_map = parse_map(args.gens), parse_map(args.passes)
-    budget_map = parse_map(args.budget, float)
-    pkgs = [p for p in args.packages.split(",") if p]
-    if "multineat" in pkgs:
-        try:
-            import multineat  # noqa: F401
-        except ImportError:
-            H.log("MultiNEAT not installed: skipped")
-            pkgs.remove("multineat")
+    return args
 
-    info = H.machine_info()
-    full = {"bench": "bench_bookkeeping", "machine": info, "params": vars(args), "by_pop": {}}
-    line = {"bench": "bench_bookkeeping", "unit": "s/gen bookkeeping, us/offspring, us/distance [median,min,max]",
-            "by_pop": {}}
-    t_start = time.perf_counter()
-    for pop in pops:
-        gens = gens_map.get(pop, 10)
-        npass = passes_map.get(pop, 1)
-        budget = budget_map.get(pop)
-        runs = {p: [] for p in pkgs}
-        for k in range(max(npass, args.mn_passes if pop <= 1000 else 0)):
-            order = pkgs if k % 2 == 0 else pkgs[::-1]
-            for pkg in order:
-                if pkg == "multineat" and (pop > 1000 or k >= args.mn_passes):
-                    continue
-                if pkg != "multineat" and k >= npass:
-                    continue
-                H.log(f"pop {pop} pass {k + 1} {pkg} ({time.perf_counter() - t_start:.0f}s, load {H.loadavg()})")
-                r = one_pass(pkg, pop, gens, args.seed, budget)
-                runs[pkg].append(r)
-                rows = r["rows"]
-                H.log(f"pop {pop} pass {k + 1} {pkg}: {len(rows)} gens, total {sum(x['non_eval'] for x in rows):.1f}s, "
-                       f"median {statistics.median(x['non_eval'] for x in rows):.3f}s/gen, species end "
-                       f"{rows[-1].get('species')}, conns end {rows[-1]['mean_enabled_conns']:.1f}, "
-                       f"peak RSS {r['peak_rss_mb']:.0f} MB")
-        summ = {p: summarize_pkg(rs, pop) for p, rs in runs.items() if rs}
-        same = {p: len({json.dumps([(x.get("species"), round(x["mean_enabled_conns"], 6)) for x in r["rows"][:summ[p]["generations"]]])
-                        for r in rs}) == 1 for p, rs in runs.items() if rs}
-        ratios = {}
-        ez, npy, mn = summ.get("ezspark"), summ.get("neat-python"), summ.get("multineat")
 
-        def pair(key, a, b, invert=True):
-            if a and b and key in a and key in b:
-                va, vb = a[key]["median"], b[key]["median"]
-                return round(vb / va, 3) if invert else round(va / vb, 3)
-            return None
+def run_passes(pkgs, pop, gens, npass, mn_passes, seed, budget, t_start):
+    """All passes at one population size, one subprocess each, the package order alternating
+    pass by pass (MultiNEAT only at pop <= 1,000)."""
+    runs = {p: [] for p in pkgs}
+    for k in range(max(npass, mn_passes if pop <= 1000 else 0)):
+        for pkg in (pkgs if k % 2 == 0 else pkgs[::-1]):
+            if pkg == "multineat" and (pop > 1000 or k >= mn_passes):
+                continue
+            if pkg != "multineat" and k >= npass:
+                continue
+            H.log(f"pop {pop} pass {k + 1} {pkg} ({time.perf_counter() - t_start:.0f}s, load {H.loadavg()})")
+            r = one_pass(pkg, pop, gens, seed, budget)
+            runs[pkg].append(r)
+            rows = r["rows"]
+            H.log(f"pop {pop} pass {k + 1} {pkg}: {len(rows)} gens, total {sum(x['non_eval'] for x in rows):.1f}s, "
+                  f"median {statistics.median(x['non_eval'] for x in rows):.3f}s/gen, species end "
+                  f"{rows[-1].get('species')}, conns end {rows[-1]['mean_enabled_conns']:.1f}, "
+                  f"peak RSS {r['peak_rss_mb']:.0f} MB")
+    return runs
 
-        if ez and npy:
-            g = min(ez["generations"], npy["generations"])
-            ez_eq = [sum(r["non_eval"] for r in p["rows"][:g]) for p in runs["ezspark"]]
-            np_eq = [sum(r["non_eval"] for r in p["rows"][:g]) for p in runs["neat-python"]]
-            ratios["neat_over_ezspark"] = {
-                "s_per_gen_median": pair("s_per_gen_median_over_gens", ez, npy),
-                "us_per_offspring_reproduce_excl_speciation": pair("us_per_offspring_reproduce_excl_speciation", ez, npy),
-                "us_per_offspring_bookkeeping": pair("us_per_offspring_bookkeeping", ez, npy),
-                "us_per_distance": pair("us_per_distance", ez, npy),
-                f"total_first_{g}_gens": round(statistics.median(np_eq) / statistics.median(ez_eq), 3),
-                "peak_rss": pair("peak_rss_mb", ez, npy)}
-        if ez and mn:
-            g = min(ez["generations"], mn["generations"])
-            ez_eq = [sum(r["non_eval"] for r in p["rows"][:g]) for p in runs["ezspark"]]
-            mn_eq = [sum(r["non_eval"] for r in p["rows"][:g]) for p in runs["multineat"]]
-            ratios["multineat_over_ezspark"] = {
-                "s_per_gen_median": pair("s_per_gen_median_over_gens", ez, mn),
-                "us_per_offspring_bookkeeping": pair("us_per_offspring_bookkeeping", ez, mn),
-                f"total_first_{g}_gens": round(statistics.median(mn_eq) / statistics.median(ez_eq), 3),
-                "peak_rss": pair("peak_rss_mb", ez, mn)}
-        full["by_pop"][str(pop)] = {"generations_requested": gens, "budget_s": budget, "summary": summ,
-                                    "same_work_across_passes": same, "ratios_median": ratios,
-                                    "raw": {p: [{k: v for k, v in r.items()} for r in rs] for p, rs in runs.items()}}
-        line["by_pop"][str(pop)] = {
-            p: {"gens": s["generations"], "s_per_gen": H.ms(s["s_per_gen_median_over_gens"], 4),
+
+def peer_ratios(runs, summ):
+    """Medians of peer / ezspark: per-offspring, per-distance and per-generation figures, the
+    total over the generations both ran, peak RSS."""
+    def pair(key, a, b):
+        if a and b and key in a and key in b:
+            return round(b[key]["median"] / a[key]["median"], 3)
+        return None
+
+    def total_ratio(peer):
+        g = min(summ["ezspark"]["generations"], summ[peer]["generations"])
+        eq = {p: statistics.median(sum(r["non_eval"] for r in x["rows"][:g]) for x in runs[p])
+              for p in ("ezspark", peer)}
+        return f"total_first_{g}_gens", round(eq[peer] / eq["ezspark"], 3)
+
+    ratios = {}
+    ez = summ.get("ezspark")
+    for peer, label, keys in (
+            ("neat-python", "neat_over_ezspark",
+             ("s_per_gen_median_over_gens", "us_per_offspring_reproduce_excl_speciation",
+              "us_per_offspring_bookkeeping", "us_per_distance")),
+            ("multineat", "multineat_over_ezspark", ("s_per_gen_median_over_gens", "us_per_offspring_bookkeeping"))):
+        other = summ.get(peer)
+        if ez and other:
+            r = {("s_per_gen_median" if k == "s_per_gen_median_over_gens" else k): pair(k, ez, other) for k in keys}
+            r.update([total_ratio(peer)])
+            r["peak_rss"] = pair("peak_rss_mb", ez, other)
+            ratios[label] = r
+    return ratios
+
+
+def summary_line(summ):
+    return {p: {"gens": s["generations"], "s_per_gen": H.ms(s["s_per_gen_median_over_gens"], 4),
                 "us_per_offspring_repro": H.ms(s["us_per_offspring_reproduce_excl_speciation"], 1)
                 if "us_per_offspring_reproduce_excl_speciation" in s else None,
                 "us_per_offspring_all": H.ms(s["us_per_offspring_bookkeeping"], 1),
                 "us_per_distance": H.ms(s["us_per_distance"], 3) if "us_per_distance" in s else None,
                 "species_end": s["per_gen"]["species"][-1], "conns_end": s["per_gen"]["mean_enabled_conns"][-1],
                 "peak_rss_mb": H.ms(s["peak_rss_mb"], 0)} for p, s in summ.items()}
-        line["by_pop"][str(pop)]["ratios"] = ratios
-    full["total_wall_s"] = round(time.perf_counter() - t_start, 1)
+
+
+def main():
+    args = parse_args()
+    if args.worker:
+        return run_worker(args)
+    if args.profile_pop:
+        return profile_ezspark(args.profile_pop, parse_map(args.gens).get(args.profile_pop, 10), args.seed)
+    gens_map, passes_map = parse_map(args.gens), parse_map(args.passes)
+    budget_map = parse_map(args.budget, float)
+    pkgs = [p for p in args.packages.split(",") if p]
+    if "multineat" in pkgs and H.import_peer("multi_neat") is None:
+        pkgs.remove("multineat")
+
+    info = H.machine_info()
+    full = {"bench": "bench_bookkeeping", "machine": info, "params": vars(args), "by_pop": {}}
+    line = {"bench": "bench_bookkeeping", "unit": "s/gen bookkeeping, us/offspring, us/distance [median,min,max]",
+            "by_pop": {}}
+    t_start = time.perf_counter()
     targets = {}
-    for pop, d in full["by_pop"].items():
-        r = d["ratios_median"].get("neat_over_ezspark")
+    for pop in [int(x) for x in args.pops.split(",") if x]:
+        gens, budget = gens_map.get(pop, 10), budget_map.get(pop)
+        runs = run_passes(pkgs, pop, gens, passes_map.get(pop, 1), args.mn_passes, args.seed, budget, t_start)
+        summ = {p: summarize_pkg(rs) for p, rs in runs.items() if rs}
+        # identical work in every pass: the same species counts and genome sizes
+        same = {p: len({json.dumps([(x.get("species"), round(x["mean_enabled_conns"], 6))
+                                    for x in r["rows"][:summ[p]["generations"]]]) for r in rs}) == 1
+                for p, rs in runs.items() if rs}
+        ratios = peer_ratios(runs, summ)
+        full["by_pop"][str(pop)] = {"generations_requested": gens, "budget_s": budget, "summary": summ,
+                                    "same_work_across_passes": same, "ratios_median": ratios, "raw": runs}
+        line["by_pop"][str(pop)] = {**summary_line(summ), "ratios": ratios}
+        r = ratios.get("neat_over_ezspark")
         if r:
-            targets[pop] = {"distance_ge_100x": r["us_per_distance"],
-                            "per_offspring_ge_50x": r["us_per_offspring_reproduce_excl_speciation"],
-                            "bookkeeping_per_gen_ge_50x": r["s_per_gen_median"]}
-    full["targets"] = targets
-    line["targets"] = targets
+            targets[str(pop)] = {"distance_ge_100x": r["us_per_distance"],
+                                 "per_offspring_ge_50x": r["us_per_offspring_reproduce_excl_speciation"],
+                                 "bookkeeping_per_gen_ge_50x": r["s_per_gen_median"]}
+    full["total_wall_s"] = round(time.perf_counter() - t_start, 1)
+    full["targets"] = line["targets"] = targets
     line["ezspark"] = info["ezspark"]
-    name = "bench_bookkeeping" if not args.quick else "bench_bookkeeping_quick"
-    H.emit(name, full, line)
+    H.emit("bench_bookkeeping" + ("_quick" if args.quick else ""), full, line)
 
 
 def profile_ezspark(pop, gens, seed):
@@ -487,21 +520,17 @@ def profile_ezspark(pop, gens, seed):
     rows.sort(key=lambda r: -r["tottime_s"])
     non_eval = sum(r["non_eval"] for r in res["rows"])
 
-    def cum(pattern):
-        return round(max((r["cumtime_s"] for r in rows if pattern in r["function"]), default=0.0), 4)
-
     def cum_exact(file_part, func):
         return round(max((r["cumtime_s"] for r in rows
                           if file_part in r["function"] and r["function"].endswith(f"({func})")), default=0.0), 4)
 
+    ks = [r.get("kernel_s") or {} for r in res["rows"]]
     parts = {"Evolution.reproduce": cum_exact("engine/evolution.py", "reproduce"),
-             "  _core.speciate (wrapped)": 0.0, "  _core.reproduce (wrapped)": 0.0,
+             "  _core.speciate (wrapped)": round(sum(k.get("_core.speciate", 0.0) for k in ks), 4),
+             "  _core.reproduce (wrapped)": round(sum(k.get("_core.reproduce", 0.0) for k in ks), 4),
              "compile (compile_csr / compile_programs)": max(cum_exact("network/programs.py", "compile_csr"),
                                                              cum_exact("network/programs.py", "compile_programs")),
              "Evolution.observe": cum_exact("engine/evolution.py", "observe")}
-    ks = [r.get("kernel_s") or {} for r in res["rows"]]
-    parts["  _core.speciate (wrapped)"] = round(sum(k.get("_core.speciate", 0.0) for k in ks), 4)
-    parts["  _core.reproduce (wrapped)"] = round(sum(k.get("_core.reproduce", 0.0) for k in ks), 4)
     full = {"bench": "bench_bookkeeping_profile", "machine": info, "pop": pop, "generations": len(res["rows"]),
             "profiled_total_s": round(total, 3), "bookkeeping_s_unprofiled_timers": round(non_eval, 3),
             "cum_s": parts, "top_tottime": rows[:25],

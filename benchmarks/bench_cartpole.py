@@ -158,7 +158,7 @@ def work(r):
     return (r["solved"], r["generations"], r["train_steps"], r["validation_steps"])
 
 
-def main():
+def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--first-seed", type=int, default=0)
@@ -171,36 +171,32 @@ def main():
     args = ap.parse_args()
     if args.quick:
         args.seeds, args.passes = 1, 1
-    modes = [m for m in args.modes.split(",") if m]
-    mn = H.import_peer("multi_neat") if "mn_serial" in modes else None
-    if mn is None:
-        modes = [m for m in modes if m != "mn_serial"]
+    return args
 
-    info = H.machine_info()
+
+def run_all(args, modes, mn):
+    """Every (pass, seed, mode) run; the mode order reverses every other seed and pass."""
     runs = []
-    t_start = time.perf_counter()
     for ps in range(args.passes):
         for seed in range(args.first_seed, args.first_seed + args.seeds):
-            order = modes if (seed + ps) % 2 == 0 else modes[::-1]
-            for mode in order:
+            for mode in (modes if (seed + ps) % 2 == 0 else modes[::-1]):
                 if mode.startswith("np_"):
                     r = np_run(seed, mode[3:], max_gens=args.max_gens)
-                elif mode == "ez_serial":
-                    r = ez_run(seed, 1, max_gens=args.max_gens, config=args.ez_config)
-                elif mode == "ez_workers2":
-                    r = ez_run(seed, 2, max_gens=args.max_gens, config=args.ez_config)
+                elif mode in ("ez_serial", "ez_workers2"):
+                    r = ez_run(seed, 1 if mode == "ez_serial" else 2, max_gens=args.max_gens,
+                               config=args.ez_config)
                 else:
                     r = mn_run(mn, seed, args.max_gens)
                 r["pass"] = ps
                 runs.append(r)
                 H.log(f"pass {ps} seed {seed} {mode:12s}: solved={r['solved']} gens={r['generations']} "
-                       f"train={r['train_steps']} val={r['validation_steps']} wall={r['wall_s']:.2f}s "
-                       f"eval={r['eval_s']:.2f}s val_s={r.get('validation_s', 0):.2f}s load={H.loadavg()[0]}")
+                      f"train={r['train_steps']} val={r['validation_steps']} wall={r['wall_s']:.2f}s "
+                      f"eval={r['eval_s']:.2f}s val_s={r.get('validation_s', 0):.2f}s load={H.loadavg()[0]}")
+    return runs
 
-    per = {}
-    for r in runs:
-        per.setdefault((r["seed"], r["mode"]), []).append(r)
-    same_across_passes = all(len({work(r) for r in rs}) == 1 for rs in per.values())
+
+def per_seed_mode(per):
+    """One entry per (seed, mode): the work (identical in every pass) and the median times."""
     sm = {}
     for (seed, mode), rs in per.items():
         r0 = rs[0]
@@ -214,64 +210,86 @@ def main():
             "bookkeeping_s": statistics.median((r.get("bookkeeping_s") or 0.0) for r in rs),
             "train_steps_per_s_eval": statistics.median(r["train_steps"] / r["eval_s"] for r in rs if r["eval_s"]),
             "solved_by": r0.get("solved_by")}
-    seeds = sorted({s for s, _ in sm})
+    return sm
 
-    by_mode = {}
-    for mode in modes:
-        rs = [sm[(s, mode)] for s in seeds if (s, mode) in sm]
-        ok = [r for r in rs if r["solved"]]
-        by_mode[mode] = {
-            "solved": f"{len(ok)}/{len(rs)}",
-            "generations": H.summarize([r["generations"] for r in rs], 2),
-            "train_steps": H.summarize([r["train_steps"] for r in rs], 0),
-            "total_steps": H.summarize([r["total_steps"] for r in rs], 0),
-            "wall_s": H.summarize([r["wall_s"] for r in rs], 3),
-            "sum_wall_s_all_seeds": round(sum(r["wall_s"] for r in rs), 3),
-            "train_steps_per_s_eval": H.summarize([r["train_steps_per_s_eval"] for r in rs], 0),
-            "eval_share_of_wall": H.summarize([r["eval_s"] / r["wall_s"] for r in rs], 3),
-            "validation_share_of_wall": H.summarize([r["validation_s"] / r["wall_s"] for r in rs], 3),
-            "bookkeeping_share_of_wall": H.summarize([r["bookkeeping_s"] / r["wall_s"] for r in rs], 3),
-            "pass_to_pass_wall_max_over_min": H.summarize(
-                [max(r["wall_s_passes"]) / min(r["wall_s_passes"]) for r in rs], 3),
-        }
 
-    def pair_ratios(a, b):
-        """Wall time a / b: per seed (medians over passes), per (seed, pass), and of the
-        all-seed totals."""
+def mode_summary(rs):
+    """Figures of one mode over the seeds (``rs``: its per_seed_mode entries)."""
+    ok = [r for r in rs if r["solved"]]
+    return {
+        "solved": f"{len(ok)}/{len(rs)}",
+        "generations": H.summarize([r["generations"] for r in rs], 2),
+        "train_steps": H.summarize([r["train_steps"] for r in rs], 0),
+        "total_steps": H.summarize([r["total_steps"] for r in rs], 0),
+        "wall_s": H.summarize([r["wall_s"] for r in rs], 3),
+        "sum_wall_s_all_seeds": round(sum(r["wall_s"] for r in rs), 3),
+        "train_steps_per_s_eval": H.summarize([r["train_steps_per_s_eval"] for r in rs], 0),
+        "eval_share_of_wall": H.summarize([r["eval_s"] / r["wall_s"] for r in rs], 3),
+        "validation_share_of_wall": H.summarize([r["validation_s"] / r["wall_s"] for r in rs], 3),
+        "bookkeeping_share_of_wall": H.summarize([r["bookkeeping_s"] / r["wall_s"] for r in rs], 3),
+        "pass_to_pass_wall_max_over_min": H.summarize(
+            [max(r["wall_s_passes"]) / min(r["wall_s_passes"]) for r in rs], 3),
+    }
+
+
+def wall_ratios(per, sm, seeds, modes):
+    """Wall time a / b for the pairs of modes compared: per seed (medians over passes), per
+    (seed, pass), and of the all-seed totals."""
+    def pair(a, b):
         per_seed = [sm[(s, a)]["wall_s"] / sm[(s, b)]["wall_s"] for s in seeds if (s, a) in sm and (s, b) in sm]
-        per_run = []
-        for s in seeds:
-            ra, rb = per.get((s, a), []), per.get((s, b), [])
-            per_run += [x["wall_s"] / y["wall_s"] for x, y in zip(ra, rb)]
         if not per_seed:
             return None
+        per_run = [x["wall_s"] / y["wall_s"] for s in seeds for x, y in zip(per.get((s, a), []), per.get((s, b), []))]
         return {"per_seed_median_walls": H.summarize(per_seed, 3), "per_seed_pass": H.summarize(per_run, 3),
                 "ratio_of_total_walls": round(sum(sm[(s, a)]["wall_s"] for s in seeds) /
                                               sum(sm[(s, b)]["wall_s"] for s in seeds), 3)}
 
-    ratios = {}
-    for a, b in (("np_serial", "ez_workers2"), ("np_serial", "ez_serial"), ("np_parallel", "ez_workers2"),
-                 ("mn_serial", "ez_serial"), ("mn_serial", "ez_workers2"), ("ez_serial", "ez_workers2"),
-                 ("np_serial", "np_parallel")):
-        if a in modes and b in modes:
-            ratios[f"{a}_over_{b}"] = pair_ratios(a, b)
-    ez_same = None
-    if "ez_serial" in modes and "ez_workers2" in modes:
-        ez_same = all(work(sm[(s, "ez_serial")]) == work(sm[(s, "ez_workers2")]) for s in seeds)
-    np_same = None
-    if "np_serial" in modes and "np_parallel" in modes:
-        np_same = all(work(sm[(s, "np_serial")]) == work(sm[(s, "np_parallel")]) for s in seeds)
+    return {f"{a}_over_{b}": pair(a, b)
+            for a, b in (("np_serial", "ez_workers2"), ("np_serial", "ez_serial"), ("np_parallel", "ez_workers2"),
+                         ("mn_serial", "ez_serial"), ("mn_serial", "ez_workers2"), ("ez_serial", "ez_workers2"),
+                         ("np_serial", "np_parallel"))
+            if a in modes and b in modes}
 
+
+def same_trajectory(sm, seeds, modes, a, b):
+    """Whether modes a and b did identical work on every seed (None if one did not run)."""
+    if a in modes and b in modes:
+        return all(work(sm[(s, a)]) == work(sm[(s, b)]) for s in seeds)
+    return None
+
+
+def targets_of(ratios):
     targets = {}
     if ratios.get("np_serial_over_ez_workers2"):
         v = ratios["np_serial_over_ez_workers2"]["per_seed_median_walls"]["median"]
         targets = {"time_to_solve_np_serial_over_ez_workers2_ge_3x": v, "met": v >= 3.0}
     if ratios.get("mn_serial_over_ez_serial"):
         targets["beats_multineat_serial"] = ratios["mn_serial_over_ez_serial"]["per_seed_median_walls"]["median"] > 1
+    return targets
 
-    prof = None
-    if args.profile:
-        prof = profile_ez(args.first_seed, args.max_gens, args.ez_config)
+
+def main():
+    args = parse_args()
+    modes = [m for m in args.modes.split(",") if m]
+    mn = H.import_peer("multi_neat") if "mn_serial" in modes else None
+    if mn is None:
+        modes = [m for m in modes if m != "mn_serial"]
+    info = H.machine_info()
+    t_start = time.perf_counter()
+    runs = run_all(args, modes, mn)
+
+    per = {}
+    for r in runs:
+        per.setdefault((r["seed"], r["mode"]), []).append(r)
+    same_across_passes = all(len({work(r) for r in rs}) == 1 for rs in per.values())
+    sm = per_seed_mode(per)
+    seeds = sorted({s for s, _ in sm})
+    by_mode = {mode: mode_summary([sm[(s, mode)] for s in seeds if (s, mode) in sm]) for mode in modes}
+    ratios = wall_ratios(per, sm, seeds, modes)
+    ez_same = same_trajectory(sm, seeds, modes, "ez_serial", "ez_workers2")
+    np_same = same_trajectory(sm, seeds, modes, "np_serial", "np_parallel")
+    targets = targets_of(ratios)
+    prof = profile_ez(args.first_seed, args.max_gens, args.ez_config) if args.profile else None
 
     full = {"bench": "bench_cartpole", "machine": info, "params": vars(args),
             "ezspark_config": ez_cfg(150, args.max_gens, args.ez_config).to_dict(),

@@ -79,7 +79,7 @@ def _bare_loop_seconds(t):
     return r
 
 
-def main():
+def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--min-time", type=float, default=1.0, help="seconds per configuration per repeat")
@@ -90,27 +90,21 @@ def main():
     args = ap.parse_args()
     if args.quick:
         args.repeats, args.min_time, args.gen = 2, 0.2, 1
+    return args
 
-    info = H.machine_info()
-    cfg = cartpole_cfg(args.pop)
-    t0 = time.perf_counter()
-    programs, pop = fixed_population(cfg, args.gen)
-    H.log(f"fixed population: generation {args.gen}, {len(programs)} genomes, "
-           f"{programs.in_w.shape[0] / len(programs):.1f} links/network ({time.perf_counter() - t0:.1f}s)")
-    env_info = inspect_env(ENV_ID, 4, 2)
-    ev1 = EnvEvaluator.from_config(cfg, env_info)
-    ev2 = ProcessEvaluator.from_config(cfg, env_info, 2)
 
-    # same work: 1 and 2 workers give the same fitness and steps
-    r1 = ev1.evaluate(programs, 0, args.gen)
-    r2 = ev2.evaluate(programs, 0, args.gen)
-    same = bool(np.array_equal(r1.fitness, r2.fitness) and np.array_equal(r1.env_steps, r2.env_steps))
-    if not same:
+def steps_per_evaluation(ev1, ev2, programs, gen):
+    """Env steps of one evaluation, after checking that 1 and 2 workers do the same work
+    (same fitness and step counts)."""
+    r1 = ev1.evaluate(programs, 0, gen)
+    r2 = ev2.evaluate(programs, 0, gen)
+    if not (np.array_equal(r1.fitness, r2.fitness) and np.array_equal(r1.env_steps, r2.env_steps)):
         raise SystemExit("1-worker and 2-worker evaluations differ")
-    steps_per_eval = int(r1.env_steps.sum())
-    H.log(f"one evaluation = {steps_per_eval} env steps, {steps_per_eval / (len(programs) * cfg.max_number_of_games):.1f} "
-           f"steps/episode; 1 and 2 workers identical: {same}")
+    return int(r1.env_steps.sum())
 
+
+def measure(args, ev1, ev2, programs, steps_per_eval):
+    """Steps/s of every configuration, round-robin per repeat (the order alternates)."""
     def ez(e):
         def run():
             r = e.evaluate(programs, 0, args.gen)
@@ -121,30 +115,27 @@ def main():
     bare_unw = bare_env.make_single_unwrapped()
     mp = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork"))
     list(mp.map(_bare_loop_seconds, [0.05, 0.05]))  # start both processes
-
-    def bare_x2():
-        return sum(mp.map(_bare_loop_seconds, [args.min_time, args.min_time]))
-
     configs = {
-        "bare_gym_make": lambda: H.timed_rate(bare_gym[0], bare_gym[1], args.min_time)[0],
-        "bare_unwrapped": lambda: H.timed_rate(bare_unw[0], bare_unw[1], args.min_time)[0],
+        "bare_gym_make": lambda: H.timed_rate(*bare_gym, args.min_time)[0],
+        "bare_unwrapped": lambda: H.timed_rate(*bare_unw, args.min_time)[0],
         "ezspark_1worker": lambda: H.timed_rate(ez(ev1), steps_per_eval, args.min_time)[0],
         "ezspark_2workers": lambda: H.timed_rate(ez(ev2), steps_per_eval, args.min_time)[0],
-        "bare_gym_make_x2": bare_x2,
+        "bare_gym_make_x2": lambda: sum(mp.map(_bare_loop_seconds, [args.min_time, args.min_time])),
     }
     for fn, units in (bare_gym, bare_unw):  # warm-up
         H.timed_rate(fn, units, 0.05)
     rates = {k: [] for k in configs}
     names = list(configs)
     for rep in range(args.repeats):
-        order = names if rep % 2 == 0 else names[::-1]
-        for name in order:
+        for name in (names if rep % 2 == 0 else names[::-1]):
             rates[name].append(configs[name]())
         H.log(f"repeat {rep + 1}/{args.repeats}: " + ", ".join(f"{n}={rates[n][-1]:,.0f}" for n in names)
-               + f"  load {H.loadavg()}")
+              + f"  load {H.loadavg()}")
     mp.shutdown()
+    return rates
 
-    res = {k: H.summarize(v, 0) for k, v in rates.items()}
+
+def ratios_and_targets(rates):
     ratios = {
         "ezspark_1worker_over_bare_gym_make": H.ratio(rates["ezspark_1worker"], rates["bare_gym_make"]),
         "ezspark_1worker_over_bare_unwrapped": H.ratio(rates["ezspark_1worker"], rates["bare_unwrapped"]),
@@ -152,16 +143,31 @@ def main():
         "ezspark_2workers_over_bare_gym_make_x2": H.ratio(rates["ezspark_2workers"], rates["bare_gym_make_x2"]),
         "bare_gym_make_x2_over_bare_gym_make": H.ratio(rates["bare_gym_make_x2"], rates["bare_gym_make"]),
     }
-    targets = {
-        "eval_1worker_ge_bare_gym_make": ratios["ezspark_1worker_over_bare_gym_make"]["median"],
-        "eval_1worker_met": ratios["ezspark_1worker_over_bare_gym_make"]["median"] >= 1.0,
-        "workers2_over_1_ge_1.7": ratios["ezspark_2workers_over_1worker"]["median"],
-        "workers2_met": ratios["ezspark_2workers_over_1worker"]["median"] >= 1.7,
-    }
+    one, two = ratios["ezspark_1worker_over_bare_gym_make"]["median"], ratios["ezspark_2workers_over_1worker"]["median"]
+    targets = {"eval_1worker_ge_bare_gym_make": one, "eval_1worker_met": one >= 1.0,
+               "workers2_over_1_ge_1.7": two, "workers2_met": two >= 1.7}
+    return ratios, targets
 
-    prof = None
-    if args.profile:
-        prof = profile_eval(ev1, programs, args.gen)
+
+def main():
+    args = parse_args()
+    info = H.machine_info()
+    cfg = cartpole_cfg(args.pop)
+    t0 = time.perf_counter()
+    programs, _ = fixed_population(cfg, args.gen)
+    H.log(f"fixed population: generation {args.gen}, {len(programs)} genomes, "
+          f"{programs.in_w.shape[0] / len(programs):.1f} links/network ({time.perf_counter() - t0:.1f}s)")
+    env_info = inspect_env(ENV_ID, 4, 2)
+    ev1 = EnvEvaluator.from_config(cfg, env_info)
+    ev2 = ProcessEvaluator.from_config(cfg, env_info, 2)
+    steps_per_eval = steps_per_evaluation(ev1, ev2, programs, args.gen)
+    episode_len = steps_per_eval / (len(programs) * cfg.max_number_of_games)
+    H.log(f"one evaluation = {steps_per_eval} env steps, {episode_len:.1f} steps/episode; "
+          "1 and 2 workers identical")
+    rates = measure(args, ev1, ev2, programs, steps_per_eval)
+    res = {k: H.summarize(v, 0) for k, v in rates.items()}
+    ratios, targets = ratios_and_targets(rates)
+    prof = profile_eval(ev1, programs, args.gen) if args.profile else None
     ev1.close()
     ev2.close()
 
@@ -171,8 +177,8 @@ def main():
                            "links_per_network": round(programs.in_w.shape[0] / len(programs), 2),
                            "nodes_per_network": round(programs.node_bias.shape[0] / len(programs), 2),
                            "env_steps_per_evaluation": steps_per_eval,
-                           "mean_episode_length": round(steps_per_eval / (len(programs) * cfg.max_number_of_games), 2),
-                           "identical_1_vs_2_workers": same},
+                           "mean_episode_length": round(episode_len, 2),
+                           "identical_1_vs_2_workers": True},
             "steps_per_sec": res, "ratios_same_repeat": ratios, "targets": targets,
             "profile_1worker": prof, "raw": rates}
     line = {"bench": "bench_env", "unit": "env steps/s [median,min,max]",
