@@ -24,34 +24,11 @@ from ezspark.engine.innovation import TableFull
 
 __all__ = ["reproduce", "crossover"]
 
-cdef extern from *:
-    """
-    #define EZ_HASH_MULTIPLIER 0x9E3779B97F4A7C15ULL
-    #define EZ_INT32_MAX 2147483647LL
-    static inline int ez_popcount64(unsigned long long x) {
-    #if defined(__GNUC__) || defined(__clang__)
-        return __builtin_popcountll(x);
-    #else
-        x = x - ((x >> 1) & 0x5555555555555555ULL);
-        x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
-        x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
-        return (int)((x * 0x0101010101010101ULL) >> 56);
-    #endif
-    }
-    static inline int ez_ctz64(unsigned long long x) {  /* x != 0 */
-    #if defined(__GNUC__) || defined(__clang__)
-        return __builtin_ctzll(x);
-    #else
-        int n = 0;
-        while (!(x & 1ULL)) { x >>= 1; n++; }
-        return n;
-    #endif
-    }
-    """
+cdef extern from "ez_reproduce.h" nogil:
     uint64_t EZ_HASH_MULTIPLIER
     int64_t EZ_INT32_MAX
-    int ez_popcount64(uint64_t x) noexcept nogil
-    int ez_ctz64(uint64_t x) noexcept nogil
+    int ez_popcount64(uint64_t x) noexcept
+    int ez_ctz64(uint64_t x) noexcept
 
 cdef int64_t EMPTY = -1
 cdef intp_t NEXT_NODE = 0, NEXT_INNOVATION = 1, N_PAIRS = 2, N_SPLITS = 3

@@ -4,9 +4,10 @@
 # unpacks (obs, reward, terminated, truncated, info), adds float(reward) to ret[r] (reward
 # below floor: state[1] += 1 and low[0] = min(low[0], reward)), increments length[r], and
 #   - if terminated or truncated or length[r] >= cap[r]: appends r to finished (in row order);
-#   - otherwise copies obs into X[r]: directly when obs is exactly a C-contiguous float32 or
-#     float64 ndarray of X.shape[1] values, else through put(r, obs) (which converts or
-#     raises); then, if X[r] holds a NaN or infinity and state[2] < 0, state[2] = r.
+#   - otherwise copies obs into X[r]: directly when obs is exactly a C-contiguous, aligned
+#     float32 or float64 ndarray of X.shape[1] values in native byte order, else through
+#     put(r, obs) (which converts or raises; e.g. big-endian '>f8' on a little-endian machine);
+#     then, if X[r] holds a NaN or infinity and state[2] < 0, state[2] = r.
 # Bookkeeping for errors: state[0] = the row being stepped, state[3] = 0 while calling
 # steps[r] or unpacking its result, 1 while calling put.  An exception from either
 # propagates unchanged (rows before r are fully done).  Returns the number of finished rows.

@@ -16,8 +16,9 @@ __all__ = ["step_rows"]
 
 
 cdef inline bint _copy_obs(object obs, float64_t* dst, intp_t n_in):
-    """Copy a float32/float64 C-contiguous ndarray of n_in values into dst; False when obs
-    has another type, dtype, layout or size (the caller then converts it in Python)."""
+    """Copy a native-byte-order, aligned, C-contiguous float32/float64 ndarray of n_in values
+    into dst; False when obs has another type, dtype, byte order, layout or size (the caller
+    then converts it in Python)."""
     cdef cnp.ndarray a
     cdef intp_t j
     cdef const float* f32
@@ -25,7 +26,11 @@ cdef inline bint _copy_obs(object obs, float64_t* dst, intp_t n_in):
     if type(obs) is not cnp.ndarray:
         return False
     a = <cnp.ndarray>obs
-    if not cnp.PyArray_IS_C_CONTIGUOUS(a) or cnp.PyArray_SIZE(a) != n_in:
+    # The type number does not say the byte order: a '>f8' array is NPY_FLOAT64 too, and its
+    # bytes read as a native double are garbage.  Swapped (and unaligned) arrays take the slow
+    # path, which converts them, as the twin does.
+    if (not cnp.PyArray_IS_C_CONTIGUOUS(a) or not cnp.PyArray_ISNOTSWAPPED(a)
+            or not cnp.PyArray_ISALIGNED(a) or cnp.PyArray_SIZE(a) != n_in):
         return False
     if cnp.PyArray_TYPE(a) == cnp.NPY_FLOAT32:
         f32 = <const float*>cnp.PyArray_DATA(a)

@@ -14,6 +14,14 @@ from ._checks import check_array
 __all__ = ["step_rows"]
 
 
+def _direct(obs, n_in: int) -> bool:
+    """obs is copied as it is (no ``put``): exactly what the compiled ``_copy_obs`` accepts, a
+    C-contiguous, aligned float32/float64 ndarray of n_in values in native byte order."""
+    return (type(obs) is np.ndarray and obs.flags.c_contiguous and obs.flags.aligned
+            and obs.size == n_in and obs.dtype.isnative
+            and obs.dtype.type in (np.float32, np.float64))
+
+
 def step_rows(n, steps, actions, table, X, ret, length, cap, floor, finished, state, low, put):
     """Step rows 0 ... n-1 once; returns how many finished (their rows are in finished[:k])."""
     if not isinstance(steps, list):
@@ -54,8 +62,7 @@ def step_rows(n, steps, actions, table, X, ret, length, cap, floor, finished, st
             finished[k] = r
             k += 1
             continue
-        if (type(obs) is np.ndarray and obs.flags.c_contiguous and obs.size == n_in
-                and obs.dtype in (np.float32, np.float64)):
+        if _direct(obs, n_in):
             X[r] = obs.reshape(-1)
         else:
             state[3] = 1

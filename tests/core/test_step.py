@@ -101,6 +101,53 @@ def test_nonfinite_observation_flags_the_first_row(kernels):
     assert k == 1 and b["state"][2] == -1
 
 
+def _unaligned_f8(values):
+    """A C-contiguous float64 array whose data is not 8-byte aligned."""
+    raw = np.zeros(8 * len(values) + 1, dtype=np.uint8)
+    a = raw[1:].view(np.float64)
+    a[:] = values
+    assert not a.flags.aligned and a.flags.c_contiguous
+    return a
+
+
+OBS_VALUES = [1.5, -2.25, 0.375]      # exact in float32 too
+OBS_FORMS = {
+    ">f8": lambda v: np.array(v, dtype=">f8"),
+    ">f4": lambda v: np.array(v, dtype=">f4"),
+    "<f4": lambda v: np.array(v, dtype="<f4"),
+    "int64": lambda v: np.array([int(x * 4) for x in v], dtype=np.int64),
+    "int32 big-endian": lambda v: np.array([int(x * 4) for x in v], dtype=">i4"),
+    "unaligned f8": _unaligned_f8,
+    "2-D >f8": lambda v: np.array([v], dtype=">f8"),
+}
+
+
+@pytest.mark.parametrize("form", sorted(OBS_FORMS))
+def test_any_byte_order_and_dtype_gives_the_native_result(kernels, form):
+    """An observation in another byte order or dtype lands in X as the same float64 values
+    as the native '<f8' array would (the compiled kernel used to read '>f8' bytes as
+    native doubles); only native aligned float32/float64 skip ``put``."""
+    values = OBS_VALUES if not form.startswith("int") else [int(x * 4) for x in OBS_VALUES]
+    obs = OBS_FORMS[form](OBS_VALUES)
+    native = np.array(values, dtype="<f8")
+    k, b, calls = run(kernels, [ScriptedEnv([(obs, 1.0, False, False)])], [0])
+    k_ref, b_ref, _ = run(kernels, [ScriptedEnv([(native, 1.0, False, False)])], [0])
+    assert k == k_ref == 0
+    direct = form == "<f4"
+    assert calls == ([] if direct else [0]) and b["state"][3] == (0 if direct else 1)
+    b["state"][3] = b_ref["state"][3]          # which path ran: the only difference allowed
+    for name in b:
+        np.testing.assert_array_equal(b[name], b_ref[name], err_msg=name)
+    np.testing.assert_array_equal(b["X"][0], native)
+
+
+def test_big_endian_nonfinite_observation_is_flagged(kernels):
+    obs = np.array([0.0, np.inf, 1.0], dtype=">f8")
+    k, b, calls = run(kernels, [ScriptedEnv([(obs, 1.0, False, False)])], [0])
+    assert calls == [0] and b["state"][2] == 0
+    np.testing.assert_array_equal(b["X"][0], [0.0, np.inf, 1.0])
+
+
 def test_nonfinite_reward_propagates_into_the_return(kernels):
     obs = np.zeros(3)
     k, b, _ = run(kernels, [ScriptedEnv([(obs, float("nan"), False, False)])], [0])
@@ -163,9 +210,10 @@ def scripts(draw):
     n = draw(st.integers(1, 6))
     rows = []
     for _ in range(n):
-        kind = draw(st.sampled_from(["f32", "f64", "list"]))
+        kind = draw(st.sampled_from(["f32", "f64", ">f8", ">f4", "list"]))
         vals = draw(st.lists(obs_values, min_size=3, max_size=3))
         obs = {"f32": np.array(vals, dtype=np.float32), "f64": np.array(vals),
+               ">f8": np.array(vals, dtype=">f8"), ">f4": np.array(vals, dtype=">f4"),
                "list": [float(v) for v in vals]}[kind]
         rows.append((obs, draw(rewards), draw(st.booleans()), draw(st.booleans())))
     actions = draw(st.lists(st.integers(0, 1), min_size=n, max_size=n))
