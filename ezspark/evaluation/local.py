@@ -6,7 +6,7 @@ over ``sub_games`` copies (game g on copy g mod sub_games, in increasing g); eve
 one kernel call per step (the loop is :class:`~ezspark.evaluation.lockstep.Lockstep`).
 Returns are summed in step order and games in game order, so fitness depends only on
 (genome, configuration, seed, k, i), never on how many rows are live at once, on
-``sub_games`` or on the process that played them.
+``sub_games`` (docs/algorithm.md 6.3) or on the process that played them.
 """
 from __future__ import annotations
 

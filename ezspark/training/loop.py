@@ -179,6 +179,7 @@ class GenerationLoop:
 
     def _stats(self, k: int, t0: float, best: float, species: int,
                result: EvalResult) -> GenerationStats:
+        """The history row of generation k (docs/algorithm.md 6.4)."""
         size = len(self.population)
         return GenerationStats(
             generation=k, best_fitness=best, mean_fitness=float(np.mean(result.fitness)),
@@ -188,7 +189,8 @@ class GenerationLoop:
             mismatches=result.mismatches, excluded=result.excluded)
 
     def _warn_low_rewards(self, k: int, result: EvalResult) -> None:
-        """Warns once per run (a resumed run included) of rewards below minimum_reward."""
+        """Warns once per run (a resumed run included) of rewards below minimum_reward
+        (docs/algorithm.md 6.1)."""
         if not result.reward_violations or self.warned:
             return
         self.warned = True
@@ -200,6 +202,7 @@ class GenerationLoop:
 
     # -- checkpoints and the result ----------------------------------------------------
     def _snapshot(self, next_generation: int, finished: bool = False) -> RunState:
+        """The run state after a finished generation (docs/algorithm.md 8)."""
         rows = np.array([attrs.astuple(h) for h in self.history], dtype=HISTORY_DTYPE)
         return RunState(config_json=self.cfg.to_json(), seed=self.run_info.seed,
                         next_generation=next_generation, population=self.population,

@@ -1,4 +1,5 @@
-"""Resuming a run from its checkpoint: which configuration may continue it."""
+"""Resuming a run from its checkpoint (docs/algorithm.md 8): which configuration may
+continue it."""
 from __future__ import annotations
 
 import os
