@@ -1,12 +1,18 @@
-"""Distributed runs (engine-spec 7, issue #8): a real TLS Dask scheduler served by
-``ezspark.train(serve=...)`` in this process, and real ``python -m ezspark join``
-subprocesses on loopback that join, get killed with SIGKILL, or lie about their results.
+"""Distributed runs (docs/algorithm.md section 7, issue #8): a real TLS Dask scheduler
+served by ``ezspark.train(serve=...)`` in this process, and real ``python -m ezspark join``
+subprocesses on loopback that join, get killed with SIGKILL, or lie about their results
+(``tests/liar_worker.py``: ``ezspark join`` in a process whose batch function inflates
+fitness).
 
 The environment is ``ezspark/SlowCartPole-v1`` (CartPole-v1 plus a 2 ms sleep per step),
 so a generation lasts seconds and workers are busy while the test acts on them.  Its
-episodes equal CartPole-v1's, so the local reference runs use CartPole-v1 (fast)."""
+episodes equal CartPole-v1's, so the local reference runs use CartPole-v1 (fast).
+
+Everything here needs Dask and cryptography (the ``distributed`` extra); what needs
+neither is in tests/test_distributed_without_dask.py."""
 from __future__ import annotations
 
+import inspect
 import os
 import signal
 import subprocess
@@ -16,13 +22,15 @@ import time
 from pathlib import Path
 
 import attrs
-import numpy as np
 import pytest
 
-import ezspark
-from ezspark.distributed import batch as _batch
-from ezspark.distributed.coordinator import WorkerIdentity
-from ezspark.distributed.credentials import (CredentialsError, RunCredentials,
+pytest.importorskip("distributed")
+pytest.importorskip("cryptography")
+
+import ezspark  # noqa: E402
+from ezspark.distributed.cluster import REGISTER_HANDLER  # noqa: E402
+from ezspark.distributed.coordinator import WorkerIdentity  # noqa: E402
+from ezspark.distributed.credentials import (CredentialsError, RunCredentials,  # noqa: E402
                                              create_run_credentials, invite, load_invitation)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,11 +51,15 @@ def comparable(history):
             for h in history]
 
 
-def join_process(address, credentials, *, env=None, workers=1):
+def join_process(address, credentials, *, env=None, workers=1, inflate=None):
+    """``python -m ezspark join``; with ``inflate``, the lying volunteer of
+    tests/liar_worker.py instead (one worker)."""
     environ = {**os.environ, **(env or {})}
     environ.pop("EZSPARK_DISABLE_PLUGIN_AUTOLOAD", None)
+    command = ["-m", "ezspark", "join"] if inflate is None else \
+        ["-m", "tests.liar_worker", "--inflate", str(inflate)]
     return subprocess.Popen(
-        [sys.executable, "-m", "ezspark", "join", address, "--credentials", str(credentials),
+        [sys.executable, *command, address, "--credentials", str(credentials),
          "--workers", str(workers)],
         cwd=ROOT, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -128,6 +140,7 @@ def wait_for(predicate, timeout, step=0.05):
 
 # -- the run's history is the local run's, whoever joins, leaves or dies ---------------
 
+@pytest.mark.slow
 def test_joining_and_sigkilled_workers_leave_history_unchanged(tmp_path):
     """Two ``ezspark join`` processes join after the alone phase; one is killed with
     SIGKILL while it is running a batch, a third joins mid-run.  The run finishes, every
@@ -187,8 +200,8 @@ def _lying_run(tmp_path, safeness, generations, *, honest_remote: bool):
     def on_serve(address, join_file):
         serve_dir = Path(join_file).parent
         liar_file = invite(serve_dir, "mallory")
-        procs["liar"] = join_process(address, liar_file, env={
-            _batch.LIE_ENV: "7.5", "EZSPARK_MACHINE_ID": "mallory-box"})
+        procs["liar"] = join_process(address, liar_file, inflate=7.5,
+                                     env={"EZSPARK_MACHINE_ID": "mallory-box"})
         if honest_remote:
             alice_file = invite(serve_dir, "alice")
             procs["honest"] = join_process(address, alice_file,
@@ -200,6 +213,7 @@ def _lying_run(tmp_path, safeness, generations, *, honest_remote: bool):
     return result, {name: finish(p) for name, p in procs.items()}
 
 
+@pytest.mark.slow
 def test_safeness_1_excludes_a_lying_worker_on_its_first_checked_batch(tmp_path):
     result, outputs = _lying_run(tmp_path, 1.0, 8, honest_remote=True)
     honest = ezspark.train(config(gym_game_name="CartPole-v1", safeness=1.0, generations=8))
@@ -230,6 +244,7 @@ def test_safeness_1_excludes_a_lying_worker_on_its_first_checked_batch(tmp_path)
         in shown.stdout, shown.stdout
 
 
+@pytest.mark.slow
 def test_safeness_half_catches_a_lying_worker_within_a_few_generations(tmp_path):
     result, outputs = _lying_run(tmp_path, 0.5, 8, honest_remote=False)
     honest = ezspark.train(config(gym_game_name="CartPole-v1", safeness=0.5, generations=8))
@@ -244,6 +259,7 @@ def test_safeness_half_catches_a_lying_worker_within_a_few_generations(tmp_path)
     assert code == 3 and "excluded" in text, text
 
 
+@pytest.mark.slow
 def test_safeness_0_checks_nothing(tmp_path):
     result, outputs = _lying_run(tmp_path, 0.0, 4, honest_remote=False)
     assert sum(h.checks for h in result.history) == 0
@@ -289,6 +305,46 @@ def test_join_without_credentials_is_refused(served):
     assert cluster.live_workers() == []
 
 
+def test_the_registration_gate_wraps_dasks_register_worker_handler(served):
+    """The gate is the one private Dask interface ezspark uses
+    (cluster.install_registration_gate): fail loudly if Dask renames the handler or stops
+    calling it with the registering worker's connection and name."""
+    from distributed import Scheduler
+
+    cluster, *_ = served
+    handlers = cluster.cluster.scheduler.handlers
+    assert REGISTER_HANDLER in handlers
+    assert handlers[REGISTER_HANDLER].__qualname__.startswith("install_registration_gate")
+    # what the gate forwards to: Dask's own handler, called with the connection and the
+    # registration message as keywords (``name`` among them)
+    params = inspect.signature(Scheduler.add_worker).parameters
+    assert list(params)[1] == "comm" and "name" in params
+
+
+@pytest.mark.slow
+def test_an_excluded_identity_is_refused_at_registration(served):
+    """A banned identity (credentials common name, address, machine id) cannot register:
+    its ``join`` says it was excluded (exit code 3) and no worker of it ever appears; the
+    same invitation from another machine registers with the identity TLS verified."""
+    cluster, mine, other = served
+    cluster.ban("join@127.0.0.1/banned-box")
+    refused = join_process(cluster.address, mine.join_file,
+                           env={"EZSPARK_MACHINE_ID": "banned-box"})
+    code, text = finish(refused)
+    assert code == 3 and "excluded" in text, text
+    assert cluster.live_workers() == []
+    admitted = join_process(cluster.address, mine.join_file,
+                            env={"EZSPARK_MACHINE_ID": "other-box"})
+    try:
+        assert wait_for(lambda: len(cluster.live_workers()) == 1, 60)
+        [address] = cluster.live_workers()
+        assert cluster.identity_at(address) == WorkerIdentity("join", "127.0.0.1/other-box")
+    finally:
+        admitted.send_signal(signal.SIGTERM)
+        finish(admitted)
+        assert wait_for(lambda: cluster.live_workers() == [], 30)
+
+
 @pytest.mark.parametrize("content, message", [
     (b"", "is not an ezspark invitation"),
     (b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", "not an ezspark"),
@@ -330,93 +386,9 @@ def test_resume_keeps_credentials(tmp_path):
     assert b.join_file.read_bytes() == before
 
 
-# -- what workers send back -------------------------------------------------------------
-
-def _reply(n=3, fitness=(1.0, 2.0, 3.0)):
-    import json
-    import struct
-    header = json.dumps({"n": n, "reward_violations": 0, "min_reward": None,
-                         "worker": "w"}).encode()
-    return (b"EZB1" + struct.pack("<I", len(header)) + header
-            + np.asarray(fitness, "<f8").tobytes() + np.arange(n, dtype="<i8").tobytes())
-
-
-def test_replies_are_plain_numbers_checked_for_shape():
-    r = _batch.parse_reply(_reply(), 3)
-    assert r.fitness.tolist() == [1.0, 2.0, 3.0] and r.env_steps.tolist() == [0, 1, 2]
-    with pytest.raises(_batch.ReplyError, match="bytes"):
-        _batch.parse_reply(_reply(), 4)
-    with pytest.raises(_batch.ReplyError, match="not bytes"):
-        _batch.parse_reply({"fitness": [1, 2, 3]}, 3)
-    with pytest.raises(_batch.ReplyError, match="non-finite"):
-        _batch.parse_reply(_reply(fitness=(1.0, float("nan"), 3.0)), 3)
-    with pytest.raises(_batch.ReplyError, match="not an ezspark"):
-        _batch.parse_reply(b"\x80\x04pickle", 3)
-    with pytest.raises(_batch.ReplyError, match="boom"):
-        _batch.parse_reply(b"EZE1RuntimeError: boom", 3)
-
-
-def test_agreement_tolerance_is_the_specs():
-    f = np.array([100.0, 0.0, -5.0])
-    assert _batch.agree(f, f + np.array([1e-4, 1e-10, 4e-6]))
-    assert not _batch.agree(f, f + np.array([2e-4, 0, 0]))
-    assert not _batch.agree(f, f + np.array([0, 2e-9, 0]))
-    assert not _batch.agree(f, f[:2])
-
-
-def test_worker_identity_needs_other_credentials_and_machine():
-    a = WorkerIdentity("alice", "10.0.0.1/a")
-    assert a.differs(WorkerIdentity("bob", "10.0.0.2/b"))
-    assert not a.differs(WorkerIdentity("alice", "10.0.0.2/b"))
-    assert not a.differs(WorkerIdentity("bob", "10.0.0.1/a"))
-    assert WorkerIdentity("coordinator", "local").trusted and not a.trusted
-
-
-def test_a_batch_evaluates_like_the_local_evaluator():
-    """The task a worker runs gives the local evaluator's numbers for the same genomes."""
-    from ezspark.evaluation.envs import inspect_env
-    from ezspark.evaluation.local import EnvEvaluator, episode_seeds
-    from ezspark.engine.evolution import Evolution
-    from ezspark.network.programs import compile_csr
-    from ezspark.training.trainer import make_streams
-
-    cfg = config(gym_game_name="CartPole-v1")
-    evo, pop = Evolution.start(cfg, make_streams(3)[0])
-    programs = compile_csr(pop.off, pop.src, pop.dst, pop.weight, pop.enabled, 4, 2)
-    info = inspect_env("CartPole-v1", 4, 2)
-    local = EnvEvaluator.from_config(cfg, info).evaluate(programs, 3, 5)
-    seeds = episode_seeds(3, 5, np.arange(len(programs)), cfg.max_number_of_games)
-    req = _batch.BatchRequest(generation=5, first=6, programs=programs.subset(np.arange(6, 12)),
-                              seeds=seeds[6:12], env_id="CartPole-v1", input_size=4,
-                              output_size=2, action_start=0, games=1, max_steps=60,
-                              sub_games=1, minimum_reward=0.0, version=ezspark.__version__)
-    reply = _batch.parse_reply(_batch.evaluate_batch(req), 6)
-    np.testing.assert_array_equal(reply.fitness, local.fitness[6:12])
-    np.testing.assert_array_equal(reply.env_steps, local.env_steps[6:12])
-    wrong = attrs.evolve(req, version="0.0.0")
-    with pytest.raises(_batch.ReplyError, match="0.0.0"):
-        _batch.parse_reply(_batch.evaluate_batch(wrong), 6)
-
-
-# -- without Dask ---------------------------------------------------------------------
-
-@pytest.mark.parametrize("command", [["run", "{config}", "--serve", "127.0.0.1:0"],
-                                     ["join", "tls://127.0.0.1:1", "--credentials", "x.pem"]])
-def test_without_dask_the_commands_say_how_to_install_it(tmp_path, command):
-    cfg = tmp_path / "c.json"
-    cfg.write_text(config(gym_game_name="CartPole-v1").to_json())
-    args = [a.format(config=cfg) for a in command]
-    code = ("import sys; sys.modules['distributed'] = None\n"
-            "from ezspark.cli import main\n"
-            f"sys.exit(main({args!r}))")
-    p = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
-                       text=True, timeout=120)
-    assert p.returncode == 2, p.stderr
-    assert "pip install 'ezspark[distributed]'" in p.stderr
-
-
 # -- the command line, as a user runs it ------------------------------------------------
 
+@pytest.mark.slow
 def test_run_serve_prints_the_exact_join_command_that_works(tmp_path):
     """``run --serve`` prints a join command; running that very command joins the run."""
     import shlex
@@ -448,6 +420,7 @@ def test_run_serve_prints_the_exact_join_command_that_works(tmp_path):
     assert comparable(stored) == comparable(ref.history)
 
 
+@pytest.mark.slow
 def test_an_existing_dask_cluster_evaluates_the_run(tmp_path):
     """``scheduler=ADDRESS``: batches go to somebody's Dask cluster; with safeness 1 every
     batch is checked, here by the coordinator itself (all workers share one machine)."""
@@ -475,20 +448,9 @@ def test_serve_and_scheduler_exclude_each_other_and_need_an_environment(tmp_path
     assert p.returncode == 2
 
 
-# -- examples and resume --------------------------------------------------------------
+# -- resume and the example script -------------------------------------------------------
 
-EXAMPLES = sorted((ROOT / "examples" / "distributed").glob("*.json"))
-
-
-@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
-def test_distributed_example_configs_validate_and_spread(path):
-    p = run_cli("validate", str(path))
-    assert p.returncode == 0, p.stderr
-    cfg = ezspark.TrainingConfig.from_json(path)
-    # generations big enough to share: at least 10 tasks per generation
-    assert cfg.min_population >= 10 * cfg.genomes_per_task
-
-
+@pytest.mark.slow
 def test_serve_and_join_script_runs(tmp_path):
     small = tmp_path / "small.json"
     small.write_text(config(generations=3).to_json())
@@ -503,6 +465,7 @@ def test_serve_and_join_script_runs(tmp_path):
     assert ezspark.RunFile.open(tmp_path / "run" / "run.h5").history.shape == (3,)
 
 
+@pytest.mark.slow
 def test_a_served_run_resumes_served_with_the_same_invitation(tmp_path):
     out = tmp_path / "run"
     seen = []
@@ -524,6 +487,7 @@ def test_a_served_run_resumes_served_with_the_same_invitation(tmp_path):
     assert comparable(result.history) == comparable(ref.history)
 
 
+@pytest.mark.slow
 def test_unreachable_run_and_busy_port_are_user_errors(tmp_path, served):
     import socket
 
@@ -543,6 +507,7 @@ def test_unreachable_run_and_busy_port_are_user_errors(tmp_path, served):
     assert f"cannot serve on 127.0.0.1:{port}" in p.stderr and "in use" in p.stderr
 
 
+@pytest.mark.slow
 def test_killing_join_takes_all_its_workers_with_it(served):
     """``join --workers 2`` runs a second worker in a child process; SIGKILL of the join
     process leaves no worker behind."""

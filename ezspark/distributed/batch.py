@@ -2,9 +2,10 @@
 
 The coordinator sends a :class:`BatchRequest` (pickled by Dask: workers trust the
 coordinator, which they chose to join).  The worker plays the batch exactly as
-engine-spec section 6 says, with the episode seeds it is given (never the run seed, so it
-cannot predict which batches are checked, spec 7.2), and answers with **plain bytes** that
-the coordinator parses with fixed shapes and dtypes: nothing a worker sends is unpickled.
+docs/algorithm.md section 6 says, with the episode seeds it is given (never the run seed,
+so it cannot predict which batches are checked, section 7.2), and answers with **plain
+bytes** that the coordinator parses with fixed shapes and dtypes: nothing a worker sends is
+unpickled.
 
 Reply format (little-endian)::
 
@@ -18,24 +19,20 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import struct
 
 import attrs
 import numpy as np
+
 from ezspark._version import __version__
+from ezspark.evaluation.envs import EnvInfo
+from ezspark.evaluation.local import EnvEvaluator
 
 __all__ = ["BatchRequest", "BatchReply", "ReplyError", "evaluate_batch", "play_batch",
-           "close_evaluators",
-           "parse_reply",
-           "LIE_ENV"]
+           "close_evaluators", "parse_reply", "agree"]
 
 MAGIC_OK = b"EZB1"
 MAGIC_ERROR = b"EZE1"
-
-#: Test-only switch: a worker whose environment sets this adds the value to every fitness
-#: it returns (a deliberately lying worker, for the safeness tests and demonstrations).
-LIE_ENV = "EZSPARK_TEST_INFLATE_FITNESS"
 
 
 @attrs.frozen
@@ -73,10 +70,9 @@ class ReplyError(ValueError):
 _evaluators: dict = {}
 
 
-def _evaluator(req: BatchRequest):
-    from ezspark.evaluation.envs import EnvInfo
-    from ezspark.evaluation.local import EnvEvaluator
-
+def _evaluator(req: BatchRequest) -> EnvEvaluator:
+    """The evaluator for the request's settings; this process keeps one (a worker plays
+    batch after batch of the same run, and making environments is slow)."""
     key = (req.env_id, req.input_size, req.output_size, req.action_start, req.games,
            req.max_steps, req.sub_games, req.minimum_reward)
     ev = _evaluators.get(key)
@@ -99,14 +95,14 @@ def close_evaluators() -> None:
 
 def _worker_address() -> str:
     try:
-        from distributed import get_worker
+        from distributed import get_worker     # Dask is optional: only workers need it here
         return str(get_worker().address)
     except Exception:   # outside a Dask worker (the coordinator evaluating in-process)
         return "coordinator"
 
 
 def play_batch(req: BatchRequest, worker: str = "coordinator") -> BatchReply:
-    """Evaluate a batch here (engine-spec section 6, from its episode seeds).  The
+    """Evaluate a batch here (docs/algorithm.md section 6, from its episode seeds).  The
     coordinator calls this directly; workers through :func:`evaluate_batch`."""
     n = len(req.programs)
     result = _evaluator(req).play(req.programs, req.seeds, generation=req.generation,
@@ -118,16 +114,12 @@ def play_batch(req: BatchRequest, worker: str = "coordinator") -> BatchReply:
 
 def evaluate_batch(req: BatchRequest) -> bytes:
     """The task a worker runs.  Never raises: failures come back as an error reply."""
-
     try:
         if req.version != __version__:
             raise RuntimeError(f"this worker runs ezspark {__version__}, the run needs "
                                f"{req.version}")
         reply = play_batch(req, _worker_address())
-        fitness = np.array(reply.fitness, dtype="<f8")
-        lie = os.environ.get(LIE_ENV)
-        if lie:
-            fitness = fitness + float(lie)
+        fitness = np.asarray(reply.fitness, dtype="<f8")
         header = json.dumps({"n": len(fitness), "reward_violations": reply.reward_violations,
                              "min_reward": (None if math.isinf(reply.min_reward)
                                             else reply.min_reward),
@@ -169,7 +161,7 @@ def parse_reply(data, n: int) -> BatchReply:
 
 
 def agree(f1: np.ndarray, f2: np.ndarray) -> bool:
-    """Spec 7.2 rule 3: same length and |f1 - f2| <= max(1e-6 max(|f1|, |f2|), 1e-9)."""
+    """docs/algorithm.md section 7.2 rule 3: same length and |f1 - f2| <= max(1e-6 max(|f1|, |f2|), 1e-9)."""
     if f1.shape != f2.shape:
         return False
     tol = np.maximum(1e-6 * np.maximum(np.abs(f1), np.abs(f2)), 1e-9)

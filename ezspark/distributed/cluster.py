@@ -7,28 +7,41 @@ coordinator's certificate and are trusted), and a gate on worker registration th
 - records each worker's identity: the common name of the certificate it presented in the
   TLS handshake (verified by TLS, not reported by the worker) and its machine (the address
   it connects from, plus the machine id ``ezspark join`` reports);
-- refuses workers whose identity was excluded by ``safeness`` (spec 7.2.4).
+- refuses workers whose identity was excluded by ``safeness`` (docs/algorithm.md
+  section 7.2 rule 4).
+
+The gate is the one place ezspark uses a private Dask interface; see
+:func:`install_registration_gate` for why.
 
 :class:`ExternalCluster` (``run --scheduler ADDRESS``) connects to a Dask cluster someone
 already runs.  The coordinator has no workers there: batches it must evaluate itself run in
 this process.  Identities come from the scheduler's worker records (name and host).
+
+Dask is optional: the functions that need it import it when they run.
 """
 from __future__ import annotations
 
 import socket
 import threading
 import time
+from typing import Callable
 
 from ezspark.distributed.coordinator import COORDINATOR, WorkerIdentity
 
 __all__ = ["ServedCluster", "ExternalCluster", "machine_of_name", "public_address",
-           "DistributedError"]
+           "parse_host_port", "install_registration_gate", "DistributedError", "REFUSED"]
 
 #: Separator between the machine id and the rest of a worker name set by ``ezspark join``.
 NAME_SEP = "|"
 
 #: Client options: results from workers are plain bytes; never unpickle them.
 DESERIALIZERS = ["dask", "msgpack"]
+
+#: What the registration gate tells an excluded worker (``ezspark join`` looks for it).
+REFUSED = "was excluded from this run"
+
+#: The scheduler's handler for a worker's registration message (Scheduler.add_worker).
+REGISTER_HANDLER = "register-worker"
 
 
 class DistributedError(RuntimeError):
@@ -53,7 +66,7 @@ def _common_name(peercert) -> str | None:
 
 
 def _host_of(address: str) -> str:
-    from distributed.comm import get_address_host
+    from distributed.comm import get_address_host     # Dask is optional (module docstring)
 
     try:
         return get_address_host(address)
@@ -102,6 +115,37 @@ def parse_host_port(text: str, default_port: int = 8786) -> tuple[str, int]:
     return host or "0.0.0.0", port
 
 
+def install_registration_gate(scheduler, admit: Callable[[object, object], str | None]) -> None:
+    """Make ``scheduler`` ask ``admit(comm, name)`` before it registers a worker.
+
+    ``admit`` gets the worker's connection and the name it registers with; it returns
+    None to let the worker in, or the reason it is refused (the worker's start-up then
+    fails with that text).
+
+    This wraps a private part of Dask, the scheduler's handler for the worker's
+    registration message (``Scheduler.handlers["register-worker"]``, i.e.
+    ``Scheduler.add_worker``), because no documented interface suffices:
+    ``SchedulerPlugin.add_worker`` is called after the scheduler has registered the worker,
+    and with its address only.  It cannot see the TLS certificate the worker connected
+    with (the only identity that TLS verifies rather than the worker reporting it), and it
+    cannot refuse the worker: it can only close it afterwards, when the worker may already
+    hold tasks and never learns why.  tests/test_distributed.py fails if the handler is
+    renamed or a refused worker gets in.
+    """
+    original = scheduler.handlers[REGISTER_HANDLER]      # KeyError if Dask renames it
+
+    async def register_worker(comm, **msg):
+        refusal = admit(comm, msg.get("name"))
+        if refusal is not None:
+            # the reply Dask itself sends a worker it will not register (a taken name)
+            await comm.write({"status": "error", "time": time.time(), "message": refusal})
+            return None
+        # registers the worker, then serves its stream until it leaves
+        return await original(comm, **msg)
+
+    scheduler.handlers[REGISTER_HANDLER] = register_worker
+
+
 def _mark_excluded(dask_worker=None):
     """Run on an excluded worker before it is closed (see ``ezspark join``)."""
     if dask_worker is not None:
@@ -109,13 +153,19 @@ def _mark_excluded(dask_worker=None):
 
 
 class _Base:
+    """What a round asks of a cluster: its workers, who they are, and closing them."""
+
     client = None
 
-    def live_workers(self) -> list[str]:
+    def _scheduler_workers(self) -> dict:
+        """{address: worker record} of every worker connected now."""
         try:
-            return list(self.client.scheduler_info(n_workers=-1)["workers"])
+            return self.client.scheduler_info(n_workers=-1)["workers"]
         except TypeError:                           # older distributed
-            return list(self.client.scheduler_info()["workers"])
+            return self.client.scheduler_info()["workers"]
+
+    def live_workers(self) -> list[str]:
+        return list(self._scheduler_workers())
 
     def identity_of(self, future) -> WorkerIdentity:
         """Identity of the worker that computed ``future`` (the one holding its result)."""
@@ -160,76 +210,47 @@ class _Base:
 
 
 class ServedCluster(_Base):
-    """A TLS scheduler and the coordinator's workers, served from this process."""
+    """A TLS scheduler and the coordinator's workers, served from this process.
+
+    ``banned`` holds identity keys refused from the start (excluded earlier in the run)."""
 
     def __init__(self, credentials, host: str = "0.0.0.0", port: int = 8786,
                  local_workers: int = 1, banned=()):
-        try:
-            import distributed  # noqa: F401
+        try:       # Dask is optional (module docstring)
+            from distributed import Client, LocalCluster
         except ImportError as exc:
             raise DistributedError(
                 "serving a run needs Dask distributed: pip install 'ezspark[distributed]'"
             ) from exc
-        from distributed import Client, LocalCluster
-
-        self.credentials = credentials
         self.identities: dict = {}          # worker name -> WorkerIdentity
         self.banned: set[str] = set(banned)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()       # the scheduler's event loop reads both too
         security = credentials.security()
-        try:
-            self.cluster = LocalCluster(
-                n_workers=0, threads_per_worker=1, processes=True, protocol="tls://",
-                host=host, scheduler_port=port, security=security, dashboard_address=None,
-                # Dask's plain-HTTP status routes: on loopback only, on any free port
-                scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
-                silence_logs=50)
-        except Exception as exc:          # Dask wraps the OSError in RuntimeErrors
-            cause, e = str(exc), exc
-            while e is not None:
-                if isinstance(e, OSError):
-                    cause = e.strerror or str(e)
-                    break
-                e = e.__cause__ or e.__context__
-            raise DistributedError(f"cannot serve on {host}:{port}: {cause} (choose another "
-                                   "address with --serve HOST:PORT, or port 0 for any free "
-                                   "port)") from exc
-        self._install_gate(self.cluster.scheduler)
+        self.cluster = _local_cluster(LocalCluster, security, host, port)
+        install_registration_gate(self.cluster.scheduler, self._admit)
         if local_workers:
             self.cluster.scale(local_workers)
         self.client = Client(self.cluster, security=security, deserializers=DESERIALIZERS,
                              set_as_default=False)
-        self.local_workers = local_workers
         if local_workers:
             self.client.wait_for_workers(local_workers, timeout=120)
         port = int(self.cluster.scheduler_address.rsplit(":", 1)[1])
-        self.listen = self.cluster.scheduler_address
         self.address = public_address(host, port)
 
-    def _install_gate(self, scheduler) -> None:
-        original = scheduler.handlers["register-worker"]
-        identities, banned, lock = self.identities, self.banned, self._lock
-
-        async def register_worker(comm, **msg):
-            cn = _common_name((getattr(comm, "extra_info", None) or {}).get("peercert"))
-            machine = f"{_host_of(comm.peer_address)}/{machine_of_name(msg.get('name'))}"
-            ident = WorkerIdentity(cn or "?", machine)
-            if cn == "coordinator":
-                ident = COORDINATOR
-            with lock:
-                refused = ident.key in banned
-            if refused:
-                await comm.write({"status": "error", "time": time.time(),
-                                  "message": f"ezspark: worker {ident.key} was excluded from "
-                                             "this run (its results disagreed with the "
-                                             "coordinator's)"})
-                return None
-            with lock:
-                identities[msg.get("name")] = ident
-            # registers the worker, then serves its stream until it leaves
-            return await original(comm, **msg)
-
-        scheduler.handlers["register-worker"] = register_worker
+    def _admit(self, comm, name) -> str | None:
+        """The registration gate: record the worker's identity, or refuse it."""
+        cn = _common_name((getattr(comm, "extra_info", None) or {}).get("peercert"))
+        if cn == "coordinator":
+            ident = COORDINATOR
+        else:
+            ident = WorkerIdentity(cn or "?",
+                                   f"{_host_of(comm.peer_address)}/{machine_of_name(name)}")
+        with self._lock:
+            if ident.key in self.banned:
+                return (f"ezspark: worker {ident.key} {REFUSED} (its results disagreed with "
+                        "the coordinator's)")
+            self.identities[name] = ident
+        return None
 
     def identity_at(self, address: str) -> WorkerIdentity:
         ws = self.cluster.scheduler.workers.get(address)
@@ -250,17 +271,38 @@ class ServedCluster(_Base):
                 pass
 
 
+def _local_cluster(LocalCluster, security, host: str, port: int):
+    """A TLS scheduler on ``host:port`` with no workers yet; DistributedError if it cannot
+    listen there."""
+    try:
+        return LocalCluster(
+            n_workers=0, threads_per_worker=1, processes=True, protocol="tls://",
+            host=host, scheduler_port=port, security=security, dashboard_address=None,
+            # Dask's plain-HTTP status routes: on loopback only, on any free port
+            scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+            silence_logs=50)
+    except Exception as exc:          # Dask wraps the OSError in RuntimeErrors
+        cause, e = str(exc), exc
+        while e is not None:
+            if isinstance(e, OSError):
+                cause = e.strerror or str(e)
+                break
+            e = e.__cause__ or e.__context__
+        raise DistributedError(f"cannot serve on {host}:{port}: {cause} (choose another "
+                               "address with --serve HOST:PORT, or port 0 for any free "
+                               "port)") from exc
+
+
 class ExternalCluster(_Base):
     """A Dask cluster somebody already runs (``run --scheduler ADDRESS``)."""
 
-    def __init__(self, address: str, security=None, banned=()):
-        try:
+    def __init__(self, address: str, security=None):
+        try:       # Dask is optional (module docstring)
             from distributed import Client
         except ImportError as exc:
             raise DistributedError(
                 "--scheduler needs Dask distributed: pip install 'ezspark[distributed]'"
             ) from exc
-        self.banned: set[str] = set(banned)
         self.address = address
         try:
             kwargs = {"security": security} if security is not None else {}
@@ -273,13 +315,11 @@ class ExternalCluster(_Base):
         self._stamp = 0.0
 
     def _workers(self) -> dict:
+        """The scheduler's worker records, fetched at most every 0.5 s (a round asks for
+        them for every answer)."""
         now = time.monotonic()
         if now - self._stamp > 0.5:
-            try:
-                info = self.client.scheduler_info(n_workers=-1)
-            except TypeError:
-                info = self.client.scheduler_info()
-            self._info = info["workers"]
+            self._info = self._scheduler_workers()
             self._stamp = now
         return self._info
 
@@ -296,7 +336,8 @@ class ExternalCluster(_Base):
         return []                # the coordinator evaluates in this process
 
     def ban(self, key: str) -> None:
-        self.banned.add(key)
+        """A cluster that is not ours cannot refuse workers; close the excluded ones (a
+        worker started in their place has a new name, so a new identity)."""
         self._retire(key)
 
     def close(self) -> None:

@@ -12,13 +12,19 @@
 Every connection to the run's Dask scheduler is mutual TLS: a peer must present a
 certificate signed by this run's CA, so a machine without an invitation, or with another
 run's, cannot connect.  ``ezspark invite RUN_DIR --name NAME`` signs more invitations (one
-per person makes "different credentials" meaningful for ``safeness``, engine-spec 7.2).
+per person makes "different credentials" meaningful for ``safeness``, docs/algorithm.md
+section 7.2).
+
+``cryptography`` and Dask are optional (the ``distributed`` extra): the functions that need
+them import them when they run.
 """
 from __future__ import annotations
 
+import atexit
 import datetime
 import os
 import re
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -35,7 +41,7 @@ class CredentialsError(ValueError):
 
 
 def _crypto():
-    try:
+    try:        # optional (module docstring)
         from cryptography import x509
         from cryptography.hazmat.primitives import hashes, serialization
         from cryptography.hazmat.primitives.asymmetric import ec
@@ -112,7 +118,7 @@ class RunCredentials:
 
     def security(self):
         """The ``distributed.Security`` of the scheduler and the coordinator's workers."""
-        from distributed.security import Security
+        from distributed.security import Security      # Dask is optional (module docstring)
 
         pem = str(self.coordinator_file)
         return Security(tls_ca_file=str(self.ca_file), require_encryption=True,
@@ -184,10 +190,7 @@ class Invitation:
     def security(self):
         """A ``distributed.Security`` for workers and clients holding this invitation.
         The PEM parts are written to a private temporary directory (removed at exit)."""
-        import atexit
-        import shutil
-
-        from distributed.security import Security
+        from distributed.security import Security      # Dask is optional (module docstring)
 
         if self._dir is None:
             self._dir = tempfile.mkdtemp(prefix="ezspark-join-")

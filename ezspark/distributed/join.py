@@ -11,7 +11,9 @@ presses Ctrl-C, or the coordinator excludes them.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -19,8 +21,10 @@ import sys
 import time
 import uuid
 
-from ezspark.distributed.credentials import CredentialsError, load_invitation
 from ezspark._version import __version__
+from ezspark.distributed.cluster import REFUSED
+from ezspark.distributed.credentials import CredentialsError, load_invitation
+from ezspark.evaluation.envs import make_env
 
 __all__ = ["join", "JoinError", "machine_id", "METADATA_KEY"]
 
@@ -47,8 +51,6 @@ def machine_id() -> str:
 
 def normalize_address(address: str) -> str:
     """``tls://HOST:PORT`` from ``tls://HOST:PORT`` or ``HOST:PORT``; JoinError otherwise."""
-    import re
-
     text = str(address).strip()
     if "://" in text and not text.startswith("tls://"):
         raise JoinError(f"{address!r}: a served run listens on tls:// addresses")
@@ -79,7 +81,7 @@ def _classify(exc: BaseException, address: str) -> JoinError:
 
 
 def _probe(address: str, security, timeout: float) -> dict:
-    from distributed import Client
+    from distributed import Client      # Dask is optional: ``join`` checked it is here
 
     try:
         client = Client(address, security=security, timeout=timeout,
@@ -94,8 +96,6 @@ def _probe(address: str, security, timeout: float) -> dict:
 
 
 def _check_run(meta: dict) -> None:
-    from ezspark.evaluation.envs import make_env
-
     version = meta.get("version")
     if version and version != __version__:
         raise JoinError(f"the run uses ezspark {version}; this machine has {__version__} "
@@ -107,7 +107,7 @@ def _check_run(meta: dict) -> None:
 
 
 def _worker_class():
-    from distributed import Worker
+    from distributed import Worker      # Dask is optional: ``join`` checked it is here
 
     class JoinWorker(Worker):
         """A Dask worker that remembers why it closed."""
@@ -138,7 +138,7 @@ async def _run_worker(address: str, security, name: str, parent: int | None) -> 
                 chain.append(str(e))
                 e = e.__cause__ or e.__context__
             text = " ".join(chain)
-            if "was excluded from this run" in text:
+            if REFUSED in text:
                 return EXCLUDED
             if first:
                 raise
@@ -163,7 +163,7 @@ def join(address: str, credentials, *, workers: int = 1, echo=print,
 
     Blocks until the run ends (returns a sentence saying why) or Ctrl-C."""
     try:
-        import distributed  # noqa: F401
+        import distributed  # noqa: F401  (Dask is optional: say how to install it)
     except ImportError:
         raise JoinError("joining a run needs Dask distributed: "
                         "pip install 'ezspark[distributed]'") from None
@@ -171,7 +171,6 @@ def join(address: str, credentials, *, workers: int = 1, echo=print,
         raise CredentialsError("joining needs the run's credentials: --credentials FILE "
                                "(the join.pem the run's owner gave you)")
     address = normalize_address(address)
-    import logging
     logging.getLogger("distributed").setLevel(logging.WARNING)
     invitation = load_invitation(credentials)
     security = invitation.security()
