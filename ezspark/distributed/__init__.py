@@ -78,11 +78,6 @@ class ServedEvaluator(Evaluator):
     def start(self, context: RunContext) -> None:
         self.context = context
 
-    def bind(self, *, verification, excluded=(), seed: int = 0) -> None:
-        """Temporary: the trainer's former call, until it calls ``start``."""
-        self.start(RunContext(seed=seed, verification=verification,
-                              excluded=frozenset(excluded)))
-
     @property
     def excluded(self) -> frozenset:
         if self.dask is not None:
