@@ -7,48 +7,16 @@ traceback.
 """
 from __future__ import annotations
 
-import contextlib
-import sys
+import warnings
 
 import click
 
-from ezspark.config.training import ConfigError
-from ezspark.evaluation.envs import EnvError
-from ezspark.evaluation.contract import EvaluationError
-from ezspark.store.runfile import StoreError
-from ezspark.distributed import CredentialsError, DistributedError, JoinError
+from ezspark.cli import export, init, inspect, join, play, plot, plugins, run, validate
+from ezspark.cli.errors import UserError, user_errors
+from ezspark.plugins.manager import PluginWarning, get_plugin_manager
+from ezspark.training.trainer import RewardBelowMinimum
 
 __all__ = ["cli", "main", "user_errors", "UserError"]
-
-#: Exceptions that mean "the user's input is wrong": exit code 2.
-USER_ERRORS = (ConfigError, EnvError, StoreError, EvaluationError, CredentialsError,
-               DistributedError, JoinError)
-
-
-class UserError(click.ClickException):
-    """One or more lines of explanation, exit code 2."""
-
-    exit_code = 2
-
-    def __init__(self, message: str):
-        super().__init__(message)
-
-    def show(self, file=None):
-        file = file or sys.stderr
-        for line in str(self.message).splitlines() or [""]:
-            click.echo(f"Error: {line}", file=file)
-
-
-@contextlib.contextmanager
-def user_errors(prefix: str = ""):
-    """Turn ezspark's user-mistake exceptions into a clean exit with code 2."""
-    try:
-        yield
-    except USER_ERRORS as exc:
-        text = str(exc)
-        if prefix:
-            text = "\n".join(f"{prefix}{line}" for line in text.splitlines())
-        raise UserError(text) from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -59,8 +27,6 @@ def cli():
 
 
 def _add_commands():
-    from ezspark.cli import export, init, inspect, join, play, plot, plugins, run, validate
-
     for module in (run, validate, init, inspect, play, plot, export):
         cli.add_command(module.command)
     cli.add_command(join.join_command)
@@ -78,11 +44,6 @@ def _show_plugin_warning(message, category, filename, lineno, file=None, line=No
 
 def main(argv=None):
     """Entry point of ``ezspark`` and ``python -m ezspark``."""
-    import warnings
-
-    from ezspark.plugins.manager import PluginWarning, get_plugin_manager
-    from ezspark.training.trainer import RewardBelowMinimum
-
     default_show = warnings.showwarning
 
     def show(message, category, *args, **kwargs):

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import click
 
-from ezspark.cli import UserError, options, user_errors
+from ezspark.cli import options
+from ezspark.cli.errors import UserError, user_errors
+from ezspark.store.export import champion_to_json, write_atomic
+from ezspark.store.runfile import RunFile
 
 
 def write_output(path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically; a path that cannot be written exits 2."""
-    from ezspark.store.export import write_atomic
-
     try:
         write_atomic(path, data)
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError) as exc:
@@ -27,8 +28,6 @@ def write_output(path, data: bytes) -> None:
 def command(run_file, generation, output):
     """Write a stored champion (the newest, or --generation) as plain JSON: its nodes,
     connections (with weights) and activation function."""
-    from ezspark.store.export import champion_to_json
-    from ezspark.store.runfile import RunFile
 
     with user_errors():
         champion = RunFile.open(run_file).champion(generation)

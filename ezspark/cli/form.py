@@ -16,6 +16,9 @@ from typing import Any, Callable, Mapping
 
 import attrs
 
+from gymnasium import spaces
+
+from ezspark.evaluation.envs import EnvError, flat_size, make_env
 from ezspark.config.training import ConfigError, TrainingConfig, show
 
 __all__ = ["FORM_ENV", "FALLBACK_SIZES", "describe", "parse_answer", "key_problems",
@@ -96,9 +99,7 @@ def key_problems(key: str, value: Any, values: Mapping[str, Any] | None = None) 
 
 def env_sizes(env_id: Any) -> tuple[int, int] | None:
     """(flattened observation size, number of discrete actions) of a gymnasium id, or None."""
-    from gymnasium import spaces
 
-    from ezspark.evaluation.envs import EnvError, flat_size, make_env
 
     if not isinstance(env_id, str) or not env_id.strip():
         return None

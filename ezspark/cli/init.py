@@ -13,7 +13,7 @@ import tempfile
 import click
 
 from ezspark.cli import form as _form
-from ezspark.cli import UserError
+from ezspark.cli.errors import UserError
 
 
 @click.command("init")

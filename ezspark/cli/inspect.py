@@ -5,7 +5,9 @@ import json
 
 import click
 
-from ezspark.cli import options, user_errors
+import ezspark
+from ezspark.cli import options
+from ezspark.cli.errors import user_errors
 
 
 def run_summary(run) -> dict:
@@ -28,7 +30,6 @@ def run_summary(run) -> dict:
 @options.json_output
 def command(run_file, as_json):
     """Summarise a run: config, generations done, best fitness per saved champion."""
-    import ezspark
 
     with user_errors():
         run = ezspark.RunFile.open(run_file)

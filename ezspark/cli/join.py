@@ -6,7 +6,9 @@ from pathlib import Path
 
 import click
 
-from ezspark.cli import user_errors
+from ezspark.distributed import invite
+from ezspark.distributed.join import join
+from ezspark.cli.errors import user_errors
 
 
 @click.command("join")
@@ -25,7 +27,6 @@ def join_command(address, credentials, workers, timeout, parent_pid):
     machine must have the same ezspark version as the run and be able to make its
     environment (plugin environments installed).  Needs: pip install 'ezspark[distributed]'.
     """
-    from ezspark.distributed.join import join
 
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
@@ -54,7 +55,6 @@ def invite_command(run_dir, name, output):
 
     One invitation per person lets safeness tell their workers apart (engine-spec 7.2:
     a check is made by a worker with other credentials on another machine)."""
-    from ezspark.distributed import invite
 
     with user_errors():
         directory = Path(run_dir)

@@ -4,8 +4,14 @@ from __future__ import annotations
 import json
 
 import click
+from gymnasium.wrappers import RecordVideo
 
-from ezspark.cli import options, user_errors
+import ezspark
+from ezspark.evaluation.envs import EnvError, inspect_env, make_env
+from ezspark.evaluation.play import play_episodes
+
+from ezspark.cli import options
+from ezspark.cli.errors import user_errors
 
 
 @click.command("play")
@@ -24,10 +30,6 @@ from ezspark.cli import options, user_errors
 @options.json_output
 def command(run_file, generation, episodes, seed, max_steps, env_id, render, video, as_json):
     """Play a stored champion; print each episode's return and the mean."""
-    import ezspark
-    from ezspark.evaluation.envs import EnvError, inspect_env, make_env
-    from ezspark.evaluation.play import play_episodes
-
     with user_errors():
         champion = ezspark.load_champion(run_file, generation)
         env_id = env_id or champion.env_id
@@ -39,7 +41,6 @@ def command(run_file, generation, episodes, seed, max_steps, env_id, render, vid
         if render or video:
             env = make_env(env_id, render_mode="human" if render and not video else "rgb_array")
             if video:
-                from gymnasium.wrappers import RecordVideo
                 try:
                     env = RecordVideo(env, video, episode_trigger=lambda e: True,
                                       name_prefix=f"gen{champion.generation}")

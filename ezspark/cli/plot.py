@@ -5,8 +5,10 @@ from pathlib import Path
 
 import click
 
-from ezspark.cli import UserError, options, user_errors
+from ezspark.cli import options
+from ezspark.cli.errors import UserError, user_errors
 from ezspark.cli.export import write_output
+from ezspark.store.runfile import RunFile
 
 
 @click.command("plot")
@@ -21,15 +23,13 @@ def command(run_file, output, generation, dpi):
     """Plot best and mean fitness, species and population per generation, and draw a
     stored champion's network (the newest, or --generation)."""
     try:
-        import matplotlib  # noqa: F401  (an optional extra)
+        import matplotlib  # noqa: F401  (the optional "plot" extra)
     except ImportError:
         raise UserError('plot needs matplotlib: pip install "ezspark[plot]"') from None
-    from matplotlib.backend_bases import FigureCanvasBase
+    # deferred: matplotlib is an optional extra, and plotting imports it at its top
+    from ezspark.cli import plotting
 
-    from ezspark.cli import plotting as _plotting
-    from ezspark.store.runfile import RunFile
-
-    formats = FigureCanvasBase.get_supported_filetypes()
+    formats = plotting.image_formats()
     if output is not None:
         fmt = Path(output).suffix[1:].lower() or "png"
         if fmt not in formats:
@@ -37,8 +37,8 @@ def command(run_file, output, generation, dpi):
                                      f"{', '.join(sorted(formats))})", param_hint="'-o'")
     with user_errors():
         run = RunFile.open(run_file)
-        figure = _plotting.run_figure(run, generation)
+        figure = plotting.run_figure(run, generation)
     path = Path(output) if output is not None else run.path.with_suffix(".png")
     fmt = path.suffix[1:].lower() or "png"
-    write_output(path, _plotting.render(figure, fmt, dpi))
+    write_output(path, plotting.render(figure, fmt, dpi))
     click.echo(str(path))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+from matplotlib.backend_bases import FigureCanvasBase
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
@@ -25,6 +26,11 @@ CURVES, NETWORK = 1.0, 1.25                     # width ratio of the two columns
 POSITIVE, NEGATIVE, DISABLED = "#1f77b4", "#d62728", "#9a9a9a"
 XLIM = (-0.14, 1.14)                            # network axes: room for labels beside x 0, 1
 NODE_COLOURS = {"input": "#d9ead3", "hidden": "#fff2cc", "output": "#cfe2f3"}
+
+
+def image_formats() -> dict[str, str]:
+    """File formats matplotlib can write, by suffix."""
+    return FigureCanvasBase.get_supported_filetypes()
 
 
 def node_depths(genome, n_inputs: int, n_outputs: int) -> dict[int, int]:

@@ -4,6 +4,10 @@ from __future__ import annotations
 import json
 
 import click
+import gymnasium
+
+from ezspark.envs import BUILTIN_ENVS, register_builtin_envs
+from ezspark.plugins.manager import plugin_envs, plugin_info
 
 from ezspark.cli import options
 
@@ -12,11 +16,6 @@ from ezspark.cli import options
 @options.json_output
 def envs_command(as_json):
     """List registered environments, with the plugin that registered each."""
-    import gymnasium
-
-    from ezspark.plugins.manager import plugin_envs
-    from ezspark.envs import BUILTIN_ENVS, register_builtin_envs
-
     register_builtin_envs()
     by_plugin = plugin_envs()
     rows = []
@@ -38,8 +37,6 @@ def envs_command(as_json):
 @options.json_output
 def plugins_command(as_json):
     """List loaded plugins with their distribution, version and hooks."""
-    from ezspark.plugins.manager import plugin_info
-
     rows = plugin_info()
     if as_json:
         click.echo(json.dumps(rows))

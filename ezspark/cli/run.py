@@ -8,7 +8,9 @@ from pathlib import Path
 
 import click
 
-from ezspark.cli import options, user_errors
+import ezspark
+from ezspark.cli import options
+from ezspark.cli.errors import user_errors
 
 
 def _resume_command(config_file, directory) -> str:
@@ -54,7 +56,6 @@ def command(config_file, out, seed, generations, workers, resume, allow_config_c
     ADDRESS --credentials DIR/serve/join.pem); --workers processes of this machine keep
     evaluating.  Needs: pip install 'ezspark[distributed]'.
     """
-    import ezspark
 
     if resume and overwrite:
         raise click.UsageError("--resume and --overwrite exclude each other")

@@ -8,7 +8,8 @@ import click
 
 from ezspark.config.training import TrainingConfig
 from ezspark.evaluation.envs import inspect_env
-from ezspark.cli import options, user_errors
+from ezspark.cli import options
+from ezspark.cli.errors import user_errors
 
 
 @click.command("validate")

@@ -430,22 +430,26 @@ class TrainingConfig:
     @classmethod
     def from_json(cls, source: str | os.PathLike[str]) -> TrainingConfig:
         """Read a training JSON from a file path or from JSON text."""
+        # cycle: ezspark.config.serialize imports this module
         from ezspark.config.serialize import config_from_json
         return config_from_json(source)
 
     @classmethod
     def from_dict(cls, mapping: Mapping[str, Any]) -> TrainingConfig:
         """Build from a mapping of key names to JSON values (null means the default)."""
+        # cycle: ezspark.config.serialize imports this module
         from ezspark.config.serialize import config_from_dict
         return config_from_dict(mapping)
 
     def to_dict(self) -> dict[str, Any]:
         """A plain dict of every key, in key order."""
+        # cycle: ezspark.config.serialize imports this module
         from ezspark.config.serialize import config_to_dict
         return config_to_dict(self)
 
     def to_json(self) -> str:
         """Pretty JSON text (indent 2, trailing newline) that `from_json` reads back equal."""
+        # cycle: ezspark.config.serialize imports this module
         from ezspark.config.serialize import config_to_json
         return config_to_json(self)
 

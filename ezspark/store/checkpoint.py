@@ -25,6 +25,7 @@ import numpy as np
 
 from ezspark.store.runfile import HISTORY_DTYPE, StoreError, atomic_replace
 from ezspark._version import __version__
+from ezspark.engine.population import Population
 
 __all__ = ["RunState", "save_checkpoint", "load_checkpoint", "CHECKPOINT_VERSION"]
 
@@ -54,8 +55,6 @@ def _write_table(group: h5py.Group, table) -> None:
 
 
 def _read_table(group: h5py.Group):
-    from ezspark.engine.population import Population
-
     return Population(*(group[name][()] for name in _POP))
 
 

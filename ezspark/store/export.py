@@ -19,6 +19,7 @@ from ezspark.network.champion import Champion
 from ezspark.engine.genome import Genome
 from ezspark.network.programs import EZSPARK_HIDDEN_BIAS, EZSPARK_OUTPUT_BIAS, EZSPARK_SLOPE
 from ezspark.store.runfile import atomic_replace
+from ezspark.engine.operators import is_acyclic
 
 __all__ = ["champion_to_dict", "champion_to_json", "champion_from_dict", "write_atomic",
            "FORMAT", "FORMAT_VERSION"]
@@ -156,8 +157,6 @@ def champion_from_dict(d: dict) -> Champion:
     order = np.argsort(innovation, kind="stable")
     genome = Genome(*(np.array(columns[key])[order] if connections else []
                       for key in ("innovation", "in", "out", "weight", "enabled")))
-    from ezspark.engine.operators import is_acyclic
-
     if not is_acyclic(genome):
         raise ValueError("network JSON: the connections form a cycle")
     fitness = _field(d, "fitness", lambda v: v is None or _is_number(v), "a number or null",

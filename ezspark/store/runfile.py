@@ -29,6 +29,9 @@ import numpy as np
 
 from ezspark.store.history import HISTORY_FIELDS, GenerationStats
 from ezspark._version import __version__
+from ezspark.config.training import TrainingConfig
+from ezspark.network.champion import Champion
+from ezspark.engine.genome import Genome
 
 __all__ = ["RunStore", "RunFile", "load_champion", "StoreError", "FORMAT_VERSION", "HISTORY_DTYPE", "champion_arrays",
            "atomic_replace"]
@@ -267,8 +270,6 @@ class RunFile:
 
     @property
     def config(self):
-        from ezspark.config.training import TrainingConfig
-
         return TrainingConfig.from_json(self.config_json)
 
     @property
@@ -286,9 +287,6 @@ class RunFile:
 
     def champion(self, generation: int | None = None):
         """The champion of ``generation`` (default: the newest stored one)."""
-        from ezspark.network.champion import Champion
-        from ezspark.engine.genome import Genome
-
         if not self._champions:
             raise StoreError(f"{self.path} holds no champion yet")
         if generation is None:
