@@ -221,6 +221,7 @@ def test_run_h5_reads_with_plain_h5py_in_a_process_without_ezspark(tmp_path):
     assert "plain h5py ok 3" in out.stdout
 
 
+@pytest.mark.slow
 def test_killed_writer_never_leaves_an_unreadable_run_h5(tmp_path):
     """SIGKILL at random instants while run.h5 is rewritten: it always opens."""
     cfg = small_cartpole(tmp_path, generations=100000, max_number_of_steps=20, saving=1)

@@ -72,6 +72,7 @@ def read_csv(path):
         return list(csv.reader(stream))
 
 
+@pytest.mark.slow
 def test_run_by_entry_point_writes_history_csv(plugin_env, tmp_path):
     out = tmp_path / "run"
     proc = ezspark(plugin_env, "run", CONFIG, "--out", out, "--generations", 3, "--seed", 0,

@@ -21,6 +21,7 @@ def test_examples_exist():
             "ezspark-docs-example.json"} <= names
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", EXAMPLE_CONFIGS, ids=lambda p: p.name)
 def test_example_config_validates_and_runs(path, tmp_path):
     if "lunarlander" in path.name:

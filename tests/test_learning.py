@@ -3,6 +3,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import ezspark
 from ezspark.evaluation.play import play_episodes
@@ -10,6 +11,7 @@ from ezspark.evaluation.play import play_episodes
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
+@pytest.mark.slow
 def test_cartpole_example_solves_in_at_least_8_of_10_seeds():
     cfg = ezspark.TrainingConfig.from_json(EXAMPLES / "cartpole.json")
     assert cfg.gym_game_name == "CartPole-v1" and cfg.max_number_of_steps == 500

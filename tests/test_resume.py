@@ -58,6 +58,7 @@ def cli_env():
     return dict(os.environ, EZSPARK_DISABLE_PLUGIN_AUTOLOAD="1")
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_instants_then_resume_gives_the_same_run(tmp_path):
     cfg = write_cfg(tmp_path)
     res = CliRunner().invoke(cli, ["run", str(cfg), "--out", str(tmp_path / "ref"), "--seed",
