@@ -161,7 +161,8 @@ def parse_reply(data, n: int) -> BatchReply:
 
 
 def agree(f1: np.ndarray, f2: np.ndarray) -> bool:
-    """docs/algorithm.md section 7.2 rule 3: same length and |f1 - f2| <= max(1e-6 max(|f1|, |f2|), 1e-9)."""
+    """docs/algorithm.md section 7.2 rule 3: same length and, for every genome,
+    |f1 - f2| <= max(1e-6 max(|f1|, |f2|), 1e-9)."""
     if f1.shape != f2.shape:
         return False
     tol = np.maximum(1e-6 * np.maximum(np.abs(f1), np.abs(f2)), 1e-9)

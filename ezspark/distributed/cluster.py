@@ -115,7 +115,8 @@ def parse_host_port(text: str, default_port: int = 8786) -> tuple[str, int]:
     return host or "0.0.0.0", port
 
 
-def install_registration_gate(scheduler, admit: Callable[[object, object], str | None]) -> None:
+def install_registration_gate(scheduler,
+                              admit: Callable[[object, object], str | None]) -> None:
     """Make ``scheduler`` ask ``admit(comm, name)`` before it registers a worker.
 
     ``admit`` gets the worker's connection and the name it registers with; it returns

@@ -114,7 +114,7 @@ class Task:
     check: Check | None = None           # TIEBREAK: the comparison that disagreed
     suspect: WorkerIdentity | None = None    # ERROR_BY_COORDINATOR: the worker that failed
     failure: str = ""                        # ... and what it said (or how it was lost)
-    allowed: tuple | None = None         # addresses of the workers it was sent to
+    allowed: tuple | None = None         # addresses of the workers it may run on (None: any)
 
     @property
     def w1(self) -> WorkerIdentity | None:
@@ -197,7 +197,7 @@ class GenerationRound:
         self.requests = [evaluator.request(programs, seeds, generation, lo, hi)
                          for lo, hi in zip(self.bounds, self.bounds[1:])]
         self.accepted: list[BatchReply | None] = [None] * count
-        self.vouched: dict[str, set[int]] = {}   # identity key -> batches it returned/confirmed
+        self.vouched: dict[str, set[int]] = {}   # identity key -> batches it vouched for
         self.tasks: dict = {}                     # Dask future -> Task
         self.checks: list[Check] = []
         self.excluded = 0                         # workers excluded in this round
@@ -464,10 +464,11 @@ class DaskEvaluator:
 
     def request(self, programs, seeds, k: int, lo: int, hi: int) -> BatchRequest:
         info, cfg = self.info, self.cfg
-        return BatchRequest(generation=k, first=lo, programs=programs.subset(np.arange(lo, hi)),
-                            seeds=seeds[lo:hi], env_id=info.env_id,
-                            input_size=info.input_size, output_size=info.output_size,
-                            action_start=info.action_start, games=cfg.max_number_of_games,
+        return BatchRequest(generation=k, first=lo,
+                            programs=programs.subset(np.arange(lo, hi)), seeds=seeds[lo:hi],
+                            env_id=info.env_id, input_size=info.input_size,
+                            output_size=info.output_size, action_start=info.action_start,
+                            games=cfg.max_number_of_games,
                             max_steps=cfg.max_number_of_steps, sub_games=cfg.sub_games,
                             minimum_reward=cfg.minimum_reward, version=__version__)
 
