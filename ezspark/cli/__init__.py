@@ -38,17 +38,13 @@ def _add_commands():
 _add_commands()
 
 
-def _show_plugin_warning(message, category, filename, lineno, file=None, line=None):
-    click.echo(f"Warning: {message}", err=True)
-
-
 def main(argv=None):
     """Entry point of ``ezspark`` and ``python -m ezspark``."""
     default_show = warnings.showwarning
 
     def show(message, category, *args, **kwargs):
         if issubclass(category, (PluginWarning, RewardBelowMinimum)):
-            _show_plugin_warning(message, category, *args, **kwargs)
+            click.echo(f"Warning: {message}", err=True)     # one line, no source location
         else:
             default_show(message, category, *args, **kwargs)
 

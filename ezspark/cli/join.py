@@ -1,7 +1,6 @@
 """``ezspark join`` and ``ezspark invite``: other machines in a served run."""
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 
 import click
@@ -9,6 +8,7 @@ import click
 from ezspark.distributed import invite
 from ezspark.distributed.join import join
 from ezspark.cli.errors import user_errors
+from ezspark.cli.signals import sigterm_as_interrupt
 
 
 @click.command("join")
@@ -28,17 +28,14 @@ def join_command(address, credentials, workers, timeout, parent_pid):
     environment (plugin environments installed).  Needs: pip install 'ezspark[distributed]'.
     """
 
-    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        with user_errors():
+        with sigterm_as_interrupt(), user_errors():
             why = join(address, credentials, workers=workers, parent=parent_pid,
                        timeout=timeout, echo=lambda text: click.echo(text, err=True))
     except KeyboardInterrupt:
         if parent_pid is None:
             click.echo("left the run", err=True)
         return
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     if parent_pid is None:
         click.echo(f"stopped: {why}", err=True)
         if "excluded" in why:
@@ -62,7 +59,3 @@ def invite_command(run_dir, name, output):
         path = invite(serve, name, output)
     click.echo(f"wrote {path}: give it to {name}; they join with\n"
                f"  python -m ezspark join ADDRESS --credentials {path.name}")
-
-
-def _terminate(signum, frame):
-    raise KeyboardInterrupt

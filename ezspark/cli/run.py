@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import shlex
-import signal
 import sys
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import click
 import ezspark
 from ezspark.cli import options
 from ezspark.cli.errors import user_errors
+from ezspark.cli.signals import sigterm_as_interrupt
 
 
 def _resume_command(config_file, directory) -> str:
@@ -62,23 +62,19 @@ def command(config_file, out, seed, generations, workers, resume, allow_config_c
     if serve is not None and scheduler is not None:
         raise click.UsageError("--serve and --scheduler exclude each other")
     directory = Path(out) if out else Path("runs") / Path(config_file).stem
-    previous = signal.signal(signal.SIGTERM, _terminate)
-    try:
-        with user_errors():
-            cfg = ezspark.TrainingConfig.from_json(Path(config_file))
-            try:
-                result = ezspark.train(cfg, out=directory, seed=seed, generations=generations,
-                                       workers=workers, progress=not quiet, overwrite=overwrite,
-                                       resume=resume, allow_changes=allow_config_change,
-                                       checkpoint_seconds=checkpoint_every,
-                                       serve=serve, scheduler=scheduler,
-                                       on_serve=_announce if serve is not None else None)
-            except KeyboardInterrupt:
-                click.echo("Interrupted before the first generation finished; nothing to keep.",
-                           err=True)
-                raise SystemExit(130) from None
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    with sigterm_as_interrupt(), user_errors():
+        cfg = ezspark.TrainingConfig.from_json(Path(config_file))
+        try:
+            result = ezspark.train(cfg, out=directory, seed=seed, generations=generations,
+                                   workers=workers, progress=not quiet, overwrite=overwrite,
+                                   resume=resume, allow_changes=allow_config_change,
+                                   checkpoint_seconds=checkpoint_every,
+                                   serve=serve, scheduler=scheduler,
+                                   on_serve=_announce if serve is not None else None)
+        except KeyboardInterrupt:
+            click.echo("Interrupted before the first generation finished; nothing to keep.",
+                       err=True)
+            raise SystemExit(130) from None
     last = result.history[-1]
     if result.stopped == "interrupted":
         click.echo(f"Interrupted after generation {last.generation}; the run is saved. "
@@ -101,8 +97,3 @@ def _announce(address, join_file):
     click.echo(f"Serving the run at {address}\nOthers join it with:\n"
                f"  python -m ezspark join {address} --credentials {shlex.quote(str(join_file))}\n"
                "(give them that file; 'python -m ezspark invite' makes one per person)")
-
-
-def _terminate(signum, frame):
-    """SIGTERM stops a run like Ctrl-C: after saving."""
-    raise KeyboardInterrupt
