@@ -189,23 +189,18 @@ def _tallest_column(pos: dict) -> int:
 def _draw_network(ax, champion, pos: dict, size_pt: tuple[float, float]) -> None:
     """The champion's network at positions ``pos`` on ``ax``, about ``size_pt`` (width,
     height in points) large."""
-    g = champion.genome
-    tallest = _tallest_column(pos)
-    columns = len({x for x, _ in pos.values()})
-    width_pt, height_pt = size_pt
-
-    def font(n):                                 # font size for a column of n nodes
-        return float(np.clip(0.42 * height_pt / n, 2.5, 9.0))
-
-    def marker(n):                               # node diameter for a column of n nodes
-        return float(np.clip(0.7 * height_pt / n, 3.0, 16.0))
-    hidden_marker = float(np.clip(min(0.85 * height_pt / tallest,
-                                      0.6 * width_pt / (XLIM[1] - XLIM[0]) / columns),
-                                  3.0, 22.0))
     ax.set_xlim(*XLIM)
     ax.set_ylim(-0.02, 1.02)
     ax.axis("off")
+    _draw_edges(ax, champion.genome, pos)
+    _draw_nodes(ax, champion, pos, size_pt)
+    _network_title_and_legend(ax, champion)
 
+
+def _draw_edges(ax, g, pos: dict) -> None:
+    """Connections as curves around other nodes: enabled ones coloured by sign, width by
+    |weight|; disabled ones dashed."""
+    tallest = _tallest_column(pos)
     nodes = np.array(list(pos.values()))
     ids = list(pos)
     curves = []
@@ -227,10 +222,19 @@ def _draw_network(ax, champion, pos: dict, size_pt: tuple[float, float]) -> None
             [enabled_curves[i] for i in order], linewidths=widths[order], alpha=0.75, zorder=2,
             colors=[POSITIVE if w[i] >= 0 else NEGATIVE for i in order]))
 
+
+def _draw_nodes(ax, champion, pos: dict, size_pt: tuple[float, float]) -> None:
+    """Nodes as circles sized to fit their column; hidden ids inside, indices beside."""
+    width_pt, height_pt = size_pt
+    columns = len({x for x, _ in pos.values()})
+    hidden_marker = float(np.clip(min(0.85 * height_pt / _tallest_column(pos),
+                                      0.6 * width_pt / (XLIM[1] - XLIM[0]) / columns),
+                                  3.0, 22.0))
     for kind, node, label in _node_labels(champion):
         x, y = pos[node]
         n = {"input": champion.n_inputs, "output": champion.n_outputs}.get(kind)
-        diameter = hidden_marker if n is None else marker(n)
+        # a column of n inputs or outputs: nodes and labels shrink to fit its height
+        diameter = hidden_marker if n is None else float(np.clip(0.7 * height_pt / n, 3.0, 16.0))
         ax.plot([x], [y], "o", markersize=diameter, color=NODE_COLOURS[kind],
                 markeredgecolor="#333333", markeredgewidth=0.8, zorder=3)
         if n is None:                            # hidden: its id inside the circle
@@ -240,8 +244,12 @@ def _draw_network(ax, champion, pos: dict, size_pt: tuple[float, float]) -> None
             side = -1 if kind == "input" else 1
             ax.annotate(label, (x, y), xytext=(side * (diameter / 2 + 3), 0),
                         textcoords="offset points", ha="right" if side < 0 else "left",
-                        va="center", fontsize=font(n), zorder=4)
+                        va="center", fontsize=float(np.clip(0.42 * height_pt / n, 2.5, 9.0)),
+                        zorder=4)
 
+
+def _network_title_and_legend(ax, champion) -> None:
+    on = champion.genome.enabled
     n_hidden, n_off = len(champion.hidden_nodes), int((~on).sum())
     ax.set_title(f"Champion of generation {champion.generation} (fitness "
                  f"{champion.fitness:.6g})\n{_count(n_hidden, 'hidden node')}, "
