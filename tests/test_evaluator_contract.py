@@ -220,8 +220,6 @@ def _ezspark_classes():
                 yield cls
 
 
-@pytest.mark.xfail(reason="DaskEvaluator (ezspark/distributed/coordinator.py) is not yet an "
-                          "Evaluator; its owner converts it", strict=False)
 def test_every_evaluator_class_implements_the_contract():
     evaluators = [cls for cls in _ezspark_classes()
                   if cls is not Evaluator and (cls.__name__.endswith("Evaluator")

@@ -38,7 +38,7 @@ from ezspark._version import __version__
 from ezspark.distributed.batch import (BatchReply, BatchRequest, ReplyError, agree,
                                        close_evaluators, evaluate_batch, parse_reply,
                                        play_batch)
-from ezspark.evaluation.contract import EvalResult, EvaluationError, Progress
+from ezspark.evaluation.contract import EvalResult, EvaluationError, Evaluator, Progress
 from ezspark.evaluation.local import episode_seeds
 
 __all__ = ["DaskEvaluator", "GenerationRound", "WorkerIdentity", "Role", "Task", "Answer",
@@ -422,7 +422,7 @@ class GenerationRound:
                 self.submit(Task(b, Role.PRIMARY))
 
 
-class DaskEvaluator:
+class DaskEvaluator(Evaluator):
     """Evaluates generations on a Dask cluster (see the module docstring).
 
     ``cluster`` is a :class:`~ezspark.distributed.cluster.ServedCluster` or
