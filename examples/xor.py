@@ -1,4 +1,4 @@
-"""XOR through the fitness-function API (engine-spec section 11).
+"""XOR through the fitness-function API (docs/algorithm.md section 11).
 
     python examples/xor.py            # one run, seed 0
     python examples/xor.py --seeds 10 # solve rate over seeds 0..9

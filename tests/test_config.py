@@ -1,4 +1,4 @@
-"""TrainingConfig validation and its JSON form (engine spec section 2, property 12.17)."""
+"""TrainingConfig validation and its JSON form (docs/algorithm.md section 2, property 12.17)."""
 from __future__ import annotations
 
 import json

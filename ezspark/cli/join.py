@@ -50,7 +50,7 @@ def join_command(address, credentials, workers, timeout, parent_pid):
 def invite_command(run_dir, name, output):
     """Sign one more invitation for the run served from RUN_DIR.
 
-    One invitation per person lets safeness tell their workers apart (engine-spec 7.2:
+    One invitation per person lets safeness tell their workers apart (docs/algorithm.md 7.2:
     a check is made by a worker with other credentials on another machine)."""
 
     with user_errors():

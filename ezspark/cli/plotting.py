@@ -43,7 +43,8 @@ def node_depths(genome, n_inputs: int, n_outputs: int) -> dict[int, int]:
     edges = [(a, b) for a, b, on in zip(genome.src.tolist(), genome.dst.tolist(),
                                         genome.enabled.tolist()) if on and b > n_io]
     # Longest path by relaxation in topological order (Kahn's algorithm); the gene graph
-    # is acyclic (spec 3.3), and should a foreign file hold a cycle, its nodes keep depth 1.
+    # is acyclic (docs/algorithm.md 3.3), and should a foreign file hold a cycle, its nodes
+    # keep depth 1.
     children: dict[int, list[int]] = {}
     indegree = {node: 0 for node in hidden}
     for a, b in edges:

@@ -1,4 +1,4 @@
-"""Training JSON text and mappings <-> `TrainingConfig` (spec 2.1).
+"""Training JSON text and mappings <-> `TrainingConfig` (docs/algorithm.md 2.1).
 
 Everything a user can get wrong is reported as one `ConfigError`: unknown keys (with the closest
 valid key), duplicate keys and bad values together; invalid JSON with its line and column; a

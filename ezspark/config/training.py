@@ -1,4 +1,5 @@
-"""The training configuration: the EzSpark training JSON as a frozen, validated value (spec 2).
+"""The training configuration: the EzSpark training JSON as a frozen, validated value
+(docs/algorithm.md section 2).
 
 Every key is one attrs field whose metadata describes it, so the docs reference and the
 interactive ``init`` form are generated from this module:
@@ -40,7 +41,7 @@ __all__ = ["TrainingConfig", "ConfigError", "Problem", "INT_LIMIT", "show"]
 # Every integer key fits an int64 (arrays, HDF5 attributes), so 10**400 is out of range too.
 INT_LIMIT = 2**63 - 1
 
-# Keys the docs example sets beyond the defaults (spec 2.2: they have no default).
+# Keys the docs example sets beyond the defaults (docs/algorithm.md 2.2: they have no default).
 _DOCS_EXAMPLE_ENV = {"gym_game_name": "CartPole-v0", "input_size": 4, "output_size": 2}
 
 
@@ -287,7 +288,7 @@ def _problems(config: TrainingConfig) -> list[Problem]:
 
 @attrs.frozen(kw_only=True)
 class TrainingConfig:
-    """Every key of an EzSpark training JSON, plus ezspark's extension keys (spec 2.2).
+    """Every key of an EzSpark training JSON, plus ezspark's extension keys (docs/algorithm.md 2.2).
 
     Build one with keywords (``TrainingConfig(gym_game_name="CartPole-v1", input_size=4,
     output_size=2)``), from JSON or a mapping (`from_json`, `from_dict`), and variants with

@@ -1,4 +1,4 @@
-"""``checkpoint.h5``: the whole state of a run between two generations (engine-spec 8).
+"""``checkpoint.h5``: the whole state of a run between two generations (docs/algorithm.md 8).
 
 Written to ``checkpoint.h5.tmp``, fsynced and renamed over ``checkpoint.h5``, so a crash
 at any instant leaves the previous checkpoint or the new one.  Layout (plain h5py)::

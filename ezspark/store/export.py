@@ -1,7 +1,7 @@
 """A champion as plain JSON (``ezspark export``), and back.
 
 The document (``format`` "ezspark-network", ``format_version`` 1) holds everything needed to
-compute the network without ezspark: nodes, connections and the activation of engine-spec
+compute the network without ezspark: nodes, connections and the activation of docs/algorithm.md
 3.4.  Weights are JSON numbers written with Python's repr precision, so they read back
 bit for bit.  ``write_atomic`` is the atomic file write the export and plot commands share.
 """

@@ -10,7 +10,7 @@ __all__ = ["GenerationStats", "RunResult", "HISTORY_FIELDS"]
 
 @attrs.frozen
 class GenerationStats:
-    """One row of history (spec 6.4)."""
+    """One row of history (docs/algorithm.md 6.4)."""
 
     generation: int
     best_fitness: float
@@ -21,7 +21,7 @@ class GenerationStats:
     env_steps: int
     reward_violations: int  # steps whose reward was below minimum_reward
     seconds: float          # wall time of the generation (evaluation and evolution)
-    # distributed runs (spec 6.4, 7.2); 0 in local runs
+    # distributed runs (docs/algorithm.md 6.4, 7.2); 0 in local runs
     checks: int = 0         # remote batches evaluated a second time and compared
     mismatches: int = 0     # compared results that disagreed
     excluded: int = 0       # remote workers excluded in this generation
