@@ -2,9 +2,10 @@
 crossover children.
 
 The array layouts (gene tables, innovation registry, draws) are documented in
-``_reproduce.pxd``.  Each child is exactly ``ezspark.engine.operators.mutate`` (spec 5.4) of its
-parent with its slice of the draws, with innovation numbers handed out in child order; the
-registry arrays are updated in place.  ``_reproduce_py.py`` is the twin with the same
+``_reproduce.pxd``.  Each child is exactly ``_operators.mutate`` (docs/algorithm.md 5.4, the
+reference on gene arrays) of its parent with its slice of the draws, with innovation numbers
+handed out in child order; the registry arrays are updated in place, as
+``_registry.RegistryTables`` would.  ``_reproduce_py.py`` is the twin with the same
 signatures.
 
 Cost model.  Steps a and b are one pass over the parent's genes.  Add-connection needs the
@@ -20,7 +21,7 @@ from libc.string cimport memset
 
 from ezspark._core._typedefs cimport float64_t, int32_t, int64_t, intp_t, uint8_t
 
-from ezspark.engine.innovation import TableFull
+from ezspark._core._registry import TableFull
 
 __all__ = ["reproduce", "crossover"]
 

@@ -1,19 +1,18 @@
 """Pure-Python twin of ``_reproduce.pyx``: the same functions, signatures and checks.
 
-Each child is made by the reference operators (``ezspark.engine.operators.mutate`` and
-``crossover``), working on the registry arrays in place through
-``InnovationRegistry.wrap``, which hashes and probes exactly as the kernel does; so twin and
-kernel leave identical children and identical registry arrays.  Layouts: ``_reproduce.pxd``.
+Self-contained in ``_core`` (the bottom layer imports nothing above it): each child is made by
+the reference operators on gene arrays (``_operators.mutate`` and ``crossover``), working on
+the registry arrays in place through ``_registry.RegistryTables``, which hashes and probes
+exactly as the kernel does and refuses, as it does, to pass half full; so twin and kernel
+leave identical children and identical registry arrays.  Layouts: ``_reproduce.pxd``.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ._checks import check_array as _array
-
-from ezspark.engine.genome import Genome
-from ezspark.engine.innovation import InnovationRegistry
-from ezspark.engine.operators import CHILD_DRAWS, GENE_DRAWS, crossover as _crossover, mutate
+from ._operators import CHILD_DRAWS, GENE_DRAWS, Genes, crossover as _crossover, mutate
+from ._registry import RegistryTables
 
 __all__ = ["reproduce", "crossover"]
 
@@ -56,15 +55,15 @@ def _check_out(n_rows, capacity, out_off, out_innovation, out_src, out_dst, out_
         raise ValueError(f"output gene columns need at least {capacity} rows")
 
 
-def _parent(off, innovation, src, dst, weight, enabled, p: int) -> Genome:
+def _parent(off, innovation, src, dst, weight, enabled, p: int) -> Genes:
     lo, hi = int(off[p]), int(off[p + 1])
-    return Genome(innovation[lo:hi], src[lo:hi], dst[lo:hi], weight[lo:hi],
-                  enabled[lo:hi].astype(np.bool_))
+    return Genes(innovation[lo:hi], src[lo:hi], dst[lo:hi], weight[lo:hi],
+                 enabled[lo:hi].astype(np.bool_))
 
 
-def _write(child: Genome, pos: int, out_innovation, out_src, out_dst, out_weight,
+def _write(child: Genes, pos: int, out_innovation, out_src, out_dst, out_weight,
            out_enabled) -> int:
-    end = pos + len(child)
+    end = pos + child.innovation.shape[0]
     out_innovation[pos:end] = child.innovation
     out_src[pos:end] = child.src
     out_dst[pos:end] = child.dst
@@ -79,16 +78,10 @@ def _log2(cap: int, name: str) -> int:
     return cap.bit_length() - 1
 
 
-def reproduce(p_off, p_innovation, p_src, p_dst, p_weight, p_enabled,
-              child_parent, child_simplify, child_p_add, gene_u, gene_z, child_u,
-              activate_rate, weight_rate, rho, p_rem, add_node_rate, n_inputs, n_outputs,
-              pair_keys, pair_values, split_keys, split_values, counters,
-              out_off, out_innovation, out_src, out_dst, out_weight, out_enabled) -> int:
-    """Mutated offspring of every child of the plan (spec 5.4); see ``_reproduce.pyx``.
-
-    Returns the total number of child genes; raises as the compiled kernel does.
-    """
-    n_parents = _check_table(p_off, p_innovation, p_src, p_dst, p_weight, p_enabled)
+def _check_plan(n_parents: int, p_off, child_parent, child_simplify, child_p_add, gene_u,
+                gene_z, child_u) -> int:
+    """Check the plan and its draws as the compiled kernel does; return G, the number of
+    parent genes over all children (rows of ``gene_u``)."""
     _array(child_parent, "i", 8, 1, "child_parent")
     _array(child_simplify, "bu", 1, 1, "child_simplify")
     _array(child_p_add, "f", 8, 1, "child_p_add")
@@ -102,17 +95,17 @@ def reproduce(p_off, p_innovation, p_src, p_dst, p_weight, p_enabled,
         if not 0 <= p < n_parents:
             raise ValueError(f"child_parent[{c}] = {p} is not a parent index "
                              f"(there are {n_parents} parents)")
-    counts = p_off[child_parent + 1] - p_off[child_parent]
-    total_genes = int(counts.sum())
+    total_genes = int((p_off[child_parent + 1] - p_off[child_parent]).sum())
     if gene_u.shape != (total_genes, GENE_DRAWS) or gene_z.shape[0] != total_genes:
         raise ValueError(f"gene_u must be ({total_genes}, 4) and gene_z ({total_genes},): "
                          f"one row per gene of each child's parent, in plan order")
     if child_u.shape != (n_children, CHILD_DRAWS):
         raise ValueError(f"child_u must be ({n_children}, 6)")
-    if n_inputs < 0 or n_outputs < 0:
-        raise ValueError("n_inputs and n_outputs must be >= 0")
-    _check_out(n_children, total_genes + 3 * n_children, out_off, out_innovation, out_src,
-               out_dst, out_weight, out_enabled)
+    return total_genes
+
+
+def _check_registry(pair_keys, pair_values, split_keys, split_values, counters) -> None:
+    """Check the five registry arrays as the compiled kernel does."""
     _array(pair_keys, "i", 8, 1, "pair_keys", writeable=True)
     _array(pair_values, "i", 4, 1, "pair_values", writeable=True)
     _array(split_keys, "i", 8, 1, "split_keys", writeable=True)
@@ -129,14 +122,35 @@ def reproduce(p_off, p_innovation, p_src, p_dst, p_weight, p_enabled,
     if (2 * counters[2] > pair_keys.shape[0] or 2 * counters[3] > split_keys.shape[0]
             or counters[0] < 1 or counters[1] < 1):
         raise ValueError("registry counters do not fit the tables")
-    registry = InnovationRegistry.wrap(n_inputs, n_outputs, pair_keys, pair_values,
-                                       split_keys, split_values, counters)
+
+
+def reproduce(p_off, p_innovation, p_src, p_dst, p_weight, p_enabled,
+              child_parent, child_simplify, child_p_add, gene_u, gene_z, child_u,
+              activate_rate, weight_rate, rho, p_rem, add_node_rate, n_inputs, n_outputs,
+              pair_keys, pair_values, split_keys, split_values, counters,
+              out_off, out_innovation, out_src, out_dst, out_weight, out_enabled) -> int:
+    """Mutated offspring of every child of the plan (docs/algorithm.md 5.4); see
+    ``_reproduce.pyx``.
+
+    Returns the total number of child genes; raises as the compiled kernel does.
+    """
+    n_parents = _check_table(p_off, p_innovation, p_src, p_dst, p_weight, p_enabled)
+    total_genes = _check_plan(n_parents, p_off, child_parent, child_simplify, child_p_add,
+                              gene_u, gene_z, child_u)
+    n_children = child_parent.shape[0]
+    if n_inputs < 0 or n_outputs < 0:
+        raise ValueError("n_inputs and n_outputs must be >= 0")
+    _check_out(n_children, total_genes + 3 * n_children, out_off, out_innovation, out_src,
+               out_dst, out_weight, out_enabled)
+    _check_registry(pair_keys, pair_values, split_keys, split_values, counters)
+    registry = RegistryTables(n_inputs, n_outputs, pair_keys, pair_values, split_keys,
+                              split_values, counters)
     out_off[0] = 0
     row = pos = 0
     for c in range(n_children):
-        p = int(child_parent[c])
-        parent = _parent(p_off, p_innovation, p_src, p_dst, p_weight, p_enabled, p)
-        n = len(parent)
+        parent = _parent(p_off, p_innovation, p_src, p_dst, p_weight, p_enabled,
+                         int(child_parent[c]))
+        n = parent.innovation.shape[0]
         child = mutate(parent, gene_u[row:row + n], gene_z[row:row + n], child_u[c],
                        activate_rate=activate_rate, weight_rate=weight_rate, rho=rho,
                        p_add=float(child_p_add[c]), p_rem=p_rem, add_node_rate=add_node_rate,
@@ -149,8 +163,8 @@ def reproduce(p_off, p_innovation, p_src, p_dst, p_weight, p_enabled,
 
 def crossover(p_off, p_innovation, p_src, p_dst, p_weight, p_enabled, pairs, gene_u,
               out_off, out_innovation, out_src, out_dst, out_weight, out_enabled) -> int:
-    """Crossover children (spec 5.5), one per row of ``pairs`` (fitter parent, other
-    parent); see ``_reproduce.pyx``.  Returns the total number of child genes."""
+    """Crossover children (docs/algorithm.md 5.5), one per row of ``pairs`` (fitter parent,
+    other parent); see ``_reproduce.pyx``.  Returns the total number of child genes."""
     n_parents = _check_table(p_off, p_innovation, p_src, p_dst, p_weight, p_enabled)
     _array(pairs, "i", 8, 2, "pairs")
     _array(gene_u, "f", 8, 1, "gene_u")
@@ -173,8 +187,7 @@ def crossover(p_off, p_innovation, p_src, p_dst, p_weight, p_enabled, pairs, gen
     for x, (fp, fq) in enumerate(pairs.tolist()):
         p = _parent(p_off, p_innovation, p_src, p_dst, p_weight, p_enabled, fp)
         q = _parent(p_off, p_innovation, p_src, p_dst, p_weight, p_enabled, fq)
-        # fitnesses 1 > 0 make p the fitter parent, as the caller decided
-        child = _crossover(p, 1.0, q, 0.0, gene_u[pos:pos + len(p)])
+        child = _crossover(p, q, gene_u[pos:pos + p.innovation.shape[0]])
         pos = _write(child, pos, out_innovation, out_src, out_dst, out_weight, out_enabled)
         out_off[x + 1] = pos
     return pos

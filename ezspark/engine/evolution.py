@@ -1,18 +1,20 @@
-"""Initialisation and one generation of NEAT evolution (engine-spec sections 4 and 5).
+"""Initialisation and one generation of NEAT evolution (docs/algorithm.md 4 and 5).
 
 ``Evolution`` owns everything that survives between generations: the innovation registry,
 the species table, best_ever, the stall counter z, the replace rate ρ and the evolution
-random stream.  ``Evolution.step`` performs steps 1 to 15 of spec 5.1 on an evaluated
-population and returns the next one.  Evaluation itself lives elsewhere.
+random stream.  ``Evolution.observe`` performs steps 1 and 2 of docs/algorithm.md 5.1 on the
+fitness of an evaluated population, ``Evolution.reproduce`` steps 5 to 15 (one method or
+function per step) and returns the next population.  Evaluation (step E) and steps 3 and 4
+(storing, the final-generation test) are the trainer's.
 """
 from __future__ import annotations
 
 import math
-from typing import Sequence
 
 import attrs
 import numpy as np
 
+from ezspark import _core
 from ezspark.engine.genome import Genome
 from ezspark.engine.innovation import InnovationRegistry
 from ezspark.engine.operators import CHILD_DRAWS, GENE_DRAWS, seqsum, weight_pass
@@ -21,7 +23,7 @@ from ezspark.engine.population import Population
 __all__ = ["Evolution", "Species", "GenerationOutcome", "initial_population", "species_quotas",
            "floor_shares"]
 
-MIN_SPECIES_KEPT = 10  # culling never leaves fewer species than this (spec step 9)
+MIN_SPECIES_KEPT = 10  # culling never leaves fewer species (docs/algorithm.md 5.1, step 9)
 
 
 @attrs.define
@@ -38,7 +40,7 @@ class Species:
 
 @attrs.frozen
 class GenerationOutcome:
-    """What one call of ``Evolution.step`` decided, for records and tests."""
+    """What one call of ``Evolution.reproduce`` decided, for records and tests."""
 
     champion_index: int          # j*, in the evaluated population
     champion_fitness: float      # n_k
@@ -87,11 +89,11 @@ def floor_shares(deficit: int, b: np.ndarray) -> np.ndarray:
 
 
 def initial_population(cfg, registry: InnovationRegistry, rng: np.random.Generator) -> Population:
-    """Generation 0 (spec section 4): every genome has all I·O initial genes, enabled,
+    """Generation 0 (docs/algorithm.md 4): every genome has all I·O initial genes, enabled,
     with weights U(-2, 2), then one weight-mutation pass with ρ = the configured rate.
 
-    Draws: U0 float64[P, I·O] (initial weights), U float64[P, I·O, 3] (weight test,
-    replace test, U(-5, 5) source), Z float64[P, I·O].
+    Draws (docs/algorithm.md 1.3): U0 float64[P, I·O] (initial weights), U float64[P, I·O, 3]
+    (weight test, replace test, U(-5, 5) source), Z float64[P, I·O].
     """
     n_in, n_out, pop = cfg.input_size, cfg.output_size, cfg.initial_population
     src = np.repeat(np.arange(1, n_in + 1, dtype=np.int32), n_out)
@@ -112,7 +114,7 @@ def initial_population(cfg, registry: InnovationRegistry, rng: np.random.Generat
 
 @attrs.define
 class Evolution:
-    """The evolving state of one run between generations (spec sections 4, 5 and 8)."""
+    """The evolving state of one run between generations (docs/algorithm.md 4, 5 and 8)."""
 
     cfg: object
     rng: np.random.Generator
@@ -134,7 +136,7 @@ class Evolution:
         evo = cls(cfg=cfg, rng=rng, registry=registry)
         return evo, initial_population(cfg, registry, rng)
 
-    # -- state for checkpoints (spec 8) --------------------------------------------------
+    # -- state for checkpoints (docs/algorithm.md 8) --------------------------------------
     def state(self) -> dict:
         """Everything but the random stream and the config, as plain values and arrays."""
         sp = self.species
@@ -183,48 +185,46 @@ class Evolution:
     # -- steps 5 to 15 -----------------------------------------------------------------------
     def reproduce(self, population, fitness: np.ndarray, k: int,
                   champion_index: int) -> tuple[Population, GenerationOutcome]:
-        """Steps 5 to 15 of spec 5.1 for generation ``k``: the next population.
+        """Steps 5 to 15 of docs/algorithm.md 5.1 for generation ``k``: the next population.
 
         ``population`` is a Population (or a sequence of Genomes); the loops over genomes
         and genes run in the kernels of ``ezspark._core`` (speciation, mutation, crossover).
+        One named step per line below, in the order of the algorithm; only steps 11 and 13
+        draw from the evolution stream (docs/algorithm.md 1.3).
         """
-        from ezspark import _core
-
-        cfg = self.cfg
-        n_in, n_out = cfg.input_size, cfg.output_size
         if not isinstance(population, Population):
             population = Population.from_genomes(population)
         fitness = np.asarray(fitness, dtype=np.float64)
+        pop, fit, champ = cap_population(population, fitness, champion_index,
+                                         self.cfg.max_population)                 # 5
+        norm = normalise(fit)                                                     # 6
+        members = self._speciate(pop, k)                                          # 7
+        best_in = self._track_stagnation(members, fit, k)                         # 8
+        champ_species = _species_of(members, champ)
+        culled = self._cull(best_in, champ_species)                               # 9
+        b, quota = self._quotas(members, norm, k)                                 # 10
+        ranked = [rank_members(members[sp.id], fit) for sp in self.species]
+        offspring, child_species = self._offspring(pop, ranked, quota, members)   # 11
+        pool = [int(r[0]) for r, score in zip(ranked, b) if score >= 1.0]         # 12
+        crossed = self._crossover_children(pop, fit, pool)                        # 13
+        head = [champ] + (pool if self.cfg.keep_parents else [])                  # 14
+        nxt = next_population(pop, head, crossed, offspring,
+                              round_robin(quota, child_species), self.cfg.max_population)
+        outcome = GenerationOutcome(
+            champion_index=champion_index, champion_fitness=float(fitness[champion_index]),
+            champion_species=champ_species, species=len(self.species),
+            culled=tuple(sorted(culled)),
+            quotas={sp.id: int(quota[s]) for s, sp in enumerate(self.species)},
+            parent_pool=len(pool), crossover_children=len(crossed),
+            size_before_cap=len(head) + len(crossed) + len(offspring))
+        return nxt, outcome
 
-        # 5. cap
-        keep = np.arange(len(population))
-        if len(population) > cfg.max_population:
-            order = np.lexsort((keep, -fitness))      # best first, ties to the lower index
-            keep = np.sort(order[: cfg.max_population])
-            pop = population.take(keep)
-        else:
-            pop = population
-        fit = fitness[keep]
-        champ = int(np.flatnonzero(keep == champion_index)[0])
-        n = len(pop)
-
-        # 6. normalise
-        lo, hi = float(fit.min()), float(fit.max())
-        norm = (fit - lo) / (hi - lo) if hi > lo else np.zeros_like(fit)
-
-        # 7. speciate: first fit against the representatives, in one kernel call
-        reps = Population.from_genomes([sp.representative for sp in self.species])
-        assigned = np.empty(n, dtype=np.int64)
-        dist = np.empty(n, dtype=np.float64)
-        founders = np.empty(n, dtype=np.int64)
-        n_new = _core.speciate(pop.off, pop.innovation, pop.weight, pop.enabled.view(np.uint8),
-                               reps.off, reps.innovation, reps.weight,
-                               reps.enabled.view(np.uint8), float(cfg.species_threshold),
-                               n_in * n_out, assigned, dist, founders)
-        for f in founders[:n_new]:
-            self.species.append(Species(id=self.next_species_id, representative=pop[int(f)],
-                                        founded=k))
-            self.next_species_id += 1
+    # -- step 7 ------------------------------------------------------------------------------
+    def _speciate(self, pop: Population, k: int) -> dict[int, np.ndarray]:
+        """Step 7: first-fit speciation, then each species' new representative; species left
+        without members are deleted.  Returns the members of every species (indices into
+        ``pop``, ascending) by species id; ``self.species`` keeps id order."""
+        assigned, dist = self._first_fit(pop, k)
         order = np.argsort(assigned, kind="stable")          # members by species, in index order
         bounds = np.searchsorted(assigned[order], np.arange(len(self.species) + 1))
         members: dict[int, np.ndarray] = {}
@@ -238,128 +238,210 @@ class Evolution:
             sp.representative = pop[int(closest)]
             alive.append(sp)
         self.species = alive
-        age = {sp.id: k - sp.founded + 1 for sp in alive}
-        species_of = np.empty(n, dtype=np.int64)
-        for sp in alive:
-            species_of[members[sp.id]] = sp.id
+        return members
 
-        # 8. stagnation (raw fitness only)
+    def _first_fit(self, pop: Population, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Step 7.1 in one kernel call: each genome's species (position in ``self.species``,
+        founders appended in order) and its distance to that species' representative."""
+        n = len(pop)
+        reps = Population.from_genomes([sp.representative for sp in self.species])
+        assigned = np.empty(n, dtype=np.int64)
+        dist = np.empty(n, dtype=np.float64)
+        founders = np.empty(n, dtype=np.int64)
+        n_new = _core.speciate(pop.off, pop.innovation, pop.weight, pop.enabled.view(np.uint8),
+                               reps.off, reps.innovation, reps.weight,
+                               reps.enabled.view(np.uint8), float(self.cfg.species_threshold),
+                               self.cfg.input_size * self.cfg.output_size, assigned, dist,
+                               founders)
+        for f in founders[:n_new]:
+            self.species.append(Species(id=self.next_species_id, representative=pop[int(f)],
+                                        founded=k))
+            self.next_species_id += 1
+        return assigned, dist
+
+    # -- steps 8 to 10 -----------------------------------------------------------------------
+    def _track_stagnation(self, members: dict, fit: np.ndarray, k: int) -> dict[int, float]:
+        """Step 8 (raw fitness only): m_s of every species by id; updates best_s and c_s."""
         best_in = {}
-        for sp in alive:
+        for sp in self.species:
             m = float(fit[members[sp.id]].max())
             best_in[sp.id] = m
-            if sp.founded == k:
-                sp.best, sp.stagnation = m, 0
-            elif m > sp.best:
+            if sp.founded == k or m > sp.best:
                 sp.best, sp.stagnation = m, 0
             else:
                 sp.stagnation += 1
+        return best_in
 
-        # 9. cull
-        champ_species = int(species_of[champ])
-        limit, threshold = cfg.limiting_species, cfg.limiting_threshold
-        stagnant = [sp for sp in alive
+    def _cull(self, best_in: dict, champ_species: int) -> set[int]:
+        """Step 9: delete the stagnant species with the lowest m_s (ties: higher id first),
+        keeping at least MIN_SPECIES_KEPT and the champion's; returns the culled ids."""
+        limit = self.cfg.limiting_species
+        stagnant = [sp for sp in self.species
                     if sp.stagnation >= limit and sp.id != champ_species]
-        room = max(0, len(alive) - MIN_SPECIES_KEPT)
+        room = max(0, len(self.species) - MIN_SPECIES_KEPT)
         stagnant.sort(key=lambda sp: (best_in[sp.id], -sp.id))
         culled = {sp.id for sp in stagnant[: min(room, len(stagnant))]}
-        self.species = [sp for sp in alive if sp.id not in culled]
-        species = self.species
+        self.species = [sp for sp in self.species if sp.id not in culled]
+        return culled
 
-        # 10. species scores and quotas
-        n_species = len(species)
+    def _quotas(self, members: dict, norm: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Step 10: scores b_s and offspring quotas Q_s of the surviving species (id order),
+        the floor of ``min_population`` included."""
+        cfg, species = self.cfg, self.species
         sizes = np.array([members[sp.id].shape[0] for sp in species], dtype=np.int64)
         means = np.array([seqsum(norm[members[sp.id]]) / sizes[s]
                           for s, sp in enumerate(species)])
-        b, quota = species_quotas(means, np.array([age[sp.id] for sp in species]),
-                                  cfg.age_significance, cfg.children)
-        big = sizes * n_species >= int(sizes.sum())
-        in_pool = b >= 1.0
+        ages = np.array([k - sp.founded + 1 for sp in species])
+        b, quota = species_quotas(means, ages, cfg.age_significance, cfg.children)
         if cfg.min_population is not None:
-            base = int(quota.sum()) + cfg.keep_parents * int(in_pool.sum()) + 1
+            base = int(quota.sum()) + cfg.keep_parents * int((b >= 1.0).sum()) + 1
             quota = quota + floor_shares(cfg.min_population - base, b)
+        return b, quota
 
-        # 11. offspring: the plan, one bulk draw, one kernel call
-        ranked, plan_parent, plan_species = [], [], []
-        for s, sp in enumerate(species):
-            idx = members[sp.id]
-            r = idx[np.lexsort((idx, -fit[idx]))]            # best first, ties: lower index
-            ranked.append(r)
-            parents = math.ceil(idx.shape[0] * cfg.percentage_survivors_per_specie)
-            plan_parent.append(r[np.arange(int(quota[s])) % parents])
-            plan_species.append(np.full(int(quota[s]), s, dtype=np.int64))
-        child_parent = np.concatenate(plan_parent) if plan_parent else np.zeros(0, np.int64)
-        child_species = np.concatenate(plan_species) if plan_species else np.zeros(0, np.int64)
-        simplify = np.array([sp.stagnation >= limit - threshold for sp in species], dtype=bool)
+    # -- step 11 -----------------------------------------------------------------------------
+    def _offspring(self, pop: Population, ranked: list, quota: np.ndarray,
+                   members: dict) -> tuple[Population, np.ndarray]:
+        """Step 11: the mutated children of every species, in plan order, and the species
+        (position in ``self.species``) of each."""
+        child_parent, child_species = plan_children(ranked, quota,
+                                                    self.cfg.percentage_survivors_per_specie)
+        simplify, p_add = self._species_modes(members)
+        offspring = self._mutate_children(pop, child_parent, simplify[child_species],
+                                          p_add[child_species])
+        return offspring, child_species
+
+    def _species_modes(self, members: dict) -> tuple[np.ndarray, np.ndarray]:
+        """Per surviving species: simplification mode (step 9) and the add-connection rate of
+        its size class (big: at least the mean species size, step 10)."""
+        cfg, species = self.cfg, self.species
+        sizes = np.array([members[sp.id].shape[0] for sp in species], dtype=np.int64)
+        big = sizes * len(species) >= int(sizes.sum())
+        simplify = np.array([sp.stagnation >= cfg.limiting_species - cfg.limiting_threshold
+                             for sp in species], dtype=bool)
         p_add = np.where(big, cfg.add_connection_big_specie_rate,
                          cfg.add_connection_small_specie_rate)
-        q_total = child_parent.shape[0]
+        return simplify, p_add
+
+    def _mutate_children(self, pop: Population, child_parent: np.ndarray,
+                         simplify: np.ndarray, p_add: np.ndarray) -> Population:
+        """Step 11, the kernel call: one bulk draw for all children (docs/algorithm.md 1.3),
+        then every child mutated (5.4) in one call of ``_core.reproduce``."""
+        cfg, reg = self.cfg, self.registry
+        children = child_parent.shape[0]
         genes = int(pop.gene_counts[child_parent].sum())
         gene_u = self.rng.random((genes, GENE_DRAWS))
         gene_z = self.rng.standard_normal(genes)
-        child_u = self.rng.random((q_total, CHILD_DRAWS))
-        self.registry.ensure_capacity(3 * q_total, q_total)
-        reg = self.registry
-        out = _gene_buffers(q_total, genes + 3 * q_total)
+        child_u = self.rng.random((children, CHILD_DRAWS))
+        reg.ensure_capacity(3 * children, children)   # a child adds <= 3 pairs and 1 split
+        out = _gene_buffers(children, genes + 3 * children)
         _core.reproduce(pop.off, pop.innovation, pop.src, pop.dst, pop.weight,
-                        pop.enabled.view(np.uint8), child_parent,
-                        simplify[child_species].view(np.uint8), p_add[child_species],
-                        gene_u, gene_z, child_u,
+                        pop.enabled.view(np.uint8), child_parent, simplify.view(np.uint8),
+                        p_add, gene_u, gene_z, child_u,
                         float(cfg.activate_connection_rate), float(cfg.connection_mutation_rate),
                         float(self.rho), float(cfg.remove_connection_rate),
-                        float(cfg.add_node_specie_rate), n_in, n_out,
+                        float(cfg.add_node_specie_rate), cfg.input_size, cfg.output_size,
                         reg.pair_keys, reg.pair_values, reg.split_keys, reg.split_values,
                         reg.counters, *out)
-        offspring = _population_from_buffers(out)
+        return _population_from_buffers(out)
 
-        # 12. parent pool: the best member of every species with b >= 1
-        pool = [int(ranked[s][0]) for s in range(n_species) if in_pool[s]]
+    # -- step 13 -----------------------------------------------------------------------------
+    def _crossover_children(self, pop: Population, fit: np.ndarray,
+                            pool: list[int]) -> Population:
+        """Step 13: the crossover children of the shuffled parent pool, in pair order, made
+        (5.5) in one call of ``_core.crossover``."""
+        pairs, pair_u = self._pair_parents(pop, fit, pool)
+        if not pairs:
+            return Population.empty()
+        out = _gene_buffers(len(pairs), sum(u.shape[0] for u in pair_u))
+        _core.crossover(pop.off, pop.innovation, pop.src, pop.dst, pop.weight,
+                        pop.enabled.view(np.uint8), np.array(pairs, dtype=np.int64),
+                        np.concatenate(pair_u), *out)
+        return _population_from_buffers(out)
 
-        # 13. crossover
+    def _pair_parents(self, pop: Population, fit: np.ndarray,
+                      pool: list[int]) -> tuple[list[tuple[int, int]], list[np.ndarray]]:
+        """Step 13 draws: the shuffle, then per pair the crossover test and, when it fires,
+        one uniform per gene of the fitter parent.  Returns (fitter, other) index pairs and
+        their draws."""
         pairs, pair_u = [], []
-        if len(pool) >= 2:
-            shuffled = [pool[i] for i in self.rng.permutation(len(pool))]
-            for p in range(len(pool) // 2):
-                x, y = shuffled[2 * p], shuffled[2 * p + 1]
-                if self.rng.random() < cfg.crossover_rate:
-                    fitter, other = (x, y) if fit[x] >= fit[y] else (y, x)
-                    pairs.append((fitter, other))
-                    pair_u.append(self.rng.random(int(pop.gene_counts[fitter])))
-        if pairs:
-            cross_genes = sum(u.shape[0] for u in pair_u)
-            cout = _gene_buffers(len(pairs), cross_genes)
-            _core.crossover(pop.off, pop.innovation, pop.src, pop.dst, pop.weight,
-                            pop.enabled.view(np.uint8), np.array(pairs, dtype=np.int64),
-                            np.concatenate(pair_u), *cout)
-            crossed = _population_from_buffers(cout)
-        else:
-            crossed = Population.empty()
+        if len(pool) < 2:
+            return pairs, pair_u
+        shuffled = [pool[i] for i in self.rng.permutation(len(pool))]
+        for p in range(len(pool) // 2):
+            x, y = shuffled[2 * p], shuffled[2 * p + 1]
+            if self.rng.random() < self.cfg.crossover_rate:
+                fitter, other = (x, y) if fit[x] >= fit[y] else (y, x)
+                pairs.append((fitter, other))
+                pair_u.append(self.rng.random(int(pop.gene_counts[fitter])))
+        return pairs, pair_u
 
-        # 14 and 15. elite, kept parents, crossover children, round-robin offspring, cap
-        head = [champ] + (pool if cfg.keep_parents else [])
-        q_index = np.concatenate([np.arange(int(q)) for q in quota]) if n_species else \
-            np.zeros(0, np.int64)
-        round_robin = np.lexsort((child_species, q_index))   # by q, then species id order
-        size = len(head) + len(crossed) + q_total
-        room_left = cfg.max_population
-        parts = []
-        for part, count in ((pop.take(head[:room_left]), len(head)),
-                            (crossed, len(crossed)), (None, q_total)):
-            if room_left <= 0:
-                break
-            if part is None:
-                part = offspring.take(round_robin[:room_left])
-            elif count > room_left:
-                part = part.take(np.arange(room_left))
-            parts.append(part)
-            room_left -= len(part)
-        nxt = Population.concat(parts)
-        outcome = GenerationOutcome(
-            champion_index=champion_index, champion_fitness=float(fitness[champion_index]),
-            champion_species=champ_species, species=n_species, culled=tuple(sorted(culled)),
-            quotas={sp.id: int(quota[s]) for s, sp in enumerate(species)},
-            parent_pool=len(pool), crossover_children=len(crossed), size_before_cap=size)
-        return nxt, outcome
+
+def cap_population(population: Population, fitness: np.ndarray, champion_index: int,
+                   max_population: int) -> tuple[Population, np.ndarray, int]:
+    """Step 5: the ``max_population`` fittest genomes (ties: lower index) in their order,
+    their fitness, and the champion's index among them."""
+    keep = np.arange(len(population))
+    if len(population) > max_population:
+        order = np.lexsort((keep, -fitness))      # best first, ties to the lower index
+        keep = np.sort(order[:max_population])
+        population = population.take(keep)
+    champ = int(np.flatnonzero(keep == champion_index)[0])
+    return population, fitness[keep], champ
+
+
+def normalise(fit: np.ndarray) -> np.ndarray:
+    """Step 6: f' = (f - lo) / (hi - lo), or 0 for every genome when hi = lo."""
+    lo, hi = float(fit.min()), float(fit.max())
+    return (fit - lo) / (hi - lo) if hi > lo else np.zeros_like(fit)
+
+
+def _species_of(members: dict, i: int) -> int:
+    """Id of the species whose members include genome ``i``."""
+    return next(sid for sid, idx in members.items() if np.any(idx == i))
+
+
+def rank_members(idx: np.ndarray, fit: np.ndarray) -> np.ndarray:
+    """Steps 11 and 12: a species' members, best first (ties: lower index first)."""
+    return idx[np.lexsort((idx, -fit[idx]))]
+
+
+def plan_children(ranked: list, quota: np.ndarray,
+                  survivors: float) -> tuple[np.ndarray, np.ndarray]:
+    """Step 11 plan, species in id order: child q of species s copies ranked member
+    q mod R_s, R_s = ceil(n_s · survivors).  Returns each child's parent index and species
+    position."""
+    parents, species = [], []
+    for s, r in enumerate(ranked):
+        count = math.ceil(r.shape[0] * survivors)
+        parents.append(r[np.arange(int(quota[s])) % count])
+        species.append(np.full(int(quota[s]), s, dtype=np.int64))
+    if not parents:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(parents), np.concatenate(species)
+
+
+def round_robin(quota: np.ndarray, child_species: np.ndarray) -> np.ndarray:
+    """Step 15 order of the offspring (plan order in, positions out): child 0 of every
+    species in id order, then child 1 of every species that has one, and so on."""
+    if quota.shape[0] == 0:
+        return np.zeros(0, np.int64)
+    q_index = np.concatenate([np.arange(int(q)) for q in quota])
+    return np.lexsort((child_species, q_index))
+
+
+def next_population(pop: Population, head: list[int], crossed: Population,
+                    offspring: Population, order: np.ndarray,
+                    max_population: int) -> Population:
+    """Steps 14 and 15: the genomes ``head`` of ``pop`` (elite, kept parents), the
+    crossover children, then the offspring in ``order``, cut to ``max_population``."""
+    parts = [pop.take(head[:max_population])]
+    room = max_population - len(parts[0])
+    if room > 0 and len(crossed):
+        parts.append(crossed if len(crossed) <= room else crossed.take(np.arange(room)))
+        room -= len(parts[-1])
+    if room > 0:
+        parts.append(offspring.take(order[:room]))
+    return Population.concat(parts)
 
 
 def _gene_buffers(children: int, capacity: int) -> tuple:

@@ -1,30 +1,28 @@
-"""One genome as five parallel arrays (engine-spec section 3).
+"""One genome as five parallel arrays (docs/algorithm.md 3).
 
-A genome is its connection genes, sorted by innovation number.  Node ids follow the spec:
+A genome is its connection genes, sorted by innovation number.  Node ids follow docs/algorithm.md 3:
 inputs 1 … I, outputs I+1 … I+O, hidden nodes above I+O in run-wide order of creation.
-Nodes carry no parameters; a genome's hidden nodes are those its genes mention.
+Nodes carry no parameters; a genome's hidden nodes are those its genes mention.  The
+operators on genes (``ezspark._core._operators``) take a ``Genome`` as it is: they read the
+five columns by name.
 """
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Genome", "GENE_DTYPES"]
+from ezspark._core._operators import hidden_nodes
 
-GENE_DTYPES = {
-    "innovation": np.int32,
-    "src": np.int32,
-    "dst": np.int32,
-    "weight": np.float64,
-    "enabled": np.bool_,
-}
+__all__ = ["Genome"]
 
 
 class Genome:
     """Connection genes of one genome, as parallel arrays sorted by innovation.
 
     ``innovation``, ``src``, ``dst`` are int32, ``weight`` float64, ``enabled`` bool, all of
-    the same length.  Instances are treated as values: operators return new genomes and never
-    modify the arrays of their arguments.
+    the same length.  Instances are treated as values: ``mutate`` and ``crossover`` return new
+    genomes and leave their arguments alone (the single structural operators
+    ``add_connection``, ``remove_connection`` and ``add_node`` flip enabled flags of their
+    argument in place; copy first to keep it).
     """
 
     __slots__ = ("innovation", "src", "dst", "weight", "enabled")
@@ -49,8 +47,7 @@ class Genome:
 
     def hidden_nodes(self, n_inputs: int, n_outputs: int) -> np.ndarray:
         """Sorted ids of the hidden nodes this genome's genes mention."""
-        ids = np.union1d(self.src, self.dst)
-        return ids[ids > n_inputs + n_outputs].astype(np.int32)
+        return hidden_nodes(self, n_inputs, n_outputs)
 
     def __eq__(self, other) -> bool:
         if not isinstance(other, Genome):

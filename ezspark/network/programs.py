@@ -15,7 +15,7 @@ Steps 3 and 4 take one vectorised pass per layer of the deepest network.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import attrs
 import numpy as np
@@ -384,8 +384,47 @@ def compile_program_arrays(conn_off, src, dst, weight, *, input_ids, output_ids,
     - Each computed node outputs ``1 / (1 + exp(-slope * (bias + sum)))``.
 
     Raises ValueError for an input used as a target, a cycle among enabled connections,
-    overlapping input and output ids, or inconsistent lengths.
+    overlapping input and output ids, or inconsistent lengths.  The steps are those of the
+    module docstring, one function each.
     """
+    conn_off, src, dst, weight, input_ids, output_ids = _checked_arrays(
+        conn_off, src, dst, weight, input_ids, output_ids)
+    gene_genome, src, dst, weight = _enabled_connections(conn_off, src, dst, weight, enabled)  # 1
+    graph = _node_graph(conn_off.shape[0] - 1, gene_genome, src, dst, input_ids, output_ids)  # 2
+    kept, i_src, i_dst = _prune(graph)                                                       # 3
+    depth = _depths(graph, kept, i_src, i_dst)                                               # 4
+    order, new_index, node_off_out, local = _node_order(graph, kept, depth)
+    by_node, in_off, in_src = _incoming(graph, kept, new_index, local)                       # 5
+    out_slot = graph.I + local[new_index[np.searchsorted(graph.keys, graph.out_key)]]
+    node_rank = graph.keys[order] % graph.K
+    bias = _node_biases(graph, node_rank, hidden_bias, output_bias)
+    if node_bias is not None:
+        bias = _explicit_bias(bias, graph.keys[order], graph.ids, graph.P, node_off, node_id,
+                              node_bias)
+    return Programs(graph.I, output_ids.shape[0], slope, node_off_out, graph.ids[node_rank],
+                    bias, in_off, in_src, weight[by_node], out_slot)
+
+
+class _NodeGraph(NamedTuple):
+    """Step 2: every (genome, node) pair as a key genome * K + rank of the node id, and each
+    enabled connection as an edge between keys (a source that is an input has no key)."""
+
+    P: int                      # networks
+    I: int                      # inputs
+    K: int                      # distinct node ids
+    ids: np.ndarray             # int64[K] the sorted node ids; rank = position here
+    output_rank: np.ndarray     # int64[O] rank of each output id
+    input_slot_of: np.ndarray   # int64[K] value slot of an input rank, -1 for other ranks
+    src_rank: np.ndarray        # int64[E] rank of each connection's source
+    from_input: np.ndarray      # bool[E] the source is an input
+    out_key: np.ndarray         # int64[P*O] key of output j of network g at g*O + j
+    keys: np.ndarray            # int64[M] sorted keys of every non-input node of every network
+    e_src: np.ndarray           # int64[E] position in keys of each source, -1 for an input
+    e_dst: np.ndarray           # int64[E] position in keys of each target
+
+
+def _checked_arrays(conn_off, src, dst, weight, input_ids, output_ids) -> tuple:
+    """The arguments as arrays, after the checks of their shapes, kinds and ids."""
     conn_off = np.asarray(conn_off, dtype=np.int64)
     src, dst = np.asarray(src), np.asarray(dst)
     weight = np.asarray(weight, dtype=np.float64)
@@ -405,99 +444,119 @@ def compile_program_arrays(conn_off, src, dst, weight, *, input_ids, output_ids,
             raise ValueError(f"{name} must hold integer node ids, got dtype {a.dtype}")
     if O < 1:
         raise ValueError("need at least one output")
-    ends = np.concatenate([input_ids, output_ids]).astype(np.int64)
-    if np.unique(ends).shape[0] != I + O:
+    if np.unique(np.concatenate([input_ids, output_ids]).astype(np.int64)).shape[0] != I + O:
         raise ValueError("input and output ids must be distinct")
-    P = conn_off.shape[0] - 1
+    return conn_off, src, dst, weight, input_ids, output_ids
+
+
+def _enabled_connections(conn_off, src, dst, weight, enabled) -> tuple:
+    """Step 1: the enabled connections in their given (summation) order, with the network
+    of each; node ids as int64."""
+    P, C = conn_off.shape[0] - 1, weight.shape[0]
+    gene_genome = np.repeat(np.arange(P, dtype=np.int64), np.diff(conn_off))
     if enabled is not None:
         enabled = np.asarray(enabled, dtype=bool)
         if enabled.shape != (C,):
             raise ValueError(f"enabled needs {C} entries, got {enabled.shape[0]}")
         keep = np.flatnonzero(enabled)
-        gene_genome = np.repeat(np.arange(P, dtype=np.int64), np.diff(conn_off))[keep]
+        gene_genome = gene_genome[keep]
         src, dst, weight = src[keep], dst[keep], weight[keep]
-    else:
-        gene_genome = np.repeat(np.arange(P, dtype=np.int64), np.diff(conn_off))
-    src, dst = src.astype(np.int64), dst.astype(np.int64)
+    return gene_genome, src.astype(np.int64), dst.astype(np.int64), weight
 
-    # Node ids -> ranks 0 ... K-1; a (genome, node) pair is the key genome * K + rank.
+
+def _node_graph(P: int, gene_genome, src, dst, input_ids, output_ids) -> _NodeGraph:
+    """Step 2: node ids -> ranks 0 ... K-1; every (network, node) pair gets a global index,
+    outputs always included."""
+    I = input_ids.shape[0]
+    ends = np.concatenate([input_ids, output_ids]).astype(np.int64)
     ids = np.unique(np.concatenate([ends, src, dst]))
     K = ids.shape[0]
     if ids.size and max(-int(ids[0]), int(ids[-1])) > _INT32_MAX:
         raise ValueError("node ids must fit in int32")
-    input_rank = np.searchsorted(ids, input_ids)
     output_rank = np.searchsorted(ids, output_ids)
     input_slot_of = np.full(K, -1, dtype=np.int64)
-    input_slot_of[input_rank] = np.arange(I)
+    input_slot_of[np.searchsorted(ids, input_ids)] = np.arange(I)
     src_rank, dst_rank = np.searchsorted(ids, src), np.searchsorted(ids, dst)
     if (input_slot_of[dst_rank] >= 0).any():
         bad = int(dst[input_slot_of[dst_rank] >= 0][0])
         raise ValueError(f"a connection targets input node {bad}")
     from_input = input_slot_of[src_rank] >= 0
-
-    genomes = np.arange(P, dtype=np.int64)
-    out_key = (genomes[:, None] * K + output_rank[None, :]).reshape(-1)
+    out_key = (np.arange(P, dtype=np.int64)[:, None] * K + output_rank[None, :]).reshape(-1)
     dst_key = gene_genome * K + dst_rank
     src_key = gene_genome * K + src_rank
     keys = np.unique(np.concatenate([out_key, dst_key, src_key[~from_input]]))
     e_dst = np.searchsorted(keys, dst_key)
     e_src = np.where(from_input, -1, np.searchsorted(keys, np.where(from_input, 0, src_key)))
+    return _NodeGraph(P, I, K, ids, output_rank, input_slot_of, src_rank, from_input, out_key,
+                      keys, e_src, e_dst)
 
-    # 3. prune: a node is kept when it is an output or feeds a kept node.
-    M = keys.shape[0]
-    kept = np.zeros(M, dtype=bool)
-    kept[np.searchsorted(keys, out_key)] = True
-    internal = np.flatnonzero(~from_input)
-    i_src, i_dst = e_src[internal], e_dst[internal]
+
+def _prune(g: _NodeGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Step 3: a node is kept when it is an output or feeds a kept node (iterated to a fixed
+    point).  Returns the kept flags and the edges between non-input nodes."""
+    kept = np.zeros(g.keys.shape[0], dtype=bool)
+    kept[np.searchsorted(g.keys, g.out_key)] = True
+    internal = np.flatnonzero(~g.from_input)
+    i_src, i_dst = g.e_src[internal], g.e_dst[internal]
     while True:
         grow = i_src[kept[i_dst] & ~kept[i_src]]
         if grow.size == 0:
             break
         kept[grow] = True
+    return kept, i_src, i_dst
 
-    # 4. depth on the kept graph; a path longer than a genome's node count means a cycle.
+
+def _depths(g: _NodeGraph, kept, i_src, i_dst) -> np.ndarray:
+    """Step 4: depth of each node on the kept graph (longest path from a node without
+    computed sources); a path longer than a network's node count means a cycle."""
+    M = g.keys.shape[0]
     live = kept[i_dst]
     i_src, i_dst = i_src[live], i_dst[live]
-    node_genome = keys // K
-    widest = int(np.bincount(node_genome, minlength=P).max()) if M else 0
+    widest = int(np.bincount(g.keys // g.K, minlength=g.P).max()) if M else 0
     depth = np.zeros(M, dtype=np.int64)
     for _ in range(widest + 1):
         new = depth.copy()
         np.maximum.at(new, i_dst, depth[i_src] + 1)
         if np.array_equal(new, depth):
-            break
+            return depth
         depth = new
-    else:
-        raise ValueError("the enabled connections of a network form a cycle")
+    raise ValueError("the enabled connections of a network form a cycle")
 
+
+def _node_order(g: _NodeGraph, kept, depth) -> tuple[np.ndarray, ...]:
+    """Step 4: the kept nodes by network, then depth, then node id.  Returns them (positions
+    in ``keys``), the position in that order of every key (-1: pruned), the programs'
+    ``node_off`` and each kept node's position within its program."""
+    node_genome = g.keys // g.K
     kept_nodes = np.flatnonzero(kept)
-    order = kept_nodes[np.lexsort((keys[kept_nodes] % K, depth[kept_nodes],
+    order = kept_nodes[np.lexsort((g.keys[kept_nodes] % g.K, depth[kept_nodes],
                                    node_genome[kept_nodes]))]
-    Nn = order.shape[0]
-    new_index = np.full(M, -1, dtype=np.int64)
-    new_index[order] = np.arange(Nn)
-    node_off_out = _offsets(np.bincount(node_genome[order], minlength=P))
-    node_rank = keys[order] % K
-    local = np.arange(Nn) - node_off_out[node_genome[order]]   # position within the program
+    new_index = np.full(g.keys.shape[0], -1, dtype=np.int64)
+    new_index[order] = np.arange(order.shape[0])
+    node_off = _offsets(np.bincount(node_genome[order], minlength=g.P))
+    local = np.arange(order.shape[0]) - node_off[node_genome[order]]
+    return order, new_index, node_off, local
 
-    # 5. incoming connections of kept nodes, grouped by node, order within a node kept.
-    gene_keep = np.flatnonzero(kept[e_dst])
-    target = new_index[e_dst[gene_keep]]
+
+def _incoming(g: _NodeGraph, kept, new_index, local) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Step 5: the incoming connections of every kept node, grouped by node (stable, so the
+    summation order survives).  Returns the connections in CSR order, ``in_off`` and
+    ``in_src`` (value slots)."""
+    gene_keep = np.flatnonzero(kept[g.e_dst])
+    target = new_index[g.e_dst[gene_keep]]
     by_node = gene_keep[np.argsort(target, kind="stable")]
-    in_off = _offsets(np.bincount(target, minlength=Nn))
-    s_src = e_src[by_node]
-    in_src = np.where(s_src < 0, input_slot_of[src_rank[by_node]],
-                      I + local[new_index[np.maximum(s_src, 0)]])
-    out_slot = I + local[new_index[np.searchsorted(keys, out_key)]]
+    in_off = _offsets(np.bincount(target, minlength=local.shape[0]))
+    s_src = g.e_src[by_node]
+    in_src = np.where(s_src < 0, g.input_slot_of[g.src_rank[by_node]],
+                      g.I + local[new_index[np.maximum(s_src, 0)]])
+    return by_node, in_off, in_src
 
-    # Biases: defaults by role, then explicit per-node values.
-    is_output_rank = np.zeros(K, dtype=bool)
-    is_output_rank[output_rank] = True
-    bias = np.where(is_output_rank[node_rank], float(output_bias), float(hidden_bias))
-    if node_bias is not None:
-        bias = _explicit_bias(bias, keys[order], ids, P, node_off, node_id, node_bias)
-    return Programs(I, O, slope, node_off_out, ids[node_rank], bias, in_off, in_src,
-                    weight[by_node], out_slot)
+
+def _node_biases(g: _NodeGraph, node_rank, hidden_bias: float, output_bias: float) -> np.ndarray:
+    """The default bias of every kept node by its role: output or not."""
+    is_output_rank = np.zeros(g.K, dtype=bool)
+    is_output_rank[g.output_rank] = True
+    return np.where(is_output_rank[node_rank], float(output_bias), float(hidden_bias))
 
 
 def _explicit_bias(bias, kept_keys, ids, P, node_off, node_id, node_bias) -> np.ndarray:
