@@ -144,14 +144,10 @@ def activate_rows(const int64_t[::1] node_off not None, const float64_t[::1] nod
     nothing is written).
     """
     cdef ez_prog view
-    cdef intp_t r, g, n_rows = X.shape[0], P
+    cdef intp_t r, n_rows = X.shape[0], P
     cdef float64_t* out_ptr = NULL
     cdef int64_t* act_ptr = NULL
-    cdef const float64_t* x_ptr
     cdef const int64_t* rg
-    cdef char* scratch = NULL
-    cdef intp_t* order = NULL
-    cdef intp_t* start = NULL
     _make_view(&view, node_off, node_bias, in_off, in_src, in_w, out_slot,
                n_inputs, n_outputs, slope)
     if X.shape[1] != n_inputs:
@@ -177,11 +173,20 @@ def activate_rows(const int64_t[::1] node_off not None, const float64_t[::1] nod
         if rg[r] < 0 or rg[r] >= P:
             raise ValueError(f"row_genome[{r}] = {rg[r]} is not a program index (there are "
                              f"{P} programs)")
-    x_ptr = &X[0, 0] if n_inputs else NULL     # zero inputs: nothing is read from X
-    scratch = _alloc_scratch(&view)
+    # zero inputs: nothing is read from X
+    _run_by_program(&view, rg, n_rows, &X[0, 0] if n_inputs else NULL, out_ptr, act_ptr)
+
+
+cdef int _run_by_program(const ez_prog* view, const int64_t* rg, intp_t n_rows,
+                         const float64_t* x_ptr, float64_t* out_ptr, int64_t* act_ptr) except -1:
+    """Rows r = 0 ... n_rows-1 (checked), each running program rg[r]: a counting sort of the
+    rows by program (stable), then each program's rows in blocks of lanes."""
+    cdef intp_t r, g, P = view.n_programs
+    cdef char* scratch = _alloc_scratch(view)
+    cdef intp_t* order = NULL
+    cdef intp_t* start = NULL
     try:
-        # Counting sort of the rows by program (stable): program g runs rows
-        # order[start[g] ... start[g+1]-1], each group in blocks of lanes.
+        # program g runs rows order[start[g] ... start[g+1]-1]
         order = <intp_t*>malloc(n_rows * sizeof(intp_t))
         start = <intp_t*>malloc((P + 1) * sizeof(intp_t))
         if order == NULL or start == NULL:
@@ -200,13 +205,14 @@ def activate_rows(const int64_t[::1] node_off not None, const float64_t[::1] nod
             r = 0
             for g in range(P):
                 if start[g] > r:
-                    ez_run_group(&view, g, order + r, start[g] - r, x_ptr, out_ptr, act_ptr,
+                    ez_run_group(view, g, order + r, start[g] - r, x_ptr, out_ptr, act_ptr,
                                  scratch)
                     r = start[g]
     finally:
         free(order)
         free(start)
         free(scratch)
+    return 0
 
 
 def activate_all(const int64_t[::1] node_off not None, const float64_t[::1] node_bias not None,

@@ -234,28 +234,14 @@ cdef void _insert_gene(OutGenes* out, intp_t start, intp_t* n, int32_t innovatio
 
 
 # --- structural operators ------------------------------------------------------------------
-cdef int _add_connection(const GeneTable* par, intp_t p, const Rates* r, float64_t u_pick,
-                         float64_t u_weight, Registry* reg, Scratch* s, OutGenes* out,
-                         intp_t start, intp_t* n_child, intp_t* n_enabled) except -1 nogil:
-    cdef intp_t base = par.off[p], n = par.off[p + 1] - base
-    cdef intp_t n_in = r.n_inputs, n_io = r.n_inputs + r.n_outputs
-    cdef intp_t h, L, W, i, v, u, e, w, head, tail, total, k, la, lb, cnt
-    cdef const int32_t* hs
-    cdef const int32_t* ls
-    cdef const int32_t* ld
+cdef int _ancestors(const int32_t* ls, const int32_t* ld, intp_t n, intp_t L, intp_t W,
+                    Scratch* s) except -1 nogil:
+    # s.anc: ancestor bitset (W words) of each of the L local nodes in the graph of the n
+    # genes ls[i] -> ld[i] (all genes, enabled or not), by Kahn's order:
+    # ancestors(v) = union over genes u->v of {u} | ancestors(u).  ValueError on a cycle.
+    cdef intp_t i, v, u, e, w, head = 0, tail = 0
     cdef uint64_t* anc = s.anc
-    cdef uint64_t* eout = s.eout
-    cdef uint64_t bits
-    cdef int32_t a, b, innovation = 0
-    _parent_cache(par, p, n_io, s)
-    h = s.hidden_len[p]
-    hs = s.hidden + 2 * base
-    ls = s.local_src + base
-    ld = s.local_dst + base
-    L = n_io + h
-    W = (L + 63) >> 6
-
-    # out-adjacency of the graph of all genes (CSR in deg / adj), in-degrees
+    # out-adjacency (CSR in deg / adj) and in-degrees
     memset(s.deg, 0, (L + 1) * sizeof(int32_t))
     memset(s.indeg, 0, L * sizeof(int32_t))
     for i in range(n):
@@ -269,10 +255,7 @@ cdef int _add_connection(const GeneTable* par, intp_t p, const Rates* r, float64
     for v in range(L, 0, -1):
         s.deg[v] = s.deg[v - 1]
     s.deg[0] = 0
-
-    # Kahn's order; ancestors(v) = union over genes u->v of {u} | ancestors(u)
     memset(anc, 0, L * W * sizeof(uint64_t))
-    head = tail = 0
     for v in range(L):
         if s.indeg[v] == 0:
             s.queue[tail] = <int32_t>v
@@ -291,41 +274,50 @@ cdef int _add_connection(const GeneTable* par, intp_t p, const Rates* r, float64
                 tail += 1
     if tail < L:
         _value_error(b"the genome's gene graph has a cycle")
+    return 0
 
-    # enabled targets of each node in the child (enable step a already applied)
-    memset(eout, 0, L * W * sizeof(uint64_t))
-    for i in range(n):
-        if out.enabled[start + i]:
-            eout[ls[i] * W + (ld[i] >> 6)] |= (<uint64_t>1) << (ld[i] & 63)
 
-    # candidates per source, sources in id order (inputs, then hidden nodes)
-    total = 0
+cdef inline uint64_t _valid_targets(const Scratch* s, intp_t la, intp_t w, intp_t n_in,
+                                    intp_t L, intp_t W) noexcept nogil:
+    # Word w of the targets source la may get a new connection to: a non-input node, not la,
+    # not already an enabled target of la, not an ancestor of la (no cycle).
+    cdef uint64_t bits = _target_word(w, n_in, L) & ~s.eout[la * W + w] & ~s.anc[la * W + w]
+    if w == (la >> 6):
+        bits &= ~((<uint64_t>1) << (la & 63))
+    return bits
+
+
+cdef intp_t _count_candidates(Scratch* s, intp_t n_in, intp_t n_io, intp_t L,
+                              intp_t W) noexcept nogil:
+    # Candidate pairs per source (s.per_source, sources in id order: inputs, then hidden
+    # nodes; outputs are no sources) and their total.
+    cdef intp_t la, w, cnt, total = 0
     for la in range(L):
         if n_in <= la < n_io:
             continue
         cnt = 0
         for w in range(W):
-            bits = _target_word(w, n_in, L) & ~eout[la * W + w] & ~anc[la * W + w]
-            if w == (la >> 6):
-                bits &= ~((<uint64_t>1) << (la & 63))
-            cnt += ez_popcount64(bits)
+            cnt += ez_popcount64(_valid_targets(s, la, w, n_in, L, W))
         s.per_source[la] = <int32_t>cnt
         total += cnt
-    if total == 0:
-        return 0
-    k = _pick(u_pick, total)
-    la = 0
+    return total
+
+
+cdef void _pick_pair(const Scratch* s, intp_t k, intp_t n_in, intp_t n_io, intp_t L,
+                     intp_t W, intp_t* la_out, intp_t* lb_out) noexcept nogil:
+    # The k-th candidate pair (k < total) in (source, target) order: walk the per-source
+    # counts to the source, then the bits of its valid targets.
+    cdef intp_t la = 0, w, cnt
+    cdef uint64_t bits
     while True:
         if not (n_in <= la < n_io):
             if k < s.per_source[la]:
                 break
             k -= s.per_source[la]
         la += 1
-    lb = -1
+    la_out[0] = la
     for w in range(W):
-        bits = _target_word(w, n_in, L) & ~eout[la * W + w] & ~anc[la * W + w]
-        if w == (la >> 6):
-            bits &= ~((<uint64_t>1) << (la & 63))
+        bits = _valid_targets(s, la, w, n_in, L, W)
         cnt = ez_popcount64(bits)
         if k >= cnt:
             k -= cnt
@@ -333,11 +325,39 @@ cdef int _add_connection(const GeneTable* par, intp_t p, const Rates* r, float64
         while k > 0:
             bits &= bits - 1
             k -= 1
-        lb = w * 64 + ez_ctz64(bits)
-        break
-    a = _node_of(la, n_io, hs)
-    b = _node_of(lb, n_io, hs)
+        lb_out[0] = w * 64 + ez_ctz64(bits)
+        return
 
+
+cdef int _add_connection(const GeneTable* par, intp_t p, const Rates* r, float64_t u_pick,
+                         float64_t u_weight, Registry* reg, Scratch* s, OutGenes* out,
+                         intp_t start, intp_t* n_child, intp_t* n_enabled) except -1 nogil:
+    # 5.4 add-connection on the child at out[start ...] (steps a and b done, so its genes are
+    # the parent's, in the parent's order): pick a valid pair uniformly, then enable its
+    # disabled gene or insert a new one.
+    cdef intp_t base = par.off[p], n = par.off[p + 1] - base
+    cdef intp_t n_in = r.n_inputs, n_io = r.n_inputs + r.n_outputs
+    cdef intp_t L, W, i, total, la = 0, lb = -1
+    cdef const int32_t* ls
+    cdef const int32_t* ld
+    cdef int32_t a, b, innovation = 0
+    _parent_cache(par, p, n_io, s)
+    ls = s.local_src + base
+    ld = s.local_dst + base
+    L = n_io + s.hidden_len[p]
+    W = (L + 63) >> 6
+    _ancestors(ls, ld, n, L, W, s)
+    # enabled targets of each node in the child (enable step a already applied)
+    memset(s.eout, 0, L * W * sizeof(uint64_t))
+    for i in range(n):
+        if out.enabled[start + i]:
+            s.eout[ls[i] * W + (ld[i] >> 6)] |= (<uint64_t>1) << (ld[i] & 63)
+    total = _count_candidates(s, n_in, n_io, L, W)
+    if total == 0:
+        return 0
+    _pick_pair(s, _pick(u_pick, total), n_in, n_io, L, W, &la, &lb)
+    a = _node_of(la, n_io, s.hidden + 2 * base)
+    b = _node_of(lb, n_io, s.hidden + 2 * base)
     # a disabled gene (a, b) is enabled again, keeping its weight; else a new gene
     for i in range(n_child[0]):
         if out.src[start + i] == a and out.dst[start + i] == b:
@@ -493,52 +513,15 @@ cdef int _check_out(intp_t n_rows, intp_t capacity, int64_t[::1] out_off,
     return 0
 
 
-def reproduce(const int64_t[::1] p_off not None, const int32_t[::1] p_innovation not None,
-              const int32_t[::1] p_src not None, const int32_t[::1] p_dst not None,
-              const float64_t[::1] p_weight not None, const uint8_t[::1] p_enabled not None,
-              const int64_t[::1] child_parent not None, const uint8_t[::1] child_simplify not None,
-              const float64_t[::1] child_p_add not None,
-              const float64_t[:, ::1] gene_u not None, const float64_t[::1] gene_z not None,
-              const float64_t[:, ::1] child_u not None,
-              float64_t activate_rate, float64_t weight_rate, float64_t rho, float64_t p_rem,
-              float64_t add_node_rate, intp_t n_inputs, intp_t n_outputs,
-              int64_t[::1] pair_keys not None, int32_t[::1] pair_values not None,
-              int64_t[::1] split_keys not None, int32_t[:, ::1] split_values not None,
-              int64_t[::1] counters not None,
-              int64_t[::1] out_off not None, int32_t[::1] out_innovation not None,
-              int32_t[::1] out_src not None, int32_t[::1] out_dst not None,
-              float64_t[::1] out_weight not None, uint8_t[::1] out_enabled not None):
-    """Mutated offspring of every child of the plan (spec 5.4), in one ``nogil`` loop.
-
-    Parents: CSR gene table ``p_off`` int64[P+1], ``p_innovation``/``p_src``/``p_dst`` int32,
-    ``p_weight`` float64, ``p_enabled`` bool or uint8 (sorted by innovation per genome).
-    Plan: ``child_parent`` int64[Q] (parent index), ``child_simplify`` bool/uint8[Q]
-    (simplification mode), ``child_p_add`` float64[Q] (the child's add-connection rate).
-    Draws: ``gene_u`` float64[G, 4], ``gene_z`` float64[G] with G = sum of the parents' gene
-    counts in plan order (child c uses the next n_parent rows), ``child_u`` float64[Q, 6].
-    Rates: ``activate_rate``, ``weight_rate``, ``rho``, ``p_rem``, ``add_node_rate``.
-    Registry: the five arrays of ``InnovationRegistry`` (layout in ``_reproduce.pxd``),
-    updated in place; innovation numbers are handed out in child order.
-    Outputs: ``out_off`` int64[Q+1] and gene columns with at least G + 3Q rows; child c is
-    rows ``out_off[c]:out_off[c+1]``, sorted by innovation.
-
-    Returns the total number of child genes (``out_off[Q]``).  Raises ValueError for
-    mismatched shapes, a parent whose gene graph has a cycle (when add-connection looks at
-    it) or exhausted int32 numbers, and ``TableFull`` (a ValueError) when a registry table
-    would pass half full: call ``registry.ensure_capacity(3 * Q, Q)`` first (a child adds at
-    most 3 pairs and 1 split).  After an error the outputs and the registry are partly
-    written.
-    """
-    cdef GeneTable par
-    cdef OutGenes out
-    cdef Rates rates
-    cdef Registry reg
-    cdef Scratch s
-    cdef intp_t n_children = child_parent.shape[0], n_parents = p_off.shape[0] - 1
-    cdef intp_t c, p, n, n_max = 0, total_genes = 0, row, pos, length = 0, n_io
-    cdef intp_t parent_genes
-    _check_table(p_off, p_innovation, p_src, p_dst, p_weight, p_enabled, &par)
-    parent_genes = <intp_t>p_off[n_parents]
+cdef intp_t _check_plan(const int64_t[::1] p_off, const int64_t[::1] child_parent,
+                        const uint8_t[::1] child_simplify, const float64_t[::1] child_p_add,
+                        const float64_t[:, ::1] gene_u, const float64_t[::1] gene_z,
+                        const float64_t[:, ::1] child_u, intp_t n_inputs, intp_t n_outputs,
+                        intp_t* n_max) except -1:
+    # Check the plan, its draws and the network size; return G (parent genes over all
+    # children, the rows of gene_u) and set n_max, the most genes of one child's parent.
+    cdef intp_t c, p, n, n_children = child_parent.shape[0], n_parents = p_off.shape[0] - 1
+    cdef intp_t total_genes = 0
     if child_simplify.shape[0] != n_children or child_p_add.shape[0] != n_children:
         raise ValueError("child_parent, child_simplify and child_p_add need one entry per child")
     for c in range(n_children):
@@ -548,8 +531,8 @@ def reproduce(const int64_t[::1] p_off not None, const int32_t[::1] p_innovation
                              f"(there are {n_parents} parents)")
         n = <intp_t>(p_off[p + 1] - p_off[p])
         total_genes += n
-        if n > n_max:
-            n_max = n
+        if n > n_max[0]:
+            n_max[0] = n
     if gene_u.shape[0] != total_genes or gene_u.shape[1] != 4 or gene_z.shape[0] != total_genes:
         raise ValueError(f"gene_u must be ({total_genes}, 4) and gene_z ({total_genes},): "
                          f"one row per gene of each child's parent, in plan order")
@@ -557,8 +540,13 @@ def reproduce(const int64_t[::1] p_off not None, const int32_t[::1] p_innovation
         raise ValueError(f"child_u must be ({n_children}, 6)")
     if n_inputs < 0 or n_outputs < 0:
         raise ValueError("n_inputs and n_outputs must be >= 0")
-    _check_out(n_children, total_genes + 3 * n_children, out_off, out_innovation, out_src,
-               out_dst, out_weight, out_enabled, &out)
+    return total_genes
+
+
+cdef int _check_registry(int64_t[::1] pair_keys, int32_t[::1] pair_values,
+                         int64_t[::1] split_keys, int32_t[:, ::1] split_values,
+                         int64_t[::1] counters, Registry* reg) except -1:
+    # Check the five registry arrays and point reg at them.
     if pair_values.shape[0] != pair_keys.shape[0]:
         raise ValueError("pair_keys and pair_values differ in length")
     if split_values.shape[0] != split_keys.shape[0] or split_values.shape[1] != 2:
@@ -577,18 +565,14 @@ def reproduce(const int64_t[::1] p_off not None, const int32_t[::1] p_innovation
     if (2 * counters[N_PAIRS] > reg.pair_cap or 2 * counters[N_SPLITS] > reg.split_cap
             or counters[NEXT_NODE] < 1 or counters[NEXT_INNOVATION] < 1):
         raise ValueError("registry counters do not fit the tables")
-    rates.activate_rate = activate_rate
-    rates.weight_rate = weight_rate
-    rates.rho = rho
-    rates.p_rem = p_rem
-    rates.add_node_rate = add_node_rate
-    rates.n_inputs = n_inputs
-    rates.n_outputs = n_outputs
-    out_off[0] = 0
-    if n_children == 0:
-        return 0
+    return 0
 
-    n_io = n_inputs + n_outputs
+
+cdef int _alloc_scratch(Scratch* s, intp_t n_parents, intp_t parent_genes, intp_t n_io,
+                        intp_t n_max) except -1:
+    # Work space sized from the largest parent (layout in _reproduce.pxd); the caller frees it
+    # with _free_scratch, also after an error (pointers start NULL).
+    cdef intp_t p
     s.max_local = n_io + 2 * n_max
     s.words = (s.max_local + 63) >> 6
     s.hidden_len = <int32_t*>malloc(max(n_parents, 1) * sizeof(int32_t))
@@ -603,40 +587,112 @@ def reproduce(const int64_t[::1] p_off not None, const int32_t[::1] p_innovation
     s.cand = <int32_t*>malloc((n_max + 3) * sizeof(int32_t))
     s.anc = <uint64_t*>malloc(max(s.max_local * s.words, 1) * sizeof(uint64_t))
     s.eout = <uint64_t*>malloc(max(s.max_local * s.words, 1) * sizeof(uint64_t))
+    if (s.hidden_len == NULL or s.hidden == NULL or s.local_src == NULL
+            or s.local_dst == NULL or s.deg == NULL or s.indeg == NULL or s.adj == NULL
+            or s.queue == NULL or s.per_source == NULL or s.cand == NULL or s.anc == NULL
+            or s.eout == NULL):
+        raise MemoryError("no memory for the reproduction scratch buffers")
+    for p in range(n_parents):
+        s.hidden_len[p] = -1
+    return 0
+
+
+cdef void _free_scratch(Scratch* s) noexcept:
+    free(s.hidden_len)
+    free(s.hidden)
+    free(s.local_src)
+    free(s.local_dst)
+    free(s.deg)
+    free(s.indeg)
+    free(s.adj)
+    free(s.queue)
+    free(s.per_source)
+    free(s.cand)
+    free(s.anc)
+    free(s.eout)
+
+
+cdef intp_t _mutate_children(const GeneTable* par, const int64_t[::1] p_off,
+                             const int64_t[::1] child_parent, const uint8_t[::1] child_simplify,
+                             const float64_t[::1] child_p_add, const float64_t[:, ::1] gene_u,
+                             const float64_t[::1] gene_z, const float64_t[:, ::1] child_u,
+                             const Rates* rates, Registry* reg, Scratch* s, OutGenes* out,
+                             int64_t[::1] out_off) except -1:
+    # Every child of the plan in one nogil loop (checked by the caller); returns the total
+    # number of child genes.  Child c uses the next n_p rows of gene_u and gene_z.
+    cdef intp_t c, p, n, row = 0, pos = 0, length = 0
+    with nogil:
+        for c in range(child_parent.shape[0]):
+            p = <intp_t>child_parent[c]
+            n = <intp_t>(p_off[p + 1] - p_off[p])
+            mutate_child(par, p, &gene_u[row, 0] if n else NULL, &gene_z[row] if n else NULL,
+                         &child_u[c, 0], child_simplify[c] != 0, child_p_add[c], rates, reg, s,
+                         out, pos, &length)
+            row += n
+            pos += length
+            out_off[c + 1] = pos
+    return pos
+
+
+def reproduce(const int64_t[::1] p_off not None, const int32_t[::1] p_innovation not None,
+              const int32_t[::1] p_src not None, const int32_t[::1] p_dst not None,
+              const float64_t[::1] p_weight not None, const uint8_t[::1] p_enabled not None,
+              const int64_t[::1] child_parent not None, const uint8_t[::1] child_simplify not None,
+              const float64_t[::1] child_p_add not None, const float64_t[:, ::1] gene_u not None,
+              const float64_t[::1] gene_z not None, const float64_t[:, ::1] child_u not None,
+              float64_t activate_rate, float64_t weight_rate, float64_t rho, float64_t p_rem,
+              float64_t add_node_rate, intp_t n_inputs, intp_t n_outputs,
+              int64_t[::1] pair_keys not None, int32_t[::1] pair_values not None,
+              int64_t[::1] split_keys not None, int32_t[:, ::1] split_values not None,
+              int64_t[::1] counters not None, int64_t[::1] out_off not None,
+              int32_t[::1] out_innovation not None, int32_t[::1] out_src not None,
+              int32_t[::1] out_dst not None, float64_t[::1] out_weight not None,
+              uint8_t[::1] out_enabled not None):
+    """Mutated offspring of every child of the plan (docs/algorithm.md 5.4), in one ``nogil``
+    loop.
+
+    Parents: CSR gene table ``p_off`` int64[P+1], ``p_innovation``/``p_src``/``p_dst`` int32,
+    ``p_weight`` float64, ``p_enabled`` bool or uint8 (sorted by innovation per genome).
+    Plan: ``child_parent`` int64[Q] (parent index), ``child_simplify`` bool/uint8[Q]
+    (simplification mode), ``child_p_add`` float64[Q] (the child's add-connection rate).
+    Draws: ``gene_u`` float64[G, 4], ``gene_z`` float64[G] with G = sum of the parents' gene
+    counts in plan order (child c uses the next n_parent rows), ``child_u`` float64[Q, 6].
+    Rates: ``activate_rate``, ``weight_rate``, ``rho``, ``p_rem``, ``add_node_rate``.
+    Registry: the five arrays of an innovation registry (layout in ``_reproduce.pxd``),
+    updated in place; innovation numbers are handed out in child order.
+    Outputs: ``out_off`` int64[Q+1] and gene columns with at least G + 3Q rows; child c is
+    rows ``out_off[c]:out_off[c+1]``, sorted by innovation.
+
+    Returns the total number of child genes (``out_off[Q]``).  Raises ValueError for
+    mismatched shapes, a parent whose gene graph has a cycle (when add-connection looks at it)
+    or exhausted int32 numbers, and ``TableFull`` (a ValueError) when a registry table would
+    pass half full: call ``registry.ensure_capacity(3 * Q, Q)`` first (a child adds at most 3
+    pairs and 1 split).  After an error the outputs and the registry are partly written.
+    """
+    cdef GeneTable par
+    cdef OutGenes out
+    cdef Registry reg
+    cdef Scratch s
+    cdef intp_t n_children = child_parent.shape[0], n_max = 0, total_genes, pos = 0
+    cdef Rates rates = Rates(activate_rate, weight_rate, rho, p_rem, add_node_rate, n_inputs,
+                             n_outputs)
+    _check_table(p_off, p_innovation, p_src, p_dst, p_weight, p_enabled, &par)
+    total_genes = _check_plan(p_off, child_parent, child_simplify, child_p_add, gene_u, gene_z,
+                              child_u, n_inputs, n_outputs, &n_max)
+    _check_out(n_children, total_genes + 3 * n_children, out_off, out_innovation, out_src,
+               out_dst, out_weight, out_enabled, &out)
+    _check_registry(pair_keys, pair_values, split_keys, split_values, counters, &reg)
+    out_off[0] = 0
+    if n_children == 0:
+        return 0
+    memset(&s, 0, sizeof(Scratch))
     try:
-        if (s.hidden_len == NULL or s.hidden == NULL or s.local_src == NULL
-                or s.local_dst == NULL or s.deg == NULL or s.indeg == NULL or s.adj == NULL
-                or s.queue == NULL or s.per_source == NULL or s.cand == NULL or s.anc == NULL
-                or s.eout == NULL):
-            raise MemoryError("no memory for the reproduction scratch buffers")
-        for p in range(n_parents):
-            s.hidden_len[p] = -1
-        row = 0
-        pos = 0
-        with nogil:
-            for c in range(n_children):
-                p = <intp_t>child_parent[c]
-                n = <intp_t>(p_off[p + 1] - p_off[p])
-                mutate_child(&par, p, &gene_u[row, 0] if n else NULL,
-                             &gene_z[row] if n else NULL, &child_u[c, 0],
-                             child_simplify[c] != 0, child_p_add[c], &rates, &reg, &s, &out,
-                             pos, &length)
-                row += n
-                pos += length
-                out_off[c + 1] = pos
+        _alloc_scratch(&s, p_off.shape[0] - 1, <intp_t>p_off[p_off.shape[0] - 1],
+                       n_inputs + n_outputs, n_max)
+        pos = _mutate_children(&par, p_off, child_parent, child_simplify, child_p_add, gene_u,
+                               gene_z, child_u, &rates, &reg, &s, &out, out_off)
     finally:
-        free(s.hidden_len)
-        free(s.hidden)
-        free(s.local_src)
-        free(s.local_dst)
-        free(s.deg)
-        free(s.indeg)
-        free(s.adj)
-        free(s.queue)
-        free(s.per_source)
-        free(s.cand)
-        free(s.anc)
-        free(s.eout)
+        _free_scratch(&s)
     return pos
 
 

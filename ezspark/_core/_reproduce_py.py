@@ -79,9 +79,9 @@ def _log2(cap: int, name: str) -> int:
 
 
 def _check_plan(n_parents: int, p_off, child_parent, child_simplify, child_p_add, gene_u,
-                gene_z, child_u) -> int:
-    """Check the plan and its draws as the compiled kernel does; return G, the number of
-    parent genes over all children (rows of ``gene_u``)."""
+                gene_z, child_u, n_inputs, n_outputs) -> int:
+    """Check the plan, its draws and the network size as the compiled kernel does; return G,
+    the number of parent genes over all children (rows of ``gene_u``)."""
     _array(child_parent, "i", 8, 1, "child_parent")
     _array(child_simplify, "bu", 1, 1, "child_simplify")
     _array(child_p_add, "f", 8, 1, "child_p_add")
@@ -101,6 +101,8 @@ def _check_plan(n_parents: int, p_off, child_parent, child_simplify, child_p_add
                          f"one row per gene of each child's parent, in plan order")
     if child_u.shape != (n_children, CHILD_DRAWS):
         raise ValueError(f"child_u must be ({n_children}, 6)")
+    if n_inputs < 0 or n_outputs < 0:
+        raise ValueError("n_inputs and n_outputs must be >= 0")
     return total_genes
 
 
@@ -136,10 +138,8 @@ def reproduce(p_off, p_innovation, p_src, p_dst, p_weight, p_enabled,
     """
     n_parents = _check_table(p_off, p_innovation, p_src, p_dst, p_weight, p_enabled)
     total_genes = _check_plan(n_parents, p_off, child_parent, child_simplify, child_p_add,
-                              gene_u, gene_z, child_u)
+                              gene_u, gene_z, child_u, n_inputs, n_outputs)
     n_children = child_parent.shape[0]
-    if n_inputs < 0 or n_outputs < 0:
-        raise ValueError("n_inputs and n_outputs must be >= 0")
     _check_out(n_children, total_genes + 3 * n_children, out_off, out_innovation, out_src,
                out_dst, out_weight, out_enabled)
     _check_registry(pair_keys, pair_values, split_keys, split_values, counters)
