@@ -19,8 +19,9 @@ def initial_genome(n_in: int, n_out: int, weights=None) -> Genome:
 def grown_genome(rng: np.random.Generator, registry: InnovationRegistry, steps: int = 20,
                  base: Genome | None = None) -> Genome:
     """A genome grown by random add-node / add-connection / disable operations."""
-    g = base.copy() if base is not None else initial_genome(registry.n_inputs, registry.n_outputs,
-                                                              rng.uniform(-2, 2, registry.n_inputs * registry.n_outputs))
+    n_in, n_out = registry.n_inputs, registry.n_outputs
+    g = base.copy() if base is not None else initial_genome(n_in, n_out,
+                                                              rng.uniform(-2, 2, n_in * n_out))
     for _ in range(steps):
         op = rng.random()
         if op < 0.35:

@@ -1,6 +1,6 @@
 """Slow, obvious reference models for tests, and random inputs for them.
 
-``NaiveNetwork`` evaluates a network the way engine-spec 3.4 reads: a dict of nodes, each
+``NaiveNetwork`` evaluates a network the way docs/algorithm.md 3.4 reads: a dict of nodes, each
 output computed by recursion over its incoming connections.  It shares no code with
 ``ezspark.network.programs`` or the kernels.
 """
@@ -80,7 +80,7 @@ class NaiveNetwork:
 def random_genome(rng: np.random.Generator, n_inputs: int, n_outputs: int, *,
                   n_hidden: int | None = None, n_genes: int | None = None,
                   p_enabled: float = 0.8, weight_scale: float = 2.0) -> Genome:
-    """A random acyclic EzSpark genome (engine-spec 3.1, 3.3).
+    """A random acyclic EzSpark genome (docs/algorithm.md 3.1, 3.3).
 
     Hidden ids are spread out above I + O, and the hidden nodes get a random topological
     order unrelated to their ids; innovations are random, so innovation order is unrelated

@@ -1,4 +1,4 @@
-"""Hypothesis strategies for genomes and gene tables (style guide section 9)."""
+"""Hypothesis strategies for genomes and gene tables."""
 from __future__ import annotations
 
 import numpy as np
@@ -21,7 +21,7 @@ def distance_genomes(draw, max_genes: int = 30, max_innovation: int = 40) -> Gen
 
     ``src`` and ``dst`` are placeholders (all 0): δ never reads them, so these genomes are not
     networks.  Small innovation ranges make matching, disjoint and excess genes all common;
-    ``max_genes`` >= 20 + I*O reaches the N = max(n1, n2) branch of spec 5.2.
+    ``max_genes`` >= 20 + I*O reaches the N = max(n1, n2) branch of docs/algorithm.md 5.2.
     """
     innovation = sorted(draw(st.sets(st.integers(1, max_innovation), max_size=max_genes)))
     n = len(innovation)

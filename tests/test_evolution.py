@@ -1,7 +1,6 @@
-"""One generation of evolution against the spec (section 5 and properties 12.5 to 12.16)."""
+"""One generation of evolution against docs/algorithm.md (section 5, properties 12.5 to 12.16)."""
 import math
 
-import attrs
 import numpy as np
 import pytest
 
@@ -115,7 +114,7 @@ class TestPopulationSize:
 
 
 class TestSpeciesScores:
-    def test_spec_worked_example_three_species(self):
+    def test_worked_example_three_species(self):
         b, q = species_quotas(np.array([0.6, 0.5, 0.2]), np.array([10, 2, 1]), 0.3, 1)
         assert b == pytest.approx([0.0001, 2.6613, 0.33871], rel=1e-4)
         assert list(q) == [1, 7, 1]

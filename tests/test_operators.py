@@ -1,23 +1,24 @@
-"""Genetic operators against the spec's rules and worked examples (spec 5.2, 5.4, 5.5)."""
+"""Genetic operators against the rules and worked examples of docs/algorithm.md 5.2, 5.4, 5.5."""
 import numpy as np
 import pytest
 
-from ezspark.engine.genome import Genome
 from ezspark.engine.innovation import InnovationRegistry
 from ezspark.engine.operators import (CHILD_DRAWS, GENE_DRAWS, add_connection,
-                                add_connection_candidates, add_node, crossover, distance,
-                                is_acyclic, mutate, remove_connection, weight_pass)
+                                      add_connection_candidates, add_node, crossover, distance,
+                                      is_acyclic, mutate, remove_connection, weight_pass)
 
 from .genomes import grown_genome, initial_genome
 
 
 def naive_distance(g1, g2, n_in, n_out):
-    """The spec's formula written out gene by gene."""
+    """The formula of docs/algorithm.md 5.2 written out gene by gene."""
     a = {int(i): (w if e else 0.0) for i, w, e in zip(g1.innovation, g1.weight, g1.enabled)}
     b = {int(i): (w if e else 0.0) for i, w, e in zip(g2.innovation, g2.weight, g2.enabled)}
     m1, m2 = max(a, default=0), max(b, default=0)
-    excess = sum(1 for i in a if i not in b and i > m2) + sum(1 for i in b if i not in a and i > m1)
-    disjoint = sum(1 for i in a if i not in b and i <= m2) + sum(1 for i in b if i not in a and i <= m1)
+    excess = (sum(1 for i in a if i not in b and i > m2)
+              + sum(1 for i in b if i not in a and i > m1))
+    disjoint = (sum(1 for i in a if i not in b and i <= m2)
+                + sum(1 for i in b if i not in a and i <= m1))
     common = sorted(set(a) & set(b))
     total = 0.0
     for i in common:
@@ -38,8 +39,8 @@ def _mutate(parent, rng, registry, **rates):
 
 
 class TestDistance:
-    def test_spec_worked_example_n1(self):
-        """Spec section 10: δ = 2 + 2 + 0.12 = 4.12 (the original got 2.12)."""
+    def test_worked_example_n1(self):
+        """docs/algorithm.md 10: δ = 2 + 2 + 0.12 = 4.12 (the original got 2.12)."""
         reg = InnovationRegistry(4, 2)
         base = initial_genome(4, 2, np.zeros(8))
         g1 = add_node(base.copy(), 2 / 8 + 1e-9, reg)       # splits gene 3 (index 2)
@@ -133,8 +134,9 @@ class TestAddConnection:
         chosen = []
         for q in range(len(cands)):
             child = add_connection(g.copy(), (q + 0.5) / len(cands), 0.5, reg)
-            diff = [(a, b) for a, b, e in zip(child.src, child.dst, child.enabled) if e
-                    and not any((a == a2 and b == b2 and e2) for a2, b2, e2 in zip(g.src, g.dst, g.enabled))]
+            before = {(a2, b2) for a2, b2, e2 in zip(g.src, g.dst, g.enabled) if e2}
+            diff = [(a, b) for a, b, e in zip(child.src, child.dst, child.enabled)
+                    if e and (a, b) not in before]
             chosen.append(tuple(map(int, diff[0])))
         assert chosen == cands
 

@@ -1,8 +1,8 @@
-# Batched activation of feed-forward network programs (engine-spec 3.4).
+# Batched activation of feed-forward network programs (docs/algorithm.md 3.4).
 #
 # A batch of P programs is a set of flat arrays concatenated over genomes, CSR style; the same
-# arrays, under the same names, are the fields of ezspark._network.Programs and the payload sent
-# to workers.  Program g evaluates into a private value vector v of length I + n_g:
+# arrays, under the same names, are the fields of ezspark.network.programs.Programs and the
+# payload sent to workers.  Program g evaluates into a private value vector v of length I + n_g:
 #
 #   v[0 : I]    the observation row, unchanged (slot a - 1 holds EzSpark input node a)
 #   v[I + k]    computed node k of program g, k = 0 ... n_g - 1, where
@@ -11,7 +11,8 @@
 # Computed nodes (hidden and output nodes that reach an output) are stored in a topological
 # order, so every source of node k sits in a slot below I + k.  Each node computes
 #
-#   s = 0.0;  for e in in_off[i] ... in_off[i + 1] - 1, in that order:  s = s + in_w[e] * v[in_src[e]]
+#   s = 0.0;  for e in in_off[i] ... in_off[i + 1] - 1, in that order:
+#       s = s + in_w[e] * v[in_src[e]]
 #   v[I + k] = 1.0 / (1.0 + exp(-(slope * (node_bias[i] + s))))
 #
 # with ezspark's own exp (exp_det below; the same operations in the compiled kernels and the

@@ -1,6 +1,7 @@
-# Compatibility distance δ (engine-spec 5.2) and first-fit speciation (engine-spec 5.1 step 7.1).
+# Compatibility distance δ (docs/algorithm.md 5.2) and first-fit speciation
+# (docs/algorithm.md 5.1, step 7.1).
 #
-# A gene table is the CSR layout of ezspark._population.Population: genome g owns rows
+# A gene table is the CSR layout of ezspark.engine.population.Population: genome g owns rows
 # off[g] ... off[g+1]-1 of the columns innovation int32, weight float64 and enabled bool, sorted
 # by strictly increasing innovation within each genome (a precondition, not checked).  The
 # kernels read ``enabled`` through a ``const uint8_t[::1]`` memoryview: Cython accepts numpy
@@ -17,7 +18,7 @@
 #   N = max(n1, n2) if max(n1, n2) >= 20 + n_io, else 1.0
 #   δ = E/N + D/N + 0.4*W̄, added in that order
 #
-# This is ezspark._operators.distance operation for operation (compiled without FMA
+# This is ezspark.engine.operators.distance operation for operation (compiled without FMA
 # contraction), so both give the same double, bit for bit; the numpy twin _distance_py.py too.
 # δ is symmetric, δ(g, g) = 0 for finite weights, and δ of two empty genomes is 0.
 
@@ -48,7 +49,8 @@ cdef int distance_pairs_ptr(const GeneTable* a, const GeneTable* b, const int64_
 cdef intp_t speciate_ptr(const GeneTable* p, const GeneTable* r, float64_t threshold,
                          intp_t n_io, int64_t* species, float64_t* dist,
                          int64_t* founders) noexcept nogil
-    # First-fit speciation of the genomes of p (engine-spec 5.1 step 7.1), R = r.n_genomes.
+    # First-fit speciation of the genomes of p (docs/algorithm.md 5.1, step 7.1);
+    # R = r.n_genomes.
     # For i = 0 ... P-1 in order, try s = 0, 1, ...: the representative of s < R is genome s of
     # r; of s >= R it is genome founders[s - R] of p (a species founded earlier in this call).
     # The first s with δ(genome i, rep s) < threshold gives species[i] = s, dist[i] = δ.  If

@@ -1,4 +1,5 @@
-"""Compatibility distance δ (spec 5.2) and first-fit speciation (spec 5.1 step 7.1).
+"""Compatibility distance δ (docs/algorithm.md 5.2) and first-fit speciation (docs/algorithm.md
+5.1, step 7.1).
 
 The gene-table layout and the arithmetic are documented in ``_distance.pxd``.  The ``def``
 functions check every length and the offsets of both tables with the GIL, then run one
@@ -176,8 +177,8 @@ def speciate(const int64_t[::1] p_off not None, const int32_t[::1] p_innovation 
              const float64_t[::1] r_weight not None, const uint8_t[::1] r_enabled not None,
              float64_t threshold, intp_t n_io, int64_t[::1] species not None,
              float64_t[::1] dist not None, int64_t[::1] founders not None):
-    """First-fit speciation of every genome of table P (spec 5.1 step 7.1), in one ``nogil``
-    loop; returns n_new, the number of species founded.
+    """First-fit speciation of every genome of table P (docs/algorithm.md 5.1, step 7.1), in
+    one ``nogil`` loop; returns n_new, the number of species founded.
 
     Table R holds the representatives of the R existing species in id order.  Genome i joins
     the first species s (s < R: genome s of R; s >= R: genome ``founders[s - R]`` of P) with

@@ -153,8 +153,8 @@ def distance_pairs(a_off, a_innovation, a_weight, a_enabled, b_off, b_innovation
 
 def speciate(p_off, p_innovation, p_weight, p_enabled, r_off, r_innovation, r_weight,
              r_enabled, threshold, n_io, species, dist, founders):
-    """First-fit speciation of every genome of table P (spec 5.1 step 7.1); returns n_new,
-    the number of species founded.
+    """First-fit speciation of every genome of table P (docs/algorithm.md 5.1, step 7.1);
+    returns n_new, the number of species founded.
 
     Table R holds the representatives of the R existing species in id order.  Genome i joins
     the first species s (s < R: genome s of R; s >= R: genome ``founders[s - R]`` of P) with

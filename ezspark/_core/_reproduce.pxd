@@ -1,10 +1,12 @@
-# Reproduction kernels: mutated offspring (engine-spec 5.4) and crossover children (5.5).
+# Reproduction kernels: mutated offspring (docs/algorithm.md 5.4) and crossover children (5.5).
 #
-# Genomes are CSR gene tables (ezspark._population): genome g is rows off[g] ... off[g+1]-1 of
-# the columns innovation, src, dst (int32), weight (float64), enabled (bool, read as uint8),
-# sorted by innovation.  Children are written to caller-allocated CSR outputs in the same form.
+# Genomes are CSR gene tables (ezspark.engine.population): genome g is rows
+# off[g] ... off[g+1]-1 of the columns innovation, src, dst (int32), weight (float64), enabled
+# (bool, read as uint8), sorted by innovation.  Children are written to caller-allocated CSR
+# outputs in the same form.
 #
-# Innovation registry (ezspark._innovation.InnovationRegistry; the same arrays, updated in place):
+# Innovation registry (ezspark._core._registry.RegistryTables, the base of the engine's
+# InnovationRegistry; the same arrays, updated in place):
 #
 #   pair_keys     int64[Cp]     (src << 32) | dst, or EMPTY = -1 for a free slot
 #   pair_values   int32[Cp]     innovation number of the pair in that slot
@@ -17,13 +19,13 @@
 #       s = (uint64(key) * 0x9E3779B97F4A7C15 mod 2**64) >> (64 - log2(C)).
 #   Nothing is deleted.  An insertion is refused (ValueError, return -1) unless the table stays
 #   at most half full: 2 * (count + 1) <= C.  A first split checks room for 2 pairs and 1 split
-#   before changing anything.  The Python registry probes identically, so the kernel and its
-#   twin leave identical arrays.
+#   before changing anything.  RegistryTables probes identically, so the kernel and its twin
+#   leave identical arrays.
 #
-# Draw layout (ezspark._operators): per parent gene of a child 4 uniforms (enable test, weight
-# test, replace test, U(-5, 5) source) and 1 normal; per child 6 uniforms (structural test 1,
-# structural test 2, structural pick, U(-2, 2) source, add-node test, add-node pick).  "Pick one
-# of n" is min(floor(u * n), n - 1).
+# Draw layout (docs/algorithm.md 1.3; ezspark._core._operators): per parent gene of a child 4
+# uniforms (enable test, weight test, replace test, U(-5, 5) source) and 1 normal; per child 6
+# uniforms (structural test 1, structural test 2, structural pick, U(-2, 2) source, add-node
+# test, add-node pick).  "Pick one of n" is min(floor(u * n), n - 1).
 
 from ezspark._core._typedefs cimport float64_t, int32_t, int64_t, intp_t, uint8_t
 
@@ -111,6 +113,6 @@ cdef int mutate_child(const GeneTable* parents, intp_t p, const float64_t* gene_
                       const float64_t* gene_z, const float64_t* child_u, bint simplify,
                       float64_t p_add, const Rates* rates, Registry* reg, Scratch* scratch,
                       OutGenes* out, intp_t start, intp_t* length) except -1 nogil
-    # Spec 5.4 a-d on parent p with its draws; writes the child at out[start ...] and its gene
-    # count to length (at most n_p + 3).  Returns 0, or -1 with ValueError set (cycle in the
-    # parent's gene graph, full registry table, exhausted int32 numbers).
+    # docs/algorithm.md 5.4 a-d on parent p with its draws; writes the child at out[start ...]
+    # and its gene count to length (at most n_p + 3).  Returns 0, or -1 with ValueError set
+    # (cycle in the parent's gene graph, full registry table, exhausted int32 numbers).

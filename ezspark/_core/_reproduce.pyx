@@ -703,11 +703,11 @@ def crossover(const int64_t[::1] p_off not None, const int32_t[::1] p_innovation
               int64_t[::1] out_off not None, int32_t[::1] out_innovation not None,
               int32_t[::1] out_src not None, int32_t[::1] out_dst not None,
               float64_t[::1] out_weight not None, uint8_t[::1] out_enabled not None):
-    """Crossover children (spec 5.5), one per row of ``pairs``, in one ``nogil`` loop.
+    """Crossover children (docs/algorithm.md 5.5), one per row of ``pairs``, in one ``nogil`` loop.
 
     Parents: CSR gene table as in ``reproduce``.  ``pairs`` int64[X, 2]: row x holds the
-    index of the fitter parent (the caller applies spec 5.5: x if f_x >= f_y, else y) and of
-    the other.  ``gene_u`` float64[G']: one uniform per gene of each fitter parent,
+    index of the fitter parent (the caller applies docs/algorithm.md 5.5: x if f_x >= f_y,
+    else y) and of the other.  ``gene_u`` float64[G']: one uniform per gene of each fitter parent,
     concatenated in pair order.  Outputs: ``out_off`` int64[X+1], gene columns with at least
     G' rows.  Child x has the fitter parent's genes; a matching gene takes weight and enabled
     flag from the other parent when its draw is >= 0.5.  Returns G' (``out_off[X]``).

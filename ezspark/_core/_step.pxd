@@ -1,4 +1,5 @@
-# Lockstep environment stepping for ezspark._evaluation.EnvEvaluator (engine-spec 6.1, 6.3).
+# Lockstep environment stepping for ezspark.evaluation.local.EnvEvaluator
+# (docs/algorithm.md 6.1, 6.3).
 #
 # One call steps rows 0 ... n-1 of a batch once: row r calls steps[r](table[actions[r]]),
 # unpacks (obs, reward, terminated, truncated, info), adds float(reward) to ret[r] (reward

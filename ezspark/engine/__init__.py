@@ -1,1 +1,2 @@
-"""The NEAT engine: genomes, the population, the innovation registry, one generation of evolution."""
+"""The NEAT engine: genomes, the population, the innovation registry, one generation of
+evolution (docs/algorithm.md 3 to 5)."""

@@ -12,7 +12,7 @@ __all__ = ["Champion"]
 class Champion:
     """The best genome of one generation, compiled for use.
 
-    ``activate(observation)`` returns the ``output_size`` outputs (spec 3.4) of one
+    ``activate(observation)`` returns the ``output_size`` outputs (docs/algorithm.md 3.4) of one
     observation, or an array (rows, output_size) for a 2-D batch of flattened observations.
     ``act(observation)`` returns the action index j: the lowest index of the largest output
     (an environment whose Discrete space starts at s receives j + s; ``play`` adds it).

@@ -25,7 +25,7 @@ from ezspark.engine.genome import Genome
 
 __all__ = ["Programs", "compile_programs", "compile_csr", "compile_program_arrays"]
 
-EZSPARK_SLOPE = 4.9          # sigma(x) = 1 / (1 + exp(-4.9 x)), engine-spec 3.4
+EZSPARK_SLOPE = 4.9          # sigma(x) = 1 / (1 + exp(-4.9 x)), docs/algorithm.md 3.4
 EZSPARK_OUTPUT_BIAS = 1.0    # output j computes sigma(s + 1)
 EZSPARK_HIDDEN_BIAS = 0.0
 
@@ -205,7 +205,7 @@ class Programs:
     def act_rows(self, row_genome, X, *, out=None, kernels=None) -> np.ndarray:
         """Action of program ``row_genome[r]`` on row ``X[r]``: int64[rows].
 
-        The action is the lowest index of the largest output (engine-spec 3.4), computed in
+        The action is the lowest index of the largest output (docs/algorithm.md 3.4), computed in
         the same kernel call.  ``out`` (int64[rows]) is written and returned instead of a new
         array.
         """
@@ -327,7 +327,7 @@ def compile_programs(genomes: Sequence[Genome], n_inputs: int, n_outputs: int, *
                      hidden_bias: float = EZSPARK_HIDDEN_BIAS,
                      output_bias: float = EZSPARK_OUTPUT_BIAS,
                      slope: float = EZSPARK_SLOPE) -> Programs:
-    """Programs of EzSpark genomes (engine-spec 3.4), one per genome, in order.
+    """Programs of EzSpark genomes (docs/algorithm.md 3.4), one per genome, in order.
 
     Node ids: inputs 1 ... I, outputs I+1 ... I+O, hidden above.  Each node sums its enabled
     genes in increasing innovation order (the genome's gene order).
@@ -344,7 +344,7 @@ def compile_csr(conn_off, src, dst, weight, enabled, n_inputs: int, n_outputs: i
                 hidden_bias: float = EZSPARK_HIDDEN_BIAS,
                 output_bias: float = EZSPARK_OUTPUT_BIAS,
                 slope: float = EZSPARK_SLOPE) -> Programs:
-    """Programs of a population stored as CSR gene columns (style.md section 3).
+    """Programs of a population stored as CSR gene columns (as ``ezspark.engine.population``).
 
     Genome g is genes ``conn_off[g] ... conn_off[g+1]-1`` of ``src``, ``dst``, ``weight``,
     ``enabled``, sorted by innovation within each genome; ids as in ``compile_programs``.

@@ -190,7 +190,7 @@ def test_exp_special_values():
 
 @settings(max_examples=300, deadline=None)
 @given(z=st.one_of(st.floats(-800.0, 800.0), st.floats(-40.0, 40.0)))
-def test_sigmoid_is_the_spec_formula_within_1e_15(z):
+def test_sigmoid_is_the_formula_of_3_4_within_1e_15(z):
     with np.errstate(over="ignore"):
         reference = float(1.0 / (1.0 + np.exp(-np.float64(z))))
     for f in [pure.sigmoid] + ([compiled.sigmoid] if compiled is not None else []):

@@ -1,5 +1,6 @@
-"""The distance kernels (``_core/_distance.pyx`` and its twin ``_distance_py.py``): δ of spec
-5.2 bit for bit as ``ezspark.engine.operators.distance``, and first-fit speciation (spec 5.1 step 7.1).
+"""The distance kernels (``_core/_distance.pyx`` and its twin ``_distance_py.py``): δ of
+docs/algorithm.md 5.2 bit for bit as ``ezspark.engine.operators.distance``, and first-fit
+speciation (docs/algorithm.md 5.1, step 7.1).
 """
 from __future__ import annotations
 
@@ -91,7 +92,8 @@ def run_speciate(module, pop, reps, threshold, n_io, fill=-7):
 
 
 def naive_speciate(pop, reps, threshold, n_in, n_out):
-    """Spec 5.1 step 7.1 as a plain loop over Genome objects and ``_operators.distance``."""
+    """docs/algorithm.md 5.1, step 7.1 as a plain loop over Genome objects and
+    ``ezspark.engine.operators.distance``."""
     representatives = list(reps)
     species, dist, founders = [], [], []
     for i, genome in enumerate(pop):
@@ -125,8 +127,8 @@ def grown_family(seed, n_in=3, n_out=2, n_reps=4, n_pop=60):
     return reps, pop
 
 
-def spec_example():
-    """The two genomes of the spec's worked example (section 10): δ = 4.12 with I=4, O=2."""
+def worked_example():
+    """The two genomes of the worked example of docs/algorithm.md 10: δ = 4.12 with I=4, O=2."""
     reg = InnovationRegistry(4, 2)
     base = initial_genome(4, 2, np.zeros(8))
     g1 = add_node(base.copy(), 2 / 8 + 1e-9, reg)       # splits gene 3
@@ -151,9 +153,9 @@ def genes(innovations, weights=None, enabled=None):
 
 # --- distance_pairs -----------------------------------------------------------------------
 class TestDistancePairs:
-    def test_spec_worked_example_is_4_12(self, impl):
-        """Spec section 10: E = 2, D = 2, W̄ = 0.3, N = 1, so δ = 4.12 in both orders."""
-        g1, g2 = spec_example()
+    def test_worked_example_is_4_12(self, impl):
+        """docs/algorithm.md 10: E = 2, D = 2, W̄ = 0.3, N = 1, so δ = 4.12 in both orders."""
+        g1, g2 = worked_example()
         out = pair_distances(impl, [g1, g2], [g1, g2], [0, 1, 0, 1], [1, 0, 0, 1], 8)
         assert out[0] == pytest.approx(4.12, abs=1e-12)
         assert out[0] == out[1] == distance(g1, g2, 4, 2)
@@ -245,7 +247,7 @@ class TestDistancePairs:
                                    np.empty(0, np.int64), 2, out) is None
 
     def test_pairs_before_a_bad_index_are_written(self, impl):
-        g1, g2 = spec_example()
+        g1, g2 = worked_example()
         out = np.full(3, np.nan)
         with pytest.raises(ValueError, match=r"ib\[2\] = 5 is not a genome index of table B"):
             impl.distance_pairs(*table([g1, g2]), *table([g1, g2]),
@@ -256,7 +258,7 @@ class TestDistancePairs:
 
 def _pairs_args(**change):
     """Valid distance_pairs arguments (2 genomes x 2 genomes, 3 pairs) with some replaced."""
-    g1, g2 = spec_example()
+    g1, g2 = worked_example()
     off, inn, w, en = table([g1, g2])
     args = dict(a_off=off, a_innovation=inn, a_weight=w, a_enabled=en, b_off=off.copy(),
                 b_innovation=inn.copy(), b_weight=w.copy(), b_enabled=en.copy(),
@@ -395,7 +397,7 @@ class TestSpeciate:
 
 def _speciate_args(**change):
     """Valid speciate arguments (3 genomes, 2 representatives) with some replaced."""
-    g1, g2 = spec_example()
+    g1, g2 = worked_example()
     p = table([g1, g2, g1])
     r = table([g2, g2])
     args = dict(p_off=p[0], p_innovation=p[1], p_weight=p[2], p_enabled=p[3], r_off=r[0],

@@ -1,8 +1,9 @@
 """The reproduction kernels (``_core/_reproduce.pyx`` and its twin ``_reproduce_py.py``).
 
-Reference: ``ezspark.engine.operators.mutate`` / ``crossover`` applied child by child, with
-``DictRegistry`` (the original dict-based innovation registry) as the registry, so the
-array registry and the kernels are checked against independent code.
+Reference: ``ezspark.engine.operators.mutate`` / ``crossover`` (the reference operators of
+``ezspark._core._operators``) applied child by child, with ``DictRegistry`` (the original
+dict-based innovation registry) as the registry, so the array registry and the kernels are
+checked against independent code.
 """
 from __future__ import annotations
 
