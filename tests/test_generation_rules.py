@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from ezspark.config.training import TrainingConfig
-from ezspark.engine.evolution import Evolution, Species
+from ezspark.engine.evolution import Evolution, Species, floor_shares, species_quotas
 from ezspark.engine.genome import Genome
 
 N_IN, N_OUT = 3, 2
@@ -376,3 +376,202 @@ def test_step13_crossover_tie_goes_to_the_first_of_the_pair():
         assert child.weight.tolist() != _cross(second, first, gene_u).tolist()
         firsts.add(first.weight[0])
     assert firsts == {1.0, 11.0}
+
+
+# -- more rules, each found by a mutant that survived (docs/testing.md) ----------------------------
+
+def test_step13_pairs_are_consecutive_in_the_shuffled_pool():
+    """|T| = 4: the pairs are (T*[0], T*[1]) and (T*[2], T*[3]) (spec step 13); each child
+    takes matching genes from the fitter (here the first) of its pair."""
+    pool = [genome(np.arange(1.0, 7.0) + 10 * i) for i in range(4)]
+    for seed in range(3):
+        evo = engine(config(**{**QUIET, "crossover_rate": 1.0}), seed=seed)
+        fit = np.array([1.0, 1.0, 1.0, 1.0, 0.0])
+        j, _, _ = evo.observe(fit)
+        replay = copy.deepcopy(evo.rng)
+        nxt, out = evo.reproduce(pool + [genome(60.0)], fit, 0, j)
+        assert out.parent_pool == 4 and out.crossover_children == 2
+        children = sum(out.quotas.values())
+        replay.random((6 * children, 4))
+        replay.standard_normal(6 * children)
+        replay.random((children, 6))
+        order = replay.permutation(4)
+        for p in range(2):
+            assert replay.random() < 1.0
+            u = replay.random(6)
+            first, second = pool[order[2 * p]], pool[order[2 * p + 1]]
+            assert nxt[5 + p].weight.tolist() == _cross(first, second, u).tolist()
+
+
+def _assembly_case(max_population):
+    """8 one-genome species of equal fitness: elite, T (8), 4 crossover children, 24
+    offspring: 37 genomes before the cut."""
+    pop = [genome(3.0 * s) for s in range(8)]
+    evo = engine(config(initial_population=1, max_population=max_population,
+                        **{**QUIET, "crossover_rate": 1.0}))
+    return step(evo, pop, np.ones(8))
+
+
+@pytest.mark.parametrize("max_population", [8, 9, 10, 11, 13, 14, 15, 36])
+def test_step15_cut_is_a_prefix_of_the_assembled_list(max_population):
+    """The cut keeps the first max_population genomes of elite, T, crossover children and
+    round-robin offspring, also when it falls inside T, at a part boundary, with one slot
+    left, or inside the crossover children."""
+    full, out = _assembly_case(300)
+    assert len(full) == 37 and out.size_before_cap == 37
+    cut, out = _assembly_case(max_population)
+    assert out.size_before_cap == 37 and len(cut) == max_population
+    assert [cut[i] for i in range(max_population)] == [full[i] for i in range(max_population)]
+
+
+def test_outcome_reports_the_champion():
+    pop = [genome(3.0 * s) for s in range(3)]
+    _, out = step(engine(config(**QUIET)), pop, [1.0, 4.5, 2.0])
+    assert out.champion_index == 1 and out.champion_fitness == 4.5
+    assert out.champion_species == 2 and out.species == 3
+
+
+def test_step8_a_best_equal_to_the_old_one_is_no_improvement():
+    """c_s grows unless m_s > best_s (strictly)."""
+    evo = engine(config(**QUIET), species=[(1, 0.0, 0, 5.0, 2)])
+    step(evo, [genome(0.0), genome(0.0)], [5.0, 5.0], 3)
+    assert evo.species[0].stagnation == 3 and evo.species[0].best == 5.0
+    evo = engine(config(**QUIET), species=[(1, 0.0, 0, 5.0, 2)])
+    step(evo, [genome(0.0), genome(0.0)], [5.5, 5.0], 3)
+    assert evo.species[0].stagnation == 0 and evo.species[0].best == 5.5
+
+
+def test_step10_species_means_are_over_their_own_members():
+    """Sizes 2, 1, 3 with mean f' 0.5, 0.5, 0.2 (equal ages): F = (1, 1, 0), b = 1.5, 1.5,
+    0.0001, Q = (4, 4, 1); a sum instead of a mean would favour the big species."""
+    pop = [genome(0.0), genome(0.0), genome(3.0), genome(6.0), genome(6.0), genome(6.0)]
+    _, out = step(engine(config(**QUIET)), pop, [1.0, 0.0, 0.5, 0.2, 0.2, 0.2])
+    expected, _ = naive_quotas([0.5, 0.5, 0.2], [1, 1, 1], 0.3, 1)
+    assert list(out.quotas.values()) == expected == [4, 4, 1]
+
+
+def _long_genome(extra_innovations, src):
+    """The six initial genes, then one gene (src -> new hidden node) per extra innovation."""
+    inn = list(range(1, 7)) + list(extra_innovations)
+    hidden = list(range(6 + 100 * src, 6 + 100 * src + len(extra_innovations)))
+    return Genome(inn, [1, 1, 2, 2, 3, 3] + [src] * len(hidden), [4, 5] * 3 + hidden,
+                  np.zeros(len(inn)), np.ones(len(inn), dtype=bool))
+
+
+@pytest.mark.parametrize("extra,species", [(16, 2), (20, 1)])
+def test_step7_distance_normalises_only_from_twenty_genes_beyond_the_initial_ones(extra,
+                                                                                  species):
+    """Spec 5.2: N = max(n1, n2) if it is >= 20 + I·O (26 here), else 1.  Two genomes with
+    16 unmatched genes each (22 genes): δ = 32 >= 3.  With 20 each (26 genes): δ = 40/26."""
+    a = _long_genome(range(7, 7 + extra), 1)
+    b = _long_genome(range(7 + extra, 7 + 2 * extra), 2)
+    _, out = step(engine(config(species_threshold=3.0, **QUIET)), [a, b], [1.0, 0.0])
+    assert out.species == species
+
+
+def test_step7_representative_ties_go_to_the_lowest_index():
+    """400 genomes, two old species: the 200 even genomes are all different and all at
+    δ = 0.4·1.5/6 = 0.1 from species 1's old representative (weights 0), so the new one is
+    the lowest index.  Members are gathered with a stable sort: numpy's default sort
+    reorders ties at this size."""
+    def member(k):
+        return genome([k / 256, 1.5 - k / 256, 0.0, 0.0, 0.0, 0.0])
+
+    for first in (0, 2):
+        pop = [genome(10.0) if i % 2 else member((i + first) % 400 // 2 + 1)
+               for i in range(400)]
+        evo = engine(config(species_threshold=0.5, max_population=400, **QUIET),
+                     species=[(1, 0.0, 0, 1e9, 0), (2, 10.0, 0, 1e9, 0)])
+        step(evo, pop, np.zeros(400), 3)
+        assert evo.species[0].representative == pop[0]
+        assert evo.species[1].representative == pop[1]
+
+
+# -- step 2, section 4 and section 8 ------------------------------------------------------------
+
+def test_step2_rho_stops_rising_at_097():
+    """ρ rises only while ρ < 0.97: from exactly 0.97 it stays."""
+    evo = engine(config(new_connection_assignment_rate=0.97, same_fitness_limit=1))
+    assert evo.rho == 0.97                      # section 4: ρ starts at the configured rate
+    assert evo.observe(np.array([1.0]))[2] is True
+    for _ in range(3):
+        assert evo.observe(np.array([1.0]))[2] is False
+    assert evo.rho == 0.97
+    evo = engine(config(new_connection_assignment_rate=0.95, same_fitness_limit=1))
+    evo.observe(np.array([1.0]))
+    evo.observe(np.array([1.0]))
+    assert evo.rho == pytest.approx(0.98)
+
+
+def test_section4_initial_weights_follow_the_documented_draws():
+    """Draws of initial_population: U0[P, I·O], U[P, I·O, 3], Z[P, I·O], nothing else;
+    w = U(-2, 2), then each gene mutates with u < rate: U(-5, 5) if u' < ρ, else w + z."""
+    cfg = config(initial_population=5, connection_mutation_rate=0.6,
+                 new_connection_assignment_rate=0.3)
+    evo, pop = Evolution.start(cfg, np.random.default_rng(7))
+    r = np.random.default_rng(7)
+    u0, u, z = r.random((5, 6)), r.random((5, 6, 3)), r.standard_normal((5, 6))
+    w0 = -2.0 + 4.0 * u0
+    expected = np.where(u[..., 0] < 0.6, np.where(u[..., 1] < 0.3, -5.0 + 10.0 * u[..., 2],
+                                                  w0 + z), w0)
+    assert [g.weight.tolist() for g in pop] == expected.tolist()
+    assert evo.rng.random() == r.random()
+
+
+def _run(evo, pop, generations, k0=0, seed=1):
+    rng = np.random.default_rng(seed)
+    outcomes = []
+    for k in range(k0, k0 + generations):
+        fit = rng.random(len(pop))
+        pop, out = step(evo, pop, fit, k)
+        outcomes.append(out)
+    return pop, outcomes
+
+
+def test_section8_state_round_trip_continues_bit_for_bit():
+    """Evolution.state() / from_state(): the checkpoint's engine part (spec 8), with the
+    dtypes the checkpoint file stores."""
+    cfg = config(species_threshold=0.8, initial_population=20, crossover_rate=0.5,
+                 same_fitness_limit=1, limiting_species=3, limiting_threshold=1)
+    evo, pop = Evolution.start(cfg, np.random.default_rng(3))
+    empty = evo.state()
+    assert empty["species"]["id"].dtype == np.int64 and empty["species"]["id"].shape == (0,)
+    for column, dtype in (("founded", np.int64), ("best", np.float64),
+                          ("stagnation", np.int64)):
+        assert empty["species"][column].dtype == dtype
+    pop, _ = _run(evo, pop, 6)
+    state = evo.state()
+    assert set(state) == {"best_ever", "stall", "rho", "next_species_id", "species",
+                          "registry"}
+    assert set(state["species"]) == {"id", "founded", "best", "stagnation",
+                                     "representatives"}
+    assert type(state["best_ever"]) is float and type(state["rho"]) is float
+    assert type(state["stall"]) is int and type(state["next_species_id"]) is int
+    assert len(state["species"]["id"]) == len(evo.species) >= 2
+    rng_copy = copy.deepcopy(evo.rng)
+    clone = Evolution.from_state(cfg, rng_copy, state)
+    assert [(s.id, s.founded, s.best, s.stagnation) for s in clone.species] == \
+        [(s.id, s.founded, s.best, s.stagnation) for s in evo.species]
+    assert all(a.representative == b.representative for a, b in zip(clone.species, evo.species))
+    assert (clone.best_ever, clone.stall, clone.rho, clone.next_species_id) == \
+        (evo.best_ever, evo.stall, evo.rho, evo.next_species_id)
+    assert clone.rho != cfg.new_connection_assignment_rate    # a risen ρ is kept
+    pop_a, out_a = _run(evo, pop, 3, 6)
+    pop_b, out_b = _run(clone, pop, 3, 6)
+    assert out_a == out_b and pop_a == pop_b
+
+
+def test_step10_scores_between_twenty_and_twenty_one_are_capped():
+    """b > 20 -> 20: 21 species, one with F = 1, twenty with F = 0.001 (b = 20.58)."""
+    means = np.r_[1.0, np.full(20, 0.001)]
+    b, q = species_quotas(means, np.ones(21, dtype=np.int64), 0.3, 1)
+    assert b[0] == 20.0 and q[0] == 50 and q.dtype == np.int64
+
+
+def test_step10_floor_remainders():
+    """d·b/Σb = (0.75, 2.25): floors (0, 2), the one left goes to the larger remainder
+    (0.75, species 1), not to the larger share; a deficit of 1 is shared too."""
+    assert floor_shares(3, np.array([1.0, 3.0])).tolist() == [1, 2]
+    assert floor_shares(1, np.array([1.0, 3.0])).tolist() == [0, 1]
+    assert floor_shares(1, np.array([3.0, 1.0])).tolist() == [1, 0]
+    assert floor_shares(0, np.array([3.0, 1.0])).tolist() == [0, 0]
