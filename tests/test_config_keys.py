@@ -1,4 +1,5 @@
-"""Every configuration key changes behaviour the way engine-spec section 2.2 says (issue 12).
+"""Every configuration key changes behaviour the way docs/algorithm.md section 2.2 says
+(issue 12).
 
 Each test below is registered, with the keys it covers, by the ``@covers(...)`` decorator in
 ``KEY_TESTS``.  Two meta-tests use that registry:
@@ -38,7 +39,7 @@ from ezspark.evaluation.envs import episode_seed
 from ezspark.plugins.manager import make_plugin_manager
 from ezspark.training.trainer import RewardBelowMinimum
 
-# -- the registry ------------------------------------------------------------------------------
+# -- the registry -----------------------------------------------------------------------------
 
 #: key name -> the tests that fail when that key is ignored (forced to its default)
 KEY_TESTS: dict[str, list] = {}
@@ -59,7 +60,7 @@ def covers(*keys: str):
     return mark
 
 
-# -- small deterministic environments ----------------------------------------------------------
+# -- small deterministic environments ---------------------------------------------------------
 
 class RampEnv(gymnasium.Env):
     """An episode that never ends by itself (no time limit is registered): step 1 gives
@@ -114,7 +115,7 @@ def ramp_config(**keys) -> TrainingConfig:
     return TrainingConfig(**base)
 
 
-# -- engine helpers ------------------------------------------------------------------------------
+# -- engine helpers ---------------------------------------------------------------------------
 
 N_IN, N_OUT = 3, 2
 
@@ -165,7 +166,7 @@ def children_of(nxt, outcome, keep_parents=1):
     return [nxt[i] for i in range(head, len(nxt))]
 
 
-# -- keys of the environment and of evaluation -------------------------------------------------
+# -- keys of the environment and of evaluation ------------------------------------------------
 
 @covers("gym_game_name")
 def test_gym_game_name_is_the_environment_that_is_played():
@@ -247,7 +248,8 @@ def test_evaluation_keys_reach_the_process_evaluator():
 def test_sub_games_splits_games_over_copies_without_changing_fitness():
     """Spec 6.3: game g is played by copy g mod sub_games; f is bit-identical."""
     RampEnv.log.clear()
-    split = ezspark.train(ramp_config(max_number_of_games=5, sub_games=2, initial_population=3))
+    split = ezspark.train(ramp_config(max_number_of_games=5, sub_games=2,
+                                      initial_population=3))
     log = list(RampEnv.log)
     for i in range(3):
         seeds = [episode_seed(5, 0, i, g) for g in range(5)]
@@ -255,11 +257,12 @@ def test_sub_games_splits_games_over_copies_without_changing_fitness():
         copies = [instance[seeds[g]] for g in range(5)]
         assert copies[0] == copies[2] == copies[4] and copies[1] == copies[3]
         assert copies[0] != copies[1]
-    plain = ezspark.train(ramp_config(max_number_of_games=5, sub_games=1, initial_population=3))
+    plain = ezspark.train(ramp_config(max_number_of_games=5, sub_games=1,
+                                      initial_population=3))
     assert split.history[0].mean_fitness == plain.history[0].mean_fitness
 
 
-# -- keys of the run -------------------------------------------------------------------------------
+# -- keys of the run --------------------------------------------------------------------------
 
 X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 Y = np.array([0.0, 1.0, 1.0, 0.0])
@@ -336,7 +339,7 @@ def test_seed_feeds_the_streams_and_the_episode_seeds():
     assert [h.best_fitness for h in c.history] != [h.best_fitness for h in e.history]
 
 
-# -- keys of the engine: population sizes ----------------------------------------------------------
+# -- keys of the engine: population sizes -----------------------------------------------------
 
 @covers("children")
 def test_children_multiplies_the_quota():
@@ -377,7 +380,7 @@ def test_max_population_bounds_every_generation():
     assert capped >= 3
 
 
-# -- keys of the engine: species --------------------------------------------------------------------
+# -- keys of the engine: species --------------------------------------------------------------
 
 @covers("species_threshold")
 def test_species_threshold_decides_the_species():
@@ -468,7 +471,7 @@ def test_percentage_survivors_sets_how_many_members_parent():
     assert [k.weight[0] for k in kids] == [pop[7 - q % 2].weight[0] for q in range(12)]
 
 
-# -- keys of the engine: mutation -------------------------------------------------------------------
+# -- keys of the engine: mutation -------------------------------------------------------------
 
 def _one_species_children(seed=0, weight=0.0, disabled=(), n=8, children=4, rho=None, **rates):
     pop = [genome(weight, disabled) for _ in range(n)]
@@ -587,7 +590,7 @@ def test_crossover_rate_is_the_probability_per_pair_of_the_pool():
         assert len(nxt) == 8 * 3 + 8 + children + 1
 
 
-# -- distributed keys: a real Dask cluster in this process -----------------------------------------
+# -- distributed keys: a real Dask cluster in this process ------------------------------------
 
 def _served_history(**keys):
     distributed = pytest.importorskip("distributed")
@@ -614,7 +617,7 @@ def test_distributed_keys_decide_which_batches_are_checked():
     assert _served_history(safeness=0.0) == [0, 0, 0, 0]
 
 
-# -- the meta-tests --------------------------------------------------------------------------------
+# -- the meta-tests ---------------------------------------------------------------------------
 
 def test_every_config_key_has_a_test():
     keys = [field.name for field in attrs.fields(TrainingConfig)]

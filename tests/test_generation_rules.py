@@ -1,4 +1,4 @@
-"""The rules of one generation (engine-spec 5.1) pinned tightly enough that a one-line
+"""The rules of one generation (docs/algorithm.md 5.1) pinned tightly enough that a one-line
 mutation of the engine fails a test (issue 12).
 
 Each test names the rule and the mutation it kills.  The populations are built by hand (one
@@ -79,13 +79,13 @@ def naive_quotas(norm_means, ages, alpha, children):
     return [children * math.ceil(2.5 * x) for x in b], b
 
 
-# -- step 5: the cap -----------------------------------------------------------------------------
+# -- step 5: the cap --------------------------------------------------------------------------
 
 def test_step5_cap_keeps_the_best_ties_to_lower_index_in_their_order():
     """Kills: keeping one genome too many or too few, keeping the worst, ties to the higher
     index, losing the relative order (no sort), mapping j* into P' wrongly."""
     pop = [genome(3.0 * i) for i in range(6)]              # six species
-    fit = [3.0, 0.0, 7.0, 4.0, 5.0, 3.0]                   # top 4: 2, 4, 3, then 0 (tie with 5)
+    fit = [3.0, 0.0, 7.0, 4.0, 5.0, 3.0]          # top 4: 2, 4, 3, then 0 (tie with 5)
     evo = engine(config(max_population=4, **QUIET))
     nxt, out = step(evo, pop, fit)
     assert [s.representative.weight[0] for s in evo.species] == [0.0, 6.0, 9.0, 12.0]
@@ -101,7 +101,7 @@ def test_step5_cap_is_inactive_at_exactly_max_population():
     assert [s.representative.weight[0] for s in evo.species] == [0.0, 3.0, 6.0, 9.0]
 
 
-# -- step 6: normalisation ----------------------------------------------------------------------
+# -- step 6: normalisation --------------------------------------------------------------------
 
 def _three_species(fit):
     """Species 1, 2, 3 (weights 0, 3, 6; two members each) of ages 10, 2 and 1 at k = 9."""
@@ -143,7 +143,7 @@ def test_step6_equal_fitness_normalises_to_zero():
     assert out.quotas == {1: 3, 2: 3, 3: 3}
 
 
-# -- step 7: first fit, δ < threshold ---------------------------------------------------------------
+# -- step 7: first fit, δ < threshold ---------------------------------------------------------
 
 def test_step7_a_genome_at_exactly_the_threshold_founds_a_species():
     pop = [genome(0.0), genome(3.0)]                        # δ = 0.4·3.0
@@ -155,7 +155,7 @@ def test_step7_a_genome_at_exactly_the_threshold_founds_a_species():
     assert out.species == 1
 
 
-# -- step 9: cull tie-break ----------------------------------------------------------------------
+# -- step 9: cull tie-break -------------------------------------------------------------------
 
 def test_step9_cull_ties_go_to_the_higher_id_first():
     """13 stagnant species, r = 3: m = 0 for species 1 and 2, 1 for 3 … 12, species 13 holds
@@ -182,7 +182,7 @@ def test_step9_stagnation_counts_only_generations_without_improvement():
     assert out.culled == (2,)
 
 
-# -- step 10: big species ------------------------------------------------------------------------
+# -- step 10: big species ---------------------------------------------------------------------
 
 def test_step10_a_species_of_exactly_mean_size_is_big():
     """Sizes 3, 1, 2 (mean 2): species 3 has n·S = 6 = Σn, so it is big and adds a
@@ -199,7 +199,7 @@ def test_step10_a_species_of_exactly_mean_size_is_big():
     assert not any(k.enabled[0] for k in by_level[3.0])
 
 
-# -- step 10: min_population floor ---------------------------------------------------------------
+# -- step 10: min_population floor ------------------------------------------------------------
 
 @pytest.mark.parametrize("keep_parents,quota", [(1, 18), (0, 19)])
 def test_step10_floor_counts_kept_parents(keep_parents, quota):
@@ -232,7 +232,7 @@ def test_step10_floor_shares_the_deficit_in_proportion_to_b():
     assert len(nxt) == 30
 
 
-# -- step 12: parent pool b >= 1 ------------------------------------------------------------------
+# -- step 12: parent pool b >= 1 --------------------------------------------------------------
 
 @pytest.mark.parametrize("x,pool", [(0.49, 1), (0.5, 2), (0.51, 2)])
 def test_step12_parent_pool_is_b_at_least_one(x, pool):
@@ -246,7 +246,7 @@ def test_step12_parent_pool_is_b_at_least_one(x, pool):
     assert [nxt[i] for i in range(1, 1 + pool)] == [pop[1], pop[2]][:pool]   # T in id order
 
 
-# -- step 11 and 5.4: ρ reaches mutation ----------------------------------------------------------
+# -- step 11 and 5.4: ρ reaches mutation ------------------------------------------------------
 
 def _replaced_share(evo, n=8):
     """Share of child weights replaced by U(-5, 5) when every weight mutates and the
@@ -285,7 +285,7 @@ def test_rho_is_used_as_it_is_not_as_configured():
     assert 0.35 < _replaced_share(evo)[0] < 0.65
 
 
-# -- step 15: assembly and round-robin -------------------------------------------------------------
+# -- step 15: assembly and round-robin --------------------------------------------------------
 
 def _round_robin_case(max_population=300):
     """Species 1, 2, 3 with section 10's quotas times 2 (children = 2): Q = (2, 14, 2).
@@ -324,13 +324,13 @@ def test_step15_cut_drops_the_last_offspring_first():
     assert [cut[i] for i in range(7)] == [full[i] for i in range(7)]
 
 
-# -- step 13: crossover tie-break ----------------------------------------------------------------
+# -- step 13: crossover tie-break -------------------------------------------------------------
 
 def _crossover_case(fit, seed=0):
     """Species 1, 2 (genomes A, B: weights 1…6 and 11…16) and 3 (weight 30): with f =
     (1, 1, 0) both A and B have b = 1.5 and form T; crossover_rate 1 pairs them.  Returns
     the crossover child, A, B and the shuffle and gene draws replayed from a copy of the
-    evolution stream (layout documented in Evolution.reproduce and engine/operators.py:
+    evolution stream (layout: docs/algorithm.md 1.3:
     gene_u[genes, 4], gene_z[genes], child_u[children, 6], the permutation of T, one
     rate test per pair, one draw per gene of the fitter parent)."""
     A, B = genome(np.arange(1.0, 7.0)), genome(np.arange(11.0, 17.0))
@@ -378,7 +378,7 @@ def test_step13_crossover_tie_goes_to_the_first_of_the_pair():
     assert firsts == {1.0, 11.0}
 
 
-# -- more rules, each found by a mutant that survived (docs/testing.md) ----------------------------
+# -- more rules, each found by a mutant that survived (docs/testing.md) -----------------------
 
 def test_step13_pairs_are_consecutive_in_the_shuffled_pool():
     """|T| = 4: the pairs are (T*[0], T*[1]) and (T*[2], T*[3]) (spec step 13); each child
@@ -487,7 +487,7 @@ def test_step7_representative_ties_go_to_the_lowest_index():
         assert evo.species[1].representative == pop[1]
 
 
-# -- step 2, section 4 and section 8 ------------------------------------------------------------
+# -- step 2, section 4 and section 8 ----------------------------------------------------------
 
 def test_step2_rho_stops_rising_at_097():
     """ρ rises only while ρ < 0.97: from exactly 0.97 it stays."""
@@ -552,7 +552,8 @@ def test_section8_state_round_trip_continues_bit_for_bit():
     clone = Evolution.from_state(cfg, rng_copy, state)
     assert [(s.id, s.founded, s.best, s.stagnation) for s in clone.species] == \
         [(s.id, s.founded, s.best, s.stagnation) for s in evo.species]
-    assert all(a.representative == b.representative for a, b in zip(clone.species, evo.species))
+    assert all(a.representative == b.representative
+               for a, b in zip(clone.species, evo.species))
     assert (clone.best_ever, clone.stall, clone.rho, clone.next_species_id) == \
         (evo.best_ever, evo.stall, evo.rho, evo.next_species_id)
     assert clone.rho != cfg.new_connection_assignment_rate    # a risen ρ is kept
