@@ -8,6 +8,8 @@ comment on the same line or the line above saying which (``# deferred: ...`` or
 ``# cycle: ...``).
 """
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -139,3 +141,11 @@ def test_layer_rules_catch_an_upward_import(tmp_path):
     tree = ast.parse("from ezspark.training.trainer import train\n")
     (node, module), = _ezspark_imports(tree)
     assert RANK[_layer_of_module(module)] > RANK["engine"]
+
+
+def test_vulture_finds_no_dead_code():
+    """Every name vulture is 80% sure is unused has been removed (or renamed ``_x``)."""
+    pytest.importorskip("vulture")
+    out = subprocess.run([sys.executable, "-m", "vulture", "--min-confidence", "80",
+                          str(PACKAGE)], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout == "", out.stdout + out.stderr
