@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 import ezspark
 from ezspark.cli import cli
+from ezspark.cli.signals import interrupts_stop_the_run
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -274,6 +275,31 @@ def test_ctrl_c_stops_after_saving(tmp_path):
     assert last.startswith("champion: ")
     run = ezspark.RunFile.open(tmp_path / "r")
     assert run.history.shape[0] >= 2 and run.generations[-1] == run.history.shape[0] - 1
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupt_python_swallowed_still_stops_the_run(signum):
+    """A KeyboardInterrupt that lands where Python only prints it (a weakref callback, a
+    __del__) is raised again when the next generation starts: the run stops, saved."""
+    from .helpers import xor_fitness
+
+    def fitness(nets, calls=[]):
+        calls.append(1)
+        if len(calls) == 2:                      # during generation 1
+            try:
+                os.kill(os.getpid(), signum)
+                time.sleep(1.0)                  # the handler runs here
+            except KeyboardInterrupt:
+                pass                             # lost, as in a weakref callback
+        return xor_fitness(nets)
+
+    cfg = ezspark.TrainingConfig(input_size=2, output_size=1, generations=50)
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    with interrupts_stop_the_run():
+        result = ezspark.train(cfg, fitness=fitness, seed=0)
+    assert result.stopped == "interrupted"
+    assert [h.generation for h in result.history] == [0, 1]
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
 
 
 class TestPlayOutputs:

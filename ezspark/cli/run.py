@@ -10,7 +10,7 @@ import click
 import ezspark
 from ezspark.cli import options
 from ezspark.cli.errors import user_errors
-from ezspark.cli.signals import sigterm_as_interrupt
+from ezspark.cli.signals import interrupts_stop_the_run
 
 
 def _resume_command(config_file, directory) -> str:
@@ -62,7 +62,7 @@ def command(config_file, out, seed, generations, workers, resume, allow_config_c
     if serve is not None and scheduler is not None:
         raise click.UsageError("--serve and --scheduler exclude each other")
     directory = Path(out) if out else Path("runs") / Path(config_file).stem
-    with sigterm_as_interrupt(), user_errors():
+    with interrupts_stop_the_run(), user_errors():
         cfg = ezspark.TrainingConfig.from_json(Path(config_file))
         try:
             result = ezspark.train(cfg, out=directory, seed=seed, generations=generations,
