@@ -540,6 +540,7 @@ def test_section8_state_round_trip_continues_bit_for_bit():
                           ("stagnation", np.int64)):
         assert empty["species"][column].dtype == dtype
     pop, _ = _run(evo, pop, 6)
+    evo.stall, evo.rho = 3, 0.55                # a stall window half way, a risen ρ
     state = evo.state()
     assert set(state) == {"best_ever", "stall", "rho", "next_species_id", "species",
                           "registry"}
