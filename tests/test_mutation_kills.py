@@ -105,3 +105,35 @@ def test_distance_pairs_refuses_an_index_one_past_the_end(kernels):
         kernels.distance_pairs(*t, *t, np.array([0, 3]), np.array([1, 2]), 4, out)
     with pytest.raises(ValueError, match=r"ib\[0\] = 3 is not a genome index of table B"):
         kernels.distance_pairs(*t, *t, np.array([0, 1]), np.array([3, 2]), 4, out)
+
+
+def test_with_probability_p_means_a_draw_below_p():
+    """algorithm.md 1.2: a test passes when u < p, so u == p fails (weights, enabling,
+    structural tests, add-node)."""
+    from ezspark.engine.operators import mutate, seqsum, weight_pass
+
+    w = np.array([1.0, 1.0])
+    out = weight_pass(w, np.array([0.5, 0.25]), np.array([0.5, 0.5]), np.array([0.9, 0.9]),
+                      np.array([2.0, 2.0]), 0.5, 0.5)
+    assert out.tolist() == [1.0, 3.0]          # gene 0: u == rate; gene 1: u' == ρ
+    reg = InnovationRegistry(2, 1)
+    parent = Genome([1, 2], [1, 2], [3, 3], [1.0, 1.0], [False, True])
+    gene_u = np.array([[0.25, 0.9, 0.9, 0.9], [0.9, 0.9, 0.9, 0.9]])
+    child = mutate(parent, gene_u, np.zeros(2), np.array([0.5, 0.5, 0.0, 0.5, 0.5, 0.0]),
+                   activate_rate=0.25, weight_rate=0.0, rho=0.0, p_add=0.5, p_rem=0.5,
+                   add_node_rate=0.5, simplify=False, registry=reg)
+    assert child == parent
+    assert seqsum(np.zeros(0)) == 0.0
+
+
+@pytest.mark.parametrize("bad", ["gene_u", "gene_z", "child_u"])
+def test_mutate_refuses_each_wrong_draw_shape(bad):
+    from ezspark.engine.operators import mutate
+
+    draws = {"gene_u": np.zeros((2, 4)), "gene_z": np.zeros(2), "child_u": np.zeros(6)}
+    draws[bad] = np.zeros(7)
+    with pytest.raises(ValueError, match="mutation draws"):
+        mutate(Genome([1, 2], [1, 2], [3, 3], [1.0, 1.0], [True, True]), draws["gene_u"],
+               draws["gene_z"], draws["child_u"], activate_rate=0, weight_rate=0, rho=0,
+               p_add=0, p_rem=0, add_node_rate=0, simplify=False,
+               registry=InnovationRegistry(2, 1))
