@@ -1,59 +1,82 @@
 """Built-in reporter: a progress bar over the genomes of each generation, on stderr.
 
-Drawn only when the run asks for progress (``ezspark run`` without ``--quiet``,
-``ezspark.train(..., progress=True)``) and stderr is a terminal; redrawn at most 10 times
-a second.  Block the plugin name ``ezspark.plugins.progress`` to silence it.
+Drawn with rich only when the run asks for progress (``ezspark run`` without ``--quiet``,
+``ezspark.train(..., progress=True)``) and stderr is a terminal; block the plugin name
+``ezspark.plugins.progress`` to silence it.
+
+The bar is transient: it is erased when its generation ends, before any other reporter
+prints (``tryfirst``), so the summary line on stdout takes its place instead of running
+into it; the end of a run (Ctrl-C and errors included) erases it too.  It is redrawn from
+the hook calls themselves, at most 10 times a second, not by a refresh thread: runs fork
+worker processes, which must not inherit a thread that writes to the terminal.
 """
 from __future__ import annotations
 
-import shutil
 import sys
 import time
+
+from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                           TimeElapsedColumn)
 
 from ezspark import hookimpl
 
 INTERVAL = 0.1          # seconds between redraws
-_last: dict[int, float] = {}
 
 
-def _active(run) -> bool:
-    return bool(run.progress) and sys.stderr.isatty()
+class _Bar:
+    """The bar of one generation, drawn as soon as it is made."""
+
+    def __init__(self, generation: int, total: int):
+        self.progress = Progress(
+            TextColumn("gen {task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("genomes"), TimeElapsedColumn(),
+            console=Console(stderr=True), transient=True, auto_refresh=False,
+            # the summary line and warnings go to the real streams, never through rich
+            redirect_stdout=False, redirect_stderr=False)
+        self.task = self.progress.add_task(str(generation), total=total)
+        self.progress.start()
+        self.drawn = time.monotonic()
+
+    def advance(self, done: int) -> None:
+        self.progress.update(self.task, completed=done)
+        now = time.monotonic()
+        if now - self.drawn >= INTERVAL:
+            self.progress.refresh()
+            self.drawn = now
+
+    def stop(self) -> None:
+        self.progress.stop()
 
 
-def _draw(generation: int, done: int, total: int) -> None:
-    width = max(10, min(40, shutil.get_terminal_size((80, 20)).columns - 40))
-    filled = int(width * done / total) if total else width
-    sys.stderr.write(f"\rgen {generation} [{'#' * filled}{'.' * (width - filled)}] "
-                     f"{done}/{total} genomes")
-    sys.stderr.flush()
+_bars: dict[int, _Bar] = {}     # id(run) -> the bar of its generation in progress
 
 
-def _clear(run) -> None:
-    if _last.pop(id(run), None) is not None:
-        sys.stderr.write("\r\x1b[K")
-        sys.stderr.flush()
+def _stop(run) -> None:
+    bar = _bars.pop(id(run), None)
+    if bar is not None:
+        bar.stop()
 
 
 @hookimpl
 def ezspark_generation_start(run, generation, population):
-    if _active(run):
-        _draw(generation, 0, population)
-        _last[id(run)] = time.monotonic()
+    _stop(run)
+    if run.progress and sys.stderr.isatty():
+        _bars[id(run)] = _Bar(generation, population)
 
 
 @hookimpl
 def ezspark_genomes_evaluated(run, generation, done, total):
-    last = _last.get(id(run))
-    if last is not None and (done == total or time.monotonic() - last >= INTERVAL):
-        _draw(generation, done, total)
-        _last[id(run)] = time.monotonic()
+    bar = _bars.get(id(run))
+    if bar is not None:
+        bar.advance(done)
 
 
-@hookimpl
+@hookimpl(tryfirst=True)
 def ezspark_generation_end(run, stats):
-    _clear(run)
+    _stop(run)
 
 
-@hookimpl
+@hookimpl(tryfirst=True)
 def ezspark_run_end(run, result):
-    _clear(run)
+    _stop(run)
