@@ -18,11 +18,11 @@ import numpy as np
 from ezspark.network.champion import Champion
 from ezspark.engine.genome import Genome
 from ezspark.network.programs import EZSPARK_HIDDEN_BIAS, EZSPARK_OUTPUT_BIAS, EZSPARK_SLOPE
-from ezspark.store.runfile import atomic_replace
+from ezspark.store.runfile import StoreError, atomic_replace
 from ezspark.engine.operators import is_acyclic
 
-__all__ = ["champion_to_dict", "champion_to_json", "champion_from_dict", "write_atomic",
-           "FORMAT", "FORMAT_VERSION"]
+__all__ = ["champion_to_dict", "champion_to_json", "champion_from_dict", "read_champion_json",
+           "write_atomic", "FORMAT", "FORMAT_VERSION"]
 
 FORMAT = "ezspark-network"
 FORMAT_VERSION = 1
@@ -167,6 +167,34 @@ def champion_from_dict(d: dict) -> Champion:
                     species=_field(d, "species", _is_int, "an integer", default=-1),
                     env_id=_field(d, "env_id", lambda v: v is None or isinstance(v, str),
                                   "a string or null", default=None))
+
+
+def read_champion_json(path, generation: int | None = None) -> Champion:
+    """The champion of a JSON file written by ``ezspark export``; any other file, or a
+    ``generation`` other than the one it holds, raises StoreError saying what is wrong."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError:
+        raise StoreError(f"{path} is neither a run.h5 nor a champion JSON (not UTF-8 text)") \
+            from None
+    except OSError as exc:
+        raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise StoreError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}, column "
+                         f"{exc.colno}): expected a champion written by 'ezspark export'") \
+            from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise StoreError(f"{path} is JSON but not an ezspark champion (no \"format\": "
+                         f"\"{FORMAT}\"); write one with: ezspark export RUN.h5 -o FILE.json")
+    try:
+        champion = champion_from_dict(doc)
+    except ValueError as exc:
+        raise StoreError(f"{path}: {exc}") from None
+    if generation is not None and generation != champion.generation:
+        raise StoreError(f"{path} holds the champion of generation {champion.generation} "
+                         f"only, not generation {generation} (an exported champion is one generation)")
+    return champion
 
 
 def _check_nodes(nodes: list, n_in: int, n_out: int, columns: dict) -> None:

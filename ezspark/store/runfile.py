@@ -33,7 +33,7 @@ from ezspark.config.training import TrainingConfig
 from ezspark.network.champion import Champion
 from ezspark.engine.genome import Genome
 
-__all__ = ["RunStore", "RunFile", "load_champion", "StoreError", "FORMAT_VERSION", "HISTORY_DTYPE", "champion_arrays",
+__all__ = ["RunStore", "RunFile", "load_champion", "is_json_file", "StoreError", "FORMAT_VERSION", "HISTORY_DTYPE", "champion_arrays",
            "atomic_replace"]
 
 FORMAT_VERSION = 1
@@ -307,7 +307,26 @@ class RunFile:
                         env_id=self.env_id)
 
 
+def is_json_file(path) -> bool:
+    """Whether ``path`` is a file whose content starts like JSON (``{`` or ``[``, after
+    white space or a byte order mark): told by content, whatever the suffix."""
+    path = Path(path)
+    if not path.is_file():
+        return False
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return False                    # RunFile.open names the problem
+    return head.removeprefix(b"\xef\xbb\xbf").lstrip()[:1] in (b"{", b"[")
+
+
 def load_champion(path, generation: int | None = None):
-    """The champion stored in ``path`` (a run.h5, or the directory holding it) for
-    ``generation``, by default the newest stored one.  It has ``act()`` and ``activate()``."""
+    """The champion stored in ``path`` for ``generation``: a run.h5 (or the directory holding
+    it; default: the newest stored champion), or a champion JSON written by ``ezspark export``
+    (told by content).  It has ``act()`` and ``activate()``."""
+    if is_json_file(path):
+        # cycle: store.export imports atomic_replace and StoreError from this module
+        from ezspark.store.export import read_champion_json
+        return read_champion_json(path, generation)
     return RunFile.open(path).champion(generation)
