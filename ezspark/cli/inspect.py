@@ -8,6 +8,7 @@ import click
 import ezspark
 from ezspark.cli import options
 from ezspark.cli.errors import user_errors
+from ezspark.store.runfile import is_json_file
 
 
 def run_summary(run) -> dict:
@@ -29,8 +30,12 @@ def run_summary(run) -> dict:
 @options.run_file
 @options.json_output
 def command(run_file, as_json):
-    """Summarise a run: config, generations done, best fitness per saved champion."""
+    """Summarise a run: config, generations done, best fitness per saved champion.  Given a
+    champion JSON written by 'ezspark export', summarise that champion."""
 
+    if is_json_file(run_file):                  # an exported champion, not a run
+        show_champion_json(run_file, as_json)
+        return
     with user_errors():
         run = ezspark.RunFile.open(run_file)
         summary = run_summary(run)
@@ -67,3 +72,30 @@ def command(run_file, as_json):
                    f"nodes {c['nodes']:>4}  connections {c['connections']:>4}")
     keys = ", ".join(f"{k}={v}" for k, v in cfg.items() if v is not None)
     click.echo(f"config:       {keys}")
+
+
+def show_champion_json(path, as_json: bool) -> None:
+    """``inspect CHAMPION.json``: the exported champion's generation, fitness, environment,
+    sizes and node and connection counts (``--json``: one object of those)."""
+    with user_errors():
+        champion = ezspark.load_champion(path)
+    fitness = champion.fitness
+    summary = {"file": str(path), "generation": champion.generation,
+               "fitness": fitness if fitness == fitness else None,     # NaN: not recorded
+               "species": champion.species, "env_id": champion.env_id,
+               "n_inputs": champion.n_inputs, "n_outputs": champion.n_outputs,
+               "nodes": champion.num_nodes, "hidden_nodes": len(champion.hidden_nodes),
+               "connections": champion.num_connections,
+               "disabled_connections": int((~champion.genome.enabled).sum())}
+    if as_json:
+        click.echo(json.dumps(summary))
+        return
+    click.echo(f"champion:     {path} (exported by 'ezspark export')")
+    click.echo(f"environment:  {summary['env_id'] or '(fitness function)'}")
+    click.echo(f"generation:   {summary['generation']}   fitness "
+               f"{'-' if summary['fitness'] is None else format(summary['fitness'], '.6g')}"
+               f"   species {summary['species']}")
+    click.echo(f"sizes:        {summary['n_inputs']} inputs, {summary['n_outputs']} outputs")
+    click.echo(f"network:      {summary['nodes']} nodes ({summary['hidden_nodes']} hidden), "
+               f"{summary['connections']} connections "
+               f"(+{summary['disabled_connections']} disabled)")
