@@ -8,6 +8,8 @@ training JSON.
 """
 from ezspark._version import __version__
 
+from ezspark._core import KernelWarning
+
 from ezspark.network.champion import Champion
 from ezspark.config.training import ConfigError, TrainingConfig
 from ezspark.evaluation.envs import EnvError
@@ -24,6 +26,7 @@ __all__ = [
     "EnvError",
     "EvaluationError",
     "GenerationStats",
+    "KernelWarning",
     "RewardBelowMinimum",
     "RunFile",
     "RunResult",

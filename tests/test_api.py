@@ -5,7 +5,7 @@ import ezspark
 def test_public_names():
     assert sorted(ezspark.__all__) == sorted([
         "__version__", "Champion", "ConfigError", "EnvError", "EvaluationError",
-        "GenerationStats", "RewardBelowMinimum", "RunFile", "RunResult", "RunStore", "StoreError",
+        "GenerationStats", "KernelWarning", "RewardBelowMinimum", "RunFile", "RunResult", "RunStore", "StoreError",
         "TrainingConfig", "hookimpl", "load_champion", "train",
     ])
     for name in ezspark.__all__:

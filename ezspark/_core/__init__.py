@@ -2,7 +2,10 @@
 
 The compiled modules are used unless the environment variable ``EZSPARK_NO_EXTENSIONS=1`` is
 set or importing them fails; ``COMPILED`` says which set this process uses, and
-``IMPORT_ERROR`` keeps the reason when the compiled import failed.  The module-level kernel
+``IMPORT_ERROR`` keeps the reason when the compiled import failed.  A failed import is
+reported once per process with a ``KernelWarning`` (the twins are about 4x slower, and a
+broken build must not go unnoticed); ``EZSPARK_NO_EXTENSIONS=1`` chooses the twins on
+purpose, without a warning.  The module-level kernel
 functions are those of the chosen set.  ``load(pure)`` returns either set as a namespace, so
 tests can compare both in one process.
 
@@ -13,9 +16,10 @@ from __future__ import annotations
 
 import importlib
 import os
+import warnings
 from types import SimpleNamespace
 
-__all__ = ["COMPILED", "IMPORT_ERROR", "load", "activate_rows", "activate_all", "distance_pairs",
+__all__ = ["COMPILED", "IMPORT_ERROR", "KernelWarning", "load", "activate_rows", "activate_all", "distance_pairs",
            "speciate", "reproduce", "crossover", "step_rows"]
 
 _MODULES = ("_activate", "_distance", "_reproduce", "_step")
@@ -37,6 +41,10 @@ def load(pure: bool) -> SimpleNamespace:
                            **functions)
 
 
+class KernelWarning(RuntimeWarning):
+    """The compiled kernels failed to import: this process runs on the numpy twins."""
+
+
 IMPORT_ERROR: ImportError | None = None
 if os.environ.get("EZSPARK_NO_EXTENSIONS") == "1":
     _kernels = load(pure=True)
@@ -46,6 +54,11 @@ else:
     except ImportError as exc:  # not built (e.g. a source checkout without build_ext)
         IMPORT_ERROR = exc
         _kernels = load(pure=True)
+        warnings.warn(
+            f"ezspark's compiled kernels failed to import ({exc}); running on the numpy "
+            "twins, about 4x slower.  Fix: reinstall where a C compiler is available "
+            "(pip install -e . in the source checkout), or set EZSPARK_NO_EXTENSIONS=1 to "
+            "choose the twins on purpose", KernelWarning)
 
 COMPILED: bool = _kernels.COMPILED
 activate_rows = _kernels.activate_rows

@@ -263,6 +263,36 @@ class TestSelector:
         else:
             assert (compiled, module) == ("True", "ezspark._core._activate")
 
+    # -c code: an import hook that makes the compiled _activate fail to import for real
+    BLOCKED = (
+        "import sys, warnings\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'ezspark._core._activate':\n"
+        "            raise ImportError('_activate blocked by the test')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "warnings.simplefilter({action!r})\n"
+        "import ezspark, ezspark.cli, ezspark._core as c\n"
+        "import ezspark.evaluation.processes\n"
+        "print(c.COMPILED, type(c.IMPORT_ERROR).__name__)\n")
+
+    def test_a_failed_compiled_import_warns_once(self):
+        env = dict(os.environ, EZSPARK_NO_EXTENSIONS="0")
+        result = subprocess.run([sys.executable, "-c", self.BLOCKED.format(action="always")],
+                                env=env, capture_output=True, text=True, check=True)
+        assert result.stdout.split() == ["False", "ImportError"]
+        assert result.stderr.count(": KernelWarning: ") == 1, result.stderr
+        assert "_activate blocked by the test" in result.stderr
+        assert "pip install -e ." in result.stderr and "EZSPARK_NO_EXTENSIONS=1" in result.stderr
+
+    def test_twins_chosen_on_purpose_do_not_warn(self):
+        env = dict(os.environ, EZSPARK_NO_EXTENSIONS="1")
+        result = subprocess.run([sys.executable, "-c", self.BLOCKED.format(action="error")],
+                                env=env, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.split() == ["False", "NoneType"]
+        assert result.stderr == ""
+
     def test_load_gives_both_sets_with_the_same_functions(self):
         pure = _core.load(pure=True)
         assert {"activate_rows", "activate_all", "SingleProgram", "exp",
