@@ -5,8 +5,8 @@
     stepping: a stand-in for an expensive simulator, where evaluation time is dominated by
     the environment.  The wait is a sleep, not computation, so it shows how evaluation
     scales over workers even on a machine with few cores (the distributed scaling
-    benchmark and ``examples/served-slowcartpole.json`` use it).  Episodes are otherwise
-    exactly CartPole-v1's: same dynamics, rewards, seeds and 500-step limit.
+    benchmark and ``examples/distributed/slow-cartpole.json`` use it).  Episodes are
+    otherwise exactly CartPole-v1's: same dynamics, rewards, seeds and 500-step limit.
 """
 from __future__ import annotations
 
