@@ -1,10 +1,15 @@
 import hashlib
+import importlib.util
+import json
 
 import gymnasium
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
-from ezspark.evaluation.envs import EnvError, FastEnv, episode_seed, flat_size, inspect_env
+from ezspark.cli import cli
+from ezspark.envs import env_support, flat_size
+from ezspark.evaluation.envs import EnvError, FastEnv, episode_seed, inspect_env
 
 from .envs_for_tests import register_all
 
@@ -38,11 +43,12 @@ class TestInspectEnv:
             inspect_env("CartPole-v1", 4, 3)
 
     def test_continuous_actions_are_refused(self):
-        with pytest.raises(EnvError, match="only discrete actions"):
+        with pytest.raises(EnvError, match="Pendulum-v1 has continuous actions; ezspark trains "
+                                            "only discrete actions"):
             inspect_env("Pendulum-v1", 3, 1)
 
     def test_dict_observations_are_refused(self):
-        with pytest.raises(EnvError, match="Dict"):
+        with pytest.raises(EnvError, match="ezspark_tests/Dict-v0 has Dict observations"):
             inspect_env("ezspark_tests/Dict-v0", 2, 2)
 
     def test_unknown_id_names_it_and_suggests(self):
@@ -74,3 +80,84 @@ class TestFastEnv:
                 assert np.array_equal(r1[0], r2[0]) and r1[1:4] == r2[1:4]
                 if r1[2]:
                     break
+
+
+class TestEnvSupport:
+    """`env_support`: whether, and if not why, ezspark can train an environment here."""
+
+    def test_cartpole_is_trainable_with_its_sizes_and_limits(self):
+        support = env_support("CartPole-v1")
+        assert support.trainable and support.reason is None
+        assert (support.observation_size, support.actions) == (4, 2)
+        assert (support.max_episode_steps, support.reward_threshold) == (500, 475.0)
+
+    def test_acrobot_has_three_actions(self):
+        support = env_support("Acrobot-v1")
+        assert (support.trainable, support.observation_size, support.actions) == (True, 6, 3)
+
+    def test_continuous_actions(self):
+        support = env_support("Pendulum-v1")
+        assert not support.trainable
+        assert (support.reason, support.observation_size, support.actions) == (
+            "continuous actions", 3, None)
+
+    def test_unsupported_observations(self):
+        assert env_support("ezspark_tests/Dict-v0").reason == "Dict observations"
+        assert env_support("Blackjack-v1").reason == "Tuple observations"
+
+    def test_unknown_id_suggests_close_ones(self):
+        reason = env_support("CartPole-v9").reason
+        assert reason.startswith("not registered (did you mean CartPole-v1")
+
+    def test_missing_module_is_a_reason_not_a_crash(self):
+        assert env_support("no_such_module_xyz:Env-v0").reason == (
+            "needs the Python module no_such_module_xyz")
+
+    @pytest.mark.skipif(importlib.util.find_spec("mujoco") is not None,
+                        reason="mujoco is installed here")
+    def test_missing_dependency_names_the_pip_install(self):
+        assert env_support("Hopper-v5").reason == "needs pip install gymnasium[mujoco]"
+
+
+def envs(*args):
+    result = CliRunner().invoke(cli, ["envs", *args])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+class TestEnvsCommand:
+    def test_header_then_one_row_per_line(self):
+        lines = envs().stdout.splitlines()
+        assert lines[0].split() == ["id", "observation", "actions", "plugin", "trainable"]
+        rows = {line.split()[0]: line.split() for line in lines[1:]}
+        assert rows["CartPole-v1"] == ["CartPole-v1", "4", "2", "gymnasium", "yes"]
+        assert rows["Acrobot-v1"] == ["Acrobot-v1", "6", "3", "gymnasium", "yes"]
+        assert rows["ezspark/SlowCartPole-v1"][3:] == ["ezspark", "yes"]
+        assert "\x1b[" not in envs().stdout          # no terminal styles through a pipe
+
+    def test_untrainable_ones_only_with_all_and_their_reason(self):
+        default = envs()
+        ids = [line.split()[0] for line in default.stdout.splitlines()[1:]]
+        assert "Pendulum-v1" not in ids and "ezspark_tests/Dict-v0" not in ids
+        assert "'ezspark envs --all' lists them" in default.stderr
+        lines = envs("--all").stdout.splitlines()
+        pendulum = next(line for line in lines if line.startswith("Pendulum-v1 "))
+        assert pendulum.split()[1:3] == ["3", "-"]
+        assert pendulum.endswith("no: continuous actions")
+        assert any(line.startswith("ezspark_tests/Dict-v0 ") and line.endswith(
+            "no: Dict observations") for line in lines)
+        assert len(lines) - 1 == len(gymnasium.registry)
+
+    def test_json_keeps_its_shape_and_gains_the_new_fields(self):
+        rows = json.loads(envs("--json").stdout)
+        everything = json.loads(envs("--json", "--all").stdout)
+        assert all(row["trainable"] for row in rows) and len(everything) > len(rows)
+        by_id = {row["id"]: row for row in everything}
+        assert by_id["CartPole-v1"] == {
+            "id": "CartPole-v1", "plugin": "gymnasium",
+            "entry_point": "gymnasium.envs.classic_control.cartpole:CartPoleEnv",
+            "observation_size": 4, "observation_shape": [4], "actions": 2,
+            "trainable": True, "reason": None}
+        pendulum = by_id["Pendulum-v1"]
+        assert (pendulum["trainable"], pendulum["reason"], pendulum["actions"]) == (
+            False, "continuous actions", None)

@@ -18,7 +18,8 @@ import attrs
 
 from gymnasium import spaces
 
-from ezspark.evaluation.envs import EnvError, flat_size, make_env
+from ezspark.envs import flat_size
+from ezspark.evaluation.envs import EnvError, make_env
 from ezspark.config.training import ConfigError, TrainingConfig, show
 
 __all__ = ["FORM_ENV", "FALLBACK_SIZES", "describe", "parse_answer", "key_problems",

@@ -79,9 +79,10 @@ def command(config_file, out, seed, generations, workers, resume, allow_config_c
     if result.stopped == "interrupted":
         click.echo(f"Interrupted after generation {last.generation}; the run is saved. "
                    f"Resume it with:\n  {_resume_command(config_file, directory)}", err=True)
-    elif result.stopped == "fitness_threshold" and not quiet:
-        click.echo(f"fitness_threshold {cfg.fitness_threshold} reached at generation "
-                   f"{last.generation}")
+    elif not quiet and cfg.fitness_threshold is not None \
+            and last.best_fitness >= cfg.fitness_threshold:     # also in the last generation
+        click.echo(f"solved: fitness_threshold {cfg.fitness_threshold:g} reached at "
+                   f"generation {last.generation}")
     if result.path is None:
         click.echo("champion: not stored (the run.h5 store plugin, ezspark.plugins.hdf5_store, "
                    "is blocked)")

@@ -9,12 +9,9 @@ import difflib
 import hashlib
 from typing import Any
 
-import numpy as np
-
 from ezspark.plugins.manager import get_plugin_manager
 
-__all__ = ["EnvError", "EnvInfo", "episode_seed", "inspect_env", "make_env", "FastEnv",
-           "flat_size"]
+__all__ = ["EnvError", "EnvInfo", "episode_seed", "inspect_env", "make_env", "FastEnv"]
 
 
 class EnvError(ValueError):
@@ -26,17 +23,6 @@ def episode_seed(seed: int, generation: int, genome: int, game: int) -> int:
     ``ezspark-episode:{seed}:{k}:{i}:{g}``, little-endian, low 31 bits."""
     digest = hashlib.sha256(f"ezspark-episode:{seed}:{generation}:{genome}:{game}".encode("ascii"))
     return int.from_bytes(digest.digest()[:4], "little") & 0x7FFFFFFF
-
-
-def flat_size(space) -> int | None:
-    """Number of input values of an observation space, or None if it is not supported."""
-    from gymnasium import spaces
-
-    if isinstance(space, spaces.Discrete):
-        return 1
-    if isinstance(space, (spaces.Box, spaces.MultiBinary, spaces.MultiDiscrete)):
-        return int(np.prod(space.shape, dtype=np.int64))
-    return None
 
 
 def _registered_ids() -> list[str]:
@@ -82,26 +68,21 @@ class EnvInfo:
 
 def inspect_env(env_id: str, input_size: int, output_size: int) -> EnvInfo:
     """docs/algorithm.md 2.3: make the env once and check its spaces against the configuration."""
-    from gymnasium import spaces
+    # deferred: gymnasium (ezspark.envs subclasses one of its environments)
+    from ezspark.envs import SUPPORTED, flat_size, unsupported
 
     env = make_env(env_id)
     try:
         obs_space, act_space = env.observation_space, env.action_space
     finally:
         env.close()
+    reason = unsupported(obs_space, act_space)  # the one place that says what can be trained
+    if reason is not None:
+        raise EnvError(f"{env_id} has {reason}; {SUPPORTED}")
     size = flat_size(obs_space)
-    if size is None:
-        raise EnvError(f"observations of {env_id} are {type(obs_space).__name__} spaces; "
-                       "only Box, Discrete, MultiBinary and MultiDiscrete are supported")
     if size != input_size:
         raise EnvError(f"input_size is {input_size} but observations of {env_id} have "
                        f"{size} values")
-    if isinstance(act_space, spaces.Box):
-        raise EnvError(f"{env_id} has continuous (Box) actions; only discrete actions "
-                       "(Discrete spaces) are supported")
-    if not isinstance(act_space, spaces.Discrete):
-        raise EnvError(f"{env_id} has {type(act_space).__name__} actions; only Discrete "
-                       "action spaces are supported")
     if int(act_space.n) != output_size:
         raise EnvError(f"output_size is {output_size} but {env_id} has {int(act_space.n)} "
                        "actions")
