@@ -117,7 +117,10 @@ def test_reporter_covers_every_run(plugin_env, tmp_path):
     """Not only maze runs: a CartPole run gets a history.csv too, and a run without files
     writes to EZSPARK_GRIDMAZE_CSV."""
     out = tmp_path / "cartpole"
-    proc = ezspark(plugin_env, "run", ROOT / "examples" / "cartpole.json", "--out", out,
+    keys = json.loads((ROOT / "examples" / "cartpole.json").read_text())
+    config = tmp_path / "cartpole.json"        # both generations, even if one solves it
+    config.write_text(json.dumps({**keys, "fitness_threshold": None}))
+    proc = ezspark(plugin_env, "run", config, "--out", out,
                    "--generations", 2, "--seed", 0, "-q", cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     rows = read_csv(out / "history.csv")

@@ -208,7 +208,8 @@ def test_resume_upgrades_a_run_file_from_before_the_distributed_columns(tmp_path
     import attrs
 
     cfg = attrs.evolve(ezspark.TrainingConfig.from_json(
-        Path(__file__).resolve().parent.parent / "examples" / "cartpole.json"), generations=5)
+        Path(__file__).resolve().parent.parent / "examples" / "cartpole.json"), generations=5,
+        fitness_threshold=None)
     out = tmp_path / "run"
 
     def interrupt(champion):
