@@ -202,3 +202,80 @@ class TestChampionFromDict:
         assert champion.activate([2.0])[0] == pytest.approx(out)
         # A NaN fitness is written as null, and null reads back as NaN.
         assert champion_to_dict(champion)["fitness"] is None
+
+
+# -- an exported champion as input ---------------------------------------------------------
+
+class TestChampionJsonAsInput:
+    """``load_champion``, ``play`` and ``inspect`` take an exported champion like its run."""
+
+    @pytest.fixture(params=["xor_run", "cartpole_run"])
+    def exported(self, request, tmp_path):
+        run = request.getfixturevalue(request.param)
+        path = tmp_path / "champion.json"
+        assert invoke(run, "-o", path).exit_code == 0
+        return run, path
+
+    def test_load_champion_acts_like_the_run_champion(self, exported):
+        run, path = exported
+        stored, loaded = ezspark.load_champion(run), ezspark.load_champion(path)
+        assert (loaded.generation, loaded.env_id, loaded.n_inputs, loaded.n_outputs) == \
+            (stored.generation, stored.env_id, stored.n_inputs, stored.n_outputs)
+        x = np.random.default_rng(7).normal(scale=3.0, size=(1000, stored.n_inputs))
+        assert np.array_equal(loaded.activate(x), stored.activate(x))          # a batch
+        assert all(np.array_equal(loaded.activate(row), stored.activate(row)) for row in x)
+        assert [loaded.act(row) for row in x] == [stored.act(row) for row in x]
+        assert len(set(stored.act(x).tolist())) > 1 or stored.n_outputs == 1  # not constant
+
+    def test_told_by_content_not_suffix(self, exported, tmp_path):
+        run, path = exported
+        odd = tmp_path / "champion.h5"
+        odd.write_bytes(b"\xef\xbb\xbf\n  " + path.read_bytes())     # BOM and white space
+        assert np.array_equal(ezspark.load_champion(odd).genome.weight,
+                              ezspark.load_champion(run).genome.weight)
+
+    def test_play_gives_the_returns_of_the_run(self, cartpole_run, tmp_path):
+        path = tmp_path / "c.json"
+        assert invoke(cartpole_run, "-o", path).exit_code == 0
+        runner = CliRunner()
+        plays = [runner.invoke(cli, ["play", str(p), "--episodes", "2", "--seed", "5", "--json"])
+                 for p in (path, cartpole_run)]
+        assert [p.exit_code for p in plays] == [0, 0], [p.output for p in plays]
+        from_json, from_run = (json.loads(p.output) for p in plays)
+        assert from_json == from_run and len(from_json["returns"]) == 2
+
+    def test_inspect_summarises_the_champion(self, exported):
+        run, path = exported
+        champion = ezspark.load_champion(run)
+        result = CliRunner().invoke(cli, ["inspect", str(path), "--json"])
+        assert result.exit_code == 0, result.output
+        summary = json.loads(result.output)
+        assert summary["generation"] == champion.generation
+        assert summary["env_id"] == champion.env_id
+        assert (summary["n_inputs"], summary["n_outputs"]) == (champion.n_inputs,
+                                                               champion.n_outputs)
+        assert (summary["nodes"], summary["connections"]) == (champion.num_nodes,
+                                                              champion.num_connections)
+        text = CliRunner().invoke(cli, ["inspect", str(path)])
+        assert text.exit_code == 0 and f"generation:   {champion.generation}" in text.output
+
+    @pytest.mark.parametrize("command", ["play", "inspect"])
+    @pytest.mark.parametrize("content, message", [
+        ('{"name": "not a champion"}', "JSON but not an ezspark champion"),
+        ('[1, 2]', "JSON but not an ezspark champion"),
+        ('{"format": "ezspark-network", "format_version": 1}', "missing key n_inputs"),
+        ('{"format": ', "is not valid JSON"),
+    ])
+    def test_other_json_is_a_user_error(self, tmp_path, command, content, message):
+        path = tmp_path / "other.json"
+        path.write_text(content)
+        assert_user_error(CliRunner().invoke(cli, [command, str(path)]), message, "other.json")
+
+    def test_a_generation_the_file_does_not_hold(self, cartpole_run, tmp_path):
+        path = tmp_path / "c.json"
+        assert invoke(cartpole_run, "-o", path).exit_code == 0
+        generation = ezspark.load_champion(path).generation
+        assert ezspark.load_champion(path, generation).generation == generation
+        assert_user_error(CliRunner().invoke(cli, ["play", str(path), "-g",
+                                                   str(generation + 1)]),
+                          f"generation {generation} only")
