@@ -49,6 +49,24 @@ class TestRun:
         assert res.output.strip().splitlines() == [res.output.strip()]
         assert res.output.startswith("champion: ")
 
+    def test_the_cartpole_example_stops_when_solved_and_says_so(self, tmp_path):
+        res = invoke("run", ROOT / "examples" / "cartpole.json", "--out", tmp_path / "o",
+                     "--seed", "0")
+        assert res.exit_code == 0, res.output
+        lines = res.output.strip().splitlines()
+        g = ezspark.RunFile.open(tmp_path / "o").history.shape[0] - 1
+        assert g < 29 and lines[-2] == f"solved: fitness_threshold 500 reached at generation {g}"
+        assert lines[-1].startswith(f"champion: {tmp_path / 'o' / 'run.h5'} (generation {g}, "
+                                    "fitness 500)")
+
+    def test_a_threshold_reached_in_the_last_generation_is_solved_too(self, tmp_path):
+        cfg = small_cartpole(tmp_path, generations=1, fitness_threshold=1)
+        res = invoke("run", cfg, "--out", tmp_path / "o")
+        assert res.output.strip().splitlines()[-2] == \
+            "solved: fitness_threshold 1 reached at generation 0"
+        res = invoke("run", cfg, "--out", tmp_path / "q", "-q")
+        assert "solved" not in res.output
+
     def test_default_out_is_runs_slash_config_stem(self, tmp_path, monkeypatch):
         cfg = small_cartpole(tmp_path)
         monkeypatch.chdir(tmp_path)
