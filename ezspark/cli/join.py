@@ -18,10 +18,16 @@ from ezspark.cli.signals import sigterm_as_interrupt
 @click.option("--workers", "-j", type=click.IntRange(1), default=1, show_default=True,
               help="Worker processes (one core each) this machine contributes.")
 @click.option("--timeout", type=click.FloatRange(0.1), default=30.0, show_default=True,
-              metavar="SECONDS", help="How long to try to reach the run before giving up.")
+              metavar="SECONDS",
+              help="How long to wait for the run's scheduler to answer.  An address where "
+                   "nothing listens, or that takes no connection within 4 s, fails at once.")
 @click.option("--parent-pid", type=int, default=None, hidden=True)
 def join_command(address, credentials, workers, timeout, parent_pid):
     """Contribute this machine's cores to the run served at ADDRESS.
+
+    ADDRESS is HOST:PORT or tls://HOST:PORT, as in the join command the run printed: a
+    served run always speaks TLS with the invitation's certificates, so a bare HOST:PORT
+    means tls://HOST:PORT, and other schemes are refused.
 
     Runs until the run ends, Ctrl-C, or the run's owner excludes this machine.  The
     machine must have the same ezspark version as the run and be able to make its

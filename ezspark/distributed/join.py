@@ -36,6 +36,10 @@ METADATA_KEY = "ezspark-run"
 MACHINE_ENV = "EZSPARK_MACHINE_ID"
 
 
+#: Seconds a TCP connection to the run may take before it counts as unreachable: a host
+#: that is there answers in well under a second (SYN retries after 1 s and 3 s included).
+CONNECT_SECONDS = 4.0
+
 EXCLUDED = ("excluded: this machine's results disagreed with the coordinator's (safeness "
             "check); the run no longer accepts its workers")
 
@@ -50,16 +54,44 @@ def machine_id() -> str:
 
 
 def normalize_address(address: str) -> str:
-    """``tls://HOST:PORT`` from ``tls://HOST:PORT`` or ``HOST:PORT``; JoinError otherwise."""
+    """``tls://HOST:PORT`` from ``tls://HOST:PORT`` or ``HOST:PORT`` (a served run always
+    speaks TLS, with the invitation's certificates); JoinError otherwise."""
     text = str(address).strip()
     if "://" in text and not text.startswith("tls://"):
-        raise JoinError(f"{address!r}: a served run listens on tls:// addresses")
+        raise JoinError(f"{address!r}: a served run listens on tls:// addresses (HOST:PORT "
+                        "or tls://HOST:PORT, as the run printed it)")
     rest = text[6:] if text.startswith("tls://") else text
     if not re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):[0-9]{1,5}", rest) or \
             int(rest.rsplit(":", 1)[1]) > 65535:
-        raise JoinError(f"{address!r} is not an address of the form tls://HOST:PORT (copy it "
-                        "from the command the run printed)")
+        raise JoinError(f"{address!r} is not an address of the form HOST:PORT or "
+                        "tls://HOST:PORT, e.g. 192.168.1.20:8786 (copy it from the join "
+                        "command the run printed)")
     return "tls://" + rest
+
+
+def check_reachable(address: str, timeout: float = CONNECT_SECONDS) -> None:
+    """JoinError at once if nothing listens at ``address`` (``tls://HOST:PORT``) or it does
+    not take a TCP connection within ``timeout`` seconds; Dask would retry for the whole
+    ``--timeout`` before saying so."""
+    host, _, port = address.removeprefix("tls://").rpartition(":")
+    host = host.strip("[]")
+    where = f"cannot reach the run at {address}"
+    hint = ("check the address, and that the run is serving (it starts after "
+            "alone_training_iterations generations)")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            pass
+    except socket.gaierror as exc:
+        raise JoinError(f"{where}: unknown host {host!r} ({exc.strerror}); check the "
+                        "address") from None
+    except ConnectionRefusedError:
+        raise JoinError(f"{where}: nothing listens on port {port} of {host} (connection "
+                        f"refused); {hint}") from None
+    except TimeoutError:
+        raise JoinError(f"{where}: no answer within {timeout:g} s; {hint}, and that the port "
+                        "is open to this machine (firewall)") from None
+    except OSError as exc:                      # no route to host, network unreachable, …
+        raise JoinError(f"{where} ({exc.strerror or exc}); {hint}") from None
 
 
 def _classify(exc: BaseException, address: str) -> JoinError:
@@ -174,9 +206,9 @@ def join(address: str, credentials, *, workers: int = 1, echo=print,
     logging.getLogger("distributed").setLevel(logging.WARNING)
     invitation = load_invitation(credentials)
     security = invitation.security()
-    meta = _probe(address, security, timeout) if parent is None else {}
     if parent is None:
-        _check_run(meta)
+        check_reachable(address, min(timeout, CONNECT_SECONDS))
+        _check_run(_probe(address, security, timeout))
     name = f"{machine_id()}|{invitation.name}|{os.getpid()}|{uuid.uuid4().hex[:6]}"
     children = []
     if parent is None:
