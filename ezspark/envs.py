@@ -105,7 +105,7 @@ def env_support(env_id: str) -> EnvSupport:
     """Whether ezspark can train ``env_id`` with what is installed here, and if not, why.
 
     gymnasium sets an environment's spaces in its constructor, not in the registry, so the
-    environment is made once (no environment checker, warnings silenced); gymnasium's own
+    environment is made once, as training makes it (warnings silenced); gymnasium's own
     environments take milliseconds.  An environment that cannot be made is never an error
     here: its reason says what it needs ("needs pip install gymnasium[mujoco]").
     """
@@ -114,7 +114,7 @@ def env_support(env_id: str) -> EnvSupport:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            env = gymnasium.make(env_id, disable_env_checker=True)
+            env = gymnasium.make(env_id)
     except Exception as exc:  # gymnasium and plugins raise many types: each is a reason
         return EnvSupport(env_id, _cannot_make(env_id, exc))
     try:

@@ -1,4 +1,5 @@
-"""``ezspark init``: the form (answers piped in) and ``--defaults``."""
+"""``ezspark init``: the form (answers piped in, real gymnasium environments), its short and
+full (``--all``) forms, the refusal of what training would refuse, and ``--defaults``."""
 from __future__ import annotations
 
 import json
@@ -6,6 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
+import gymnasium
 import pytest
 from click.testing import CliRunner
 
@@ -15,11 +17,15 @@ from ezspark.cli import cli
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "ezspark-docs-example.json"
 KEYS = TrainingConfig.keys()
+SHORT = _form.SHORT_KEYS
+#: What the form proposes for CartPole-v1 (its sizes, time limit and "solved" return).
+CARTPOLE = dict(gym_game_name="CartPole-v1", input_size=4, output_size=2, generations=100,
+                max_number_of_steps=500, fitness_threshold=475.0)
 
 
-def answers(**given) -> str:
-    """One line per key in form order: the given answer, else Enter (the default)."""
-    return "".join(f"{given.get(key, '')}\n" for key in KEYS)
+def answers(keys=KEYS, **given) -> str:
+    """One line per key of ``keys`` in form order: the given answer, else Enter (the default)."""
+    return "".join(f"{given.get(key, '')}\n" for key in keys)
 
 
 def init(tmp_path, *args, input=None):
@@ -35,18 +41,18 @@ def init(tmp_path, *args, input=None):
 
 
 def test_all_defaults(tmp_path):
-    result, files = init(tmp_path, input=answers())
+    result, files = init(tmp_path, "--all", input=answers())
     assert result.exit_code == 0, result.output
     assert list(files) == ["training.json"]
     assert result.stdout.rstrip().endswith("wrote training.json")
     config = TrainingConfig.from_json(files["training.json"])
-    expected = TrainingConfig(gym_game_name="CartPole-v1", input_size=4, output_size=2)
+    expected = TrainingConfig(**CARTPOLE)
     assert config == expected
     assert json.loads(files["training.json"]) == expected.to_dict()
 
 
 def test_form_shows_meaning_range_and_default(tmp_path):
-    result, _ = init(tmp_path, input=answers())
+    result, _ = init(tmp_path, "--all", input=answers())
     assert "[1/33] gym_game_name" in result.stdout
     assert "[33/33] genomes_per_task (ezspark extension)" in result.stdout
     assert "allowed: number in (0, 1]; default: 0.3" in result.stdout
@@ -56,7 +62,7 @@ def test_form_shows_meaning_range_and_default(tmp_path):
 
 
 def test_the_written_file_validates_and_loads(tmp_path):
-    result, files = init(tmp_path, "out.json", input=answers(children=2, seed=7))
+    result, files = init(tmp_path, "--all", "out.json", input=answers(children=2, seed=7))
     assert result.exit_code == 0, result.output
     path = tmp_path / "out.json"
     path.write_text(files["out.json"])
@@ -68,26 +74,118 @@ def test_the_written_file_validates_and_loads(tmp_path):
 
 
 def test_sizes_follow_the_environment(tmp_path):
-    result, files = init(tmp_path, input=answers(gym_game_name="Acrobot-v1"))
+    result, files = init(tmp_path, input=answers(SHORT, gym_game_name="Acrobot-v1"))
     assert result.exit_code == 0, result.output
     data = json.loads(files["training.json"])
     assert (data["gym_game_name"], data["input_size"], data["output_size"]) == (
         "Acrobot-v1", 6, 3)
+    assert (data["max_number_of_steps"], data["fitness_threshold"]) == (500, -100.0)
+    assert ("from Acrobot-v1: input_size 6, output_size 3, max_number_of_steps 500, "
+            "fitness_threshold -100.0") in result.stdout
 
 
-def test_unknown_environment_proposes_4_and_2(tmp_path):
-    result, files = init(tmp_path, input=answers(gym_game_name="NoSuchEnv-v0"))
+def test_sizes_are_offered_as_defaults(tmp_path):
+    result, files = init(tmp_path, "--all", input=answers(gym_game_name="Acrobot-v1"))
     assert result.exit_code == 0, result.output
+    assert "input_size [6]:" in result.stdout and "output_size [3]:" in result.stdout
+    assert "max_number_of_steps [500]:" in result.stdout
+    assert "invalid" not in result.stdout
+
+
+@pytest.mark.parametrize("key, wrong, reason", [
+    ("output_size", 50, "invalid: Acrobot-v1 has 3 actions, so output_size must be 3"),
+    ("input_size", 4, "invalid: observations of Acrobot-v1 have 6 values, so input_size must "
+                      "be 6"),
+])
+def test_a_size_the_environment_contradicts_is_asked_again(tmp_path, key, wrong, reason):
+    lines = answers(gym_game_name="Acrobot-v1").splitlines()
+    index = KEYS.index(key)
+    lines[index:index + 1] = [str(wrong), ""]   # the wrong size, then Enter: the env's size
+    result, files = init(tmp_path, "--all", input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    assert reason in result.stdout
     data = json.loads(files["training.json"])
-    assert (data["input_size"], data["output_size"]) == (4, 2)
-    assert "could not read the spaces of 'NoSuchEnv-v0'" in result.stdout
+    assert (data["input_size"], data["output_size"]) == (6, 3)
+
+
+def test_an_environment_it_cannot_train_is_asked_again(tmp_path):
+    given = "Pendulum-v1\nNoSuchEnv-v0\nAcrobot-v1\n" + answers(SHORT[1:])
+    result, files = init(tmp_path, input=given)
+    assert result.exit_code == 0, result.output
+    assert ("invalid: ezspark cannot train Pendulum-v1 here: continuous actions ('ezspark "
+            "envs' lists") in result.stdout
+    assert "invalid: ezspark cannot train NoSuchEnv-v0 here: not registered" in result.stdout
+    assert json.loads(files["training.json"])["gym_game_name"] == "Acrobot-v1"
+
+
+def test_short_form_asks_five_questions_and_validates(tmp_path):
+    given = answers(SHORT, initial_population=50, generations=20, max_number_of_games=3,
+                    max_number_of_steps=300)
+    result, files = init(tmp_path, "first.json", input=given)
+    assert result.exit_code == 0, result.output
+    assert "[5/5] max_number_of_steps" in result.stdout
+    asked = [key for key in KEYS if f"{key} [" in result.stdout]
+    assert asked == sorted(SHORT, key=KEYS.index)
+    path = tmp_path / "first.json"
+    path.write_text(files["first.json"])
+    check = CliRunner().invoke(cli, ["validate", str(path)])
+    assert check.exit_code == 0, check.output
+    assert "33 keys; environment CartPole-v1 checked" in check.stdout
+    data = json.loads(files["first.json"])
+    example = json.loads(EXAMPLE.read_text())
+    chosen = dict(CARTPOLE, initial_population=50, generations=20, max_number_of_games=3,
+                  max_number_of_steps=300)
+    assert data == TrainingConfig(**chosen).to_dict()   # the rest: their defaults, which are
+    for key, value in example.items():                  # the docs example's values
+        assert data[key] == chosen.get(key, value), key
+
+
+def test_force_keeps_an_environment_it_cannot_train_and_asks_the_sizes(tmp_path):
+    given = "NoSuchEnv-v0\n" + answers(["input_size", "output_size", *SHORT[1:]])
+    result, files = init(tmp_path, "--force", input=given)
+    assert result.exit_code == 0, result.output
+    assert ("note: ezspark cannot train NoSuchEnv-v0 here: not registered; kept because of "
+            "--force") in result.stdout
+    assert "input_size [4]:" in result.stdout and "output_size [2]:" in result.stdout
+    assert "Warning: gym_game_name 'NoSuchEnv-v0': gymnasium.make failed" in result.stderr
+    data = json.loads(files["training.json"])
+    assert (data["gym_game_name"], data["input_size"], data["output_size"]) == (
+        "NoSuchEnv-v0", 4, 2)
+
+
+def test_without_force_nothing_that_training_refuses_is_written(tmp_path):
+    # Pendulum-v1 is asked again; the input ends before an answer training accepts.
+    result, files = init(tmp_path, input="Pendulum-v1\n")
+    assert result.exit_code == 1 and files == {}
+    result, files = init(tmp_path, "--force", input="Pendulum-v1\n\n1\n" + answers(SHORT[1:]))
+    assert result.exit_code == 0, result.output
+    assert "Warning: Pendulum-v1 has continuous actions" in result.stderr
+    path = tmp_path / "pendulum.json"
+    path.write_text(files["training.json"])
+    check = CliRunner().invoke(cli, ["validate", str(path)])
+    assert check.exit_code == 2 and "Pendulum-v1 has continuous actions" in check.stderr
+
+
+def test_a_refused_configuration_is_not_written(tmp_path, monkeypatch):
+    # A gymnasium that no longer registers the docs example's CartPole-v0.
+    monkeypatch.delitem(gymnasium.registry, "CartPole-v0")
+    result, files = init(tmp_path, "--defaults")
+    assert result.exit_code == 2 and files == {}
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("Error: gym_game_name 'CartPole-v0': gymnasium.make failed")
+    assert lines[-1] == ("Error: training would refuse this configuration, so training.json "
+                         "was not written; use --force to write it anyway")
+    result, files = init(tmp_path, "--defaults", "--force")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith("Warning: gym_game_name 'CartPole-v0'")
+    assert json.loads(files["training.json"]) == json.loads(EXAMPLE.read_text())
 
 
 def test_invalid_answer_is_asked_again(tmp_path):
     lines = answers().splitlines()
     index = KEYS.index("crossover_rate")
     lines[index:index + 1] = ["abc", "1.5", "0.2"]
-    result, files = init(tmp_path, input="\n".join(lines) + "\n")
+    result, files = init(tmp_path, "--all", input="\n".join(lines) + "\n")
     assert result.exit_code == 0, result.output
     assert 'invalid: "abc" is not a number (allowed: number in [0, 1])' in result.stdout
     assert "invalid: 1.5 is out of range (allowed: number in [0, 1])" in result.stdout
@@ -99,7 +197,7 @@ def test_null_only_for_nullable_keys(tmp_path):
     lines = answers(fitness_threshold="null").splitlines()
     index = KEYS.index("children")
     lines[index:index + 1] = ["null", "3"]
-    result, files = init(tmp_path, input="\n".join(lines) + "\n")
+    result, files = init(tmp_path, "--all", input="\n".join(lines) + "\n")
     assert result.exit_code == 0, result.output
     assert "invalid: null is not an integer" in result.stdout
     data = json.loads(files["training.json"])
@@ -110,7 +208,7 @@ def test_cross_key_violation_is_asked_again(tmp_path):
     # initial_population is valid on its own; max_population, asked later, is smaller.
     first = answers(initial_population=500, max_population=200)
     again = "\n".join(["150", ""]) + "\n"  # initial_population, then keep max_population
-    result, files = init(tmp_path, input=first + again)
+    result, files = init(tmp_path, "--all", input=first + again)
     assert result.exit_code == 0, result.output
     assert "initial_population: 500 must be at most max_population (200)" in result.stdout
     data = json.loads(files["training.json"])
@@ -120,7 +218,7 @@ def test_cross_key_violation_is_asked_again(tmp_path):
 def test_cross_key_violation_fixed_on_the_other_side(tmp_path):
     first = answers(max_number_of_games=2, sub_games=4)
     again = "\n".join(["", "8"]) + "\n"  # keep sub_games, raise max_number_of_games
-    result, files = init(tmp_path, input=first + again)
+    result, files = init(tmp_path, "--all", input=first + again)
     assert result.exit_code == 0, result.output
     data = json.loads(files["training.json"])
     assert (data["sub_games"], data["max_number_of_games"]) == (4, 8)
@@ -161,9 +259,9 @@ def test_missing_directory(tmp_path):
     assert "no such directory" in result.stderr
 
 
-@pytest.mark.parametrize("given", ["", "\n\n\n", answers()[:-20]])
-def test_end_of_input_aborts_and_writes_nothing(tmp_path, given):
-    result, files = init(tmp_path, input=given)
+@pytest.mark.parametrize("args, given", [((), ""), ((), "\n\n\n"), (("--all",), answers()[:-20])])
+def test_end_of_input_aborts_and_writes_nothing(tmp_path, args, given):
+    result, files = init(tmp_path, *args, input=given)
     assert result.exit_code == 1
     assert result.stderr.strip() == "aborted"
     assert files == {}
@@ -203,6 +301,17 @@ def test_docs_example_dict_matches_the_file():
 def test_run_form_with_callables():
     replies = iter(answers(children=4).splitlines())
     said = []
-    config = _form.run_form(lambda label: next(replies), said.append)
+    config = _form.run_form(lambda label: next(replies), said.append, full=True)
     assert config.children == 4
     assert any("Enter keeps the default" in line for line in said)
+    replies = iter(answers(SHORT, generations=7).splitlines())
+    config = _form.run_form(lambda label: next(replies), said.append)
+    assert config == TrainingConfig(**dict(CARTPOLE, generations=7))
+
+
+def test_size_problems_against_the_spaces():
+    support = _form.env_support("CartPole-v1")
+    assert _form.size_problems("input_size", 4, support) == []
+    assert _form.size_problems("output_size", 3, support) == [
+        "CartPole-v1 has 2 actions, so output_size must be 2"]
+    assert _form.size_problems("output_size", 3, None) == []

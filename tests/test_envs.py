@@ -128,11 +128,11 @@ def envs(*args):
 class TestEnvsCommand:
     def test_header_then_one_row_per_line(self):
         lines = envs().stdout.splitlines()
-        assert lines[0].split() == ["id", "observation", "actions", "plugin", "trainable"]
+        assert lines[0].split() == ["id", "plugin", "observation", "actions", "trainable"]
         rows = {line.split()[0]: line.split() for line in lines[1:]}
-        assert rows["CartPole-v1"] == ["CartPole-v1", "4", "2", "gymnasium", "yes"]
-        assert rows["Acrobot-v1"] == ["Acrobot-v1", "6", "3", "gymnasium", "yes"]
-        assert rows["ezspark/SlowCartPole-v1"][3:] == ["ezspark", "yes"]
+        assert rows["CartPole-v1"] == ["CartPole-v1", "gymnasium", "4", "2", "yes"]
+        assert rows["Acrobot-v1"] == ["Acrobot-v1", "gymnasium", "6", "3", "yes"]
+        assert rows["ezspark/SlowCartPole-v1"][1:] == ["ezspark", "4", "2", "yes"]
         assert "\x1b[" not in envs().stdout          # no terminal styles through a pipe
 
     def test_untrainable_ones_only_with_all_and_their_reason(self):
@@ -142,7 +142,7 @@ class TestEnvsCommand:
         assert "'ezspark envs --all' lists them" in default.stderr
         lines = envs("--all").stdout.splitlines()
         pendulum = next(line for line in lines if line.startswith("Pendulum-v1 "))
-        assert pendulum.split()[1:3] == ["3", "-"]
+        assert pendulum.split()[1:4] == ["gymnasium", "3", "-"]
         assert pendulum.endswith("no: continuous actions")
         assert any(line.startswith("ezspark_tests/Dict-v0 ") and line.endswith(
             "no: Dict observations") for line in lines)

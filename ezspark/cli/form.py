@@ -1,8 +1,15 @@
-"""The questions of ``ezspark init``: one per key, answers parsed and checked as they come.
+"""The questions of ``ezspark init``: answers parsed and checked as they come.
 
-The form asks every key of `TrainingConfig` in `TrainingConfig.keys()` order, showing what the
-key does, its allowed values and its default (Enter keeps it).  Each answer is checked at once
-for that key on its own (type and range); the rules between keys (``initial_population <=
+The environment comes first; what it says about itself becomes the proposed answer of the keys
+it decides: ``input_size`` and ``output_size`` from its spaces, ``max_number_of_steps`` from its
+time limit, ``fitness_threshold`` from its "solved" return.  The short form (the default) then
+asks only what a first run needs (`SHORT_KEYS`) and keeps the documented value of every other
+key; the full form asks every key in `TrainingConfig.keys()` order.  Each question shows what
+the key does, its allowed values and its default (Enter keeps it).
+
+Each answer is checked at once: for that key on its own (type and range) and against the
+environment (an environment ezspark cannot train here, a size its spaces contradict); a wrong
+answer is asked again with a one-line reason.  The rules between keys (``initial_population <=
 max_population`` ...) are checked once every key has an answer, and the keys involved are asked
 again.  Input and output are two callables, so the logic runs without a terminal:
 ``ask(label) -> str`` raises `EOFError` (or anything else) to abort; ``say(text)`` prints.
@@ -16,22 +23,26 @@ from typing import Any, Callable, Mapping
 
 import attrs
 
-from gymnasium import spaces
-
-from ezspark.envs import flat_size
-from ezspark.evaluation.envs import EnvError, make_env
+from ezspark.envs import EnvSupport, env_support
 from ezspark.config.training import ConfigError, TrainingConfig, show
 
-__all__ = ["FORM_ENV", "FALLBACK_SIZES", "describe", "parse_answer", "key_problems",
-           "env_sizes", "form_defaults", "run_form", "docs_example_dict", "render_default"]
+__all__ = ["FORM_ENV", "FALLBACK_SIZES", "FORM_GENERATIONS", "SHORT_KEYS", "describe",
+           "parse_answer", "key_problems", "size_problems", "form_defaults", "run_form",
+           "docs_example_dict", "render_default"]
 
 #: The environment the form proposes (the docs example's CartPole-v0 is deprecated).
 FORM_ENV = "CartPole-v1"
-#: input_size and output_size proposed when the environment cannot be made.
+#: input_size and output_size proposed when the environment does not tell.
 FALLBACK_SIZES = (4, 2)
+#: generations proposed: a first run that ends within minutes, not the docs' 600000.
+FORM_GENERATIONS = 100
+#: What the short form asks: the environment, population, generations, games and steps.
+SHORT_KEYS = ("gym_game_name", "initial_population", "generations", "max_number_of_games",
+              "max_number_of_steps")
 
 _FIELDS = attrs.fields_dict(TrainingConfig)
 _WIDTH = 88
+_ENVS_HINT = "'ezspark envs' lists the environments ezspark can train here"
 
 Ask = Callable[[str], str]
 Say = Callable[[str], None]
@@ -98,24 +109,17 @@ def key_problems(key: str, value: Any, values: Mapping[str, Any] | None = None) 
     return []
 
 
-def env_sizes(env_id: Any) -> tuple[int, int] | None:
-    """(flattened observation size, number of discrete actions) of a gymnasium id, or None."""
-
-
-    if not isinstance(env_id, str) or not env_id.strip():
-        return None
-    try:
-        env = make_env(env_id)
-    except EnvError:
-        return None
-    try:
-        obs_size = flat_size(env.observation_space)
-        actions = env.action_space
-    finally:
-        env.close()
-    if obs_size is None or not isinstance(actions, spaces.Discrete):
-        return None
-    return obs_size, int(actions.n)
+def size_problems(key: str, value: Any, support: EnvSupport | None) -> list[str]:
+    """What the environment's spaces say is wrong with ``value`` for input_size or output_size."""
+    if support is None:
+        return []
+    if key == "input_size" and support.observation_size not in (None, value):
+        return [f"observations of {support.env_id} have {support.observation_size} values, "
+                f"so input_size must be {support.observation_size}"]
+    if key == "output_size" and support.actions not in (None, value):
+        return [f"{support.env_id} has {support.actions} actions, so output_size must be "
+                f"{support.actions}"]
+    return []
 
 
 def form_defaults() -> dict[str, Any]:
@@ -123,6 +127,7 @@ def form_defaults() -> dict[str, Any]:
     defaults = {name: field.default for name, field in _FIELDS.items()}
     defaults["gym_game_name"] = FORM_ENV
     defaults["input_size"], defaults["output_size"] = FALLBACK_SIZES
+    defaults["generations"] = FORM_GENERATIONS
     return defaults
 
 
@@ -141,13 +146,57 @@ def docs_example_dict() -> dict[str, Any]:
     return example
 
 
-def _ask_key(key: str, values: dict[str, Any], ask: Ask, say: Say, position: str = "") -> None:
-    """Ask ``key`` until the answer is valid for the key on its own; store it in ``values``."""
+class _Environment:
+    """What the form knows of the chosen environment, and the checks that follow from it.
+
+    ``strict`` False (``ezspark init --force``) keeps an environment that cannot be trained
+    here, with a note: it may be installed where the run will train.
+    """
+
+    def __init__(self, strict: bool):
+        self.strict = strict
+        self.support: EnvSupport | None = None
+
+    def problems(self, key: str, value: Any) -> list[str]:
+        """Problems with the answer ``value`` for ``key`` that come from the environment."""
+        if key != "gym_game_name":
+            return size_problems(key, value, self.support)
+        self.support = None if value is None else env_support(value)
+        if self.support is None or self.support.trainable or not self.strict:
+            return []
+        return [f"ezspark cannot train {value} here: {self.support.reason} ({_ENVS_HINT}; "
+                "--force keeps such an answer)"]
+
+    def sizes_known(self) -> bool:
+        return self.support is not None and None not in (self.support.observation_size,
+                                                         self.support.actions)
+
+    def propose(self, values: dict[str, Any], say: Say) -> None:
+        """Make what the environment tells the proposed answer of the keys it decides."""
+        support = self.support
+        if support is None:
+            return
+        if not support.trainable:
+            say(f"  note: ezspark cannot train {support.env_id} here: {support.reason}; "
+                "kept because of --force")
+        told = {"input_size": support.observation_size, "output_size": support.actions,
+                "max_number_of_steps": support.max_episode_steps,
+                "fitness_threshold": support.reward_threshold}
+        told = {key: value for key, value in told.items() if value is not None}
+        values.update(told)
+        if told:
+            say(f"  from {support.env_id}: " + ", ".join(
+                f"{key} {render_default(value)}" for key, value in told.items()))
+
+
+def _ask_key(key: str, values: dict[str, Any], ask: Ask, say: Say, env: _Environment,
+             position: str = "") -> None:
+    """Ask ``key`` until the answer is valid on its own and for the environment; store it."""
     say("")
     say(describe(key, values[key], position))
     while True:
         value = parse_answer(key, ask(f"{key} [{render_default(values[key])}]"), values[key])
-        messages = key_problems(key, value)
+        messages = key_problems(key, value) or env.problems(key, value)
         if not messages:
             values[key] = value
             return
@@ -155,41 +204,44 @@ def _ask_key(key: str, values: dict[str, Any], ask: Ask, say: Say, position: str
             say(f"  invalid: {message}")
 
 
-def _sizes_for(env_id: Any, say: Say) -> tuple[int, int]:
-    sizes = env_sizes(env_id)
-    if sizes is None:
-        if env_id is not None:
-            say(f"  (could not read the spaces of {env_id!r}; proposing input_size "
-                f"{FALLBACK_SIZES[0]} and output_size {FALLBACK_SIZES[1]})")
-        return FALLBACK_SIZES
-    return sizes
-
-
 def _keys_named(message: str, exclude: str) -> list[str]:
     return [name for name in _FIELDS
             if name != exclude and re.search(rf"\b{re.escape(name)}\b", message)]
 
 
-def run_form(ask: Ask, say: Say, values: dict[str, Any] | None = None) -> TrainingConfig:
-    """Ask every key in turn, then again the keys of any broken rule between keys.
+def _questions(full: bool, env: _Environment) -> list[str]:
+    """The keys asked after the environment: every key, or the short form's (with the sizes
+    when the environment does not tell them)."""
+    if full:
+        return list(TrainingConfig.keys()[1:])
+    sizes = [] if env.sizes_known() else ["input_size", "output_size"]
+    return sizes + list(SHORT_KEYS[1:])
 
-    A broken rule re-asks both keys it names (Enter keeps an answer), until the rules hold.
+
+def run_form(ask: Ask, say: Say, *, full: bool = False, strict: bool = True,
+             values: dict[str, Any] | None = None) -> TrainingConfig:
+    """Ask the environment, then the short form's keys (every key with ``full``), then again
+    the keys of any broken rule between keys (Enter keeps an answer), until the rules hold.
+
+    ``strict`` False keeps an environment that cannot be trained here (``init --force``).
     """
     values = form_defaults() if values is None else dict(values)
-    keys = TrainingConfig.keys()
+    env = _Environment(strict)
+    count = len(TrainingConfig.keys()) if full else len(SHORT_KEYS)
     say("Answer each question; Enter keeps the default shown in brackets.")
-    for index, key in enumerate(keys, 1):
-        _ask_key(key, values, ask, say, position=f"[{index}/{len(keys)}]")
-        if key == "gym_game_name":
-            values["input_size"], values["output_size"] = _sizes_for(values[key], say)
+    if not full:
+        say(f"The {count} questions of a first run; every other key keeps its documented value "
+            "('ezspark init --all' asks every key).")
+    _ask_key("gym_game_name", values, ask, say, env, position=f"[1/{count}]")
+    env.propose(values, say)
+    questions = _questions(full, env)
+    for index, key in enumerate(questions, 2):
+        _ask_key(key, values, ask, say, env, position=f"[{index}/{len(questions) + 1}]")
     while True:
         try:
-            config = TrainingConfig(**values)
+            return TrainingConfig(**values)
         except ConfigError as err:
             problems = err.problems
-        else:
-            _note_env_sizes(config, say)
-            return config
         say("")
         say("Some answers do not fit together:")
         for problem in problems:
@@ -199,12 +251,4 @@ def run_form(ask: Ask, say: Say, values: dict[str, Any] | None = None) -> Traini
             again.update(dict.fromkeys([problem.key, *_keys_named(problem.message, problem.key)]))
         for key in again:
             if key is not None:
-                _ask_key(key, values, ask, say)
-
-
-def _note_env_sizes(config: TrainingConfig, say: Say) -> None:
-    sizes = env_sizes(config.gym_game_name)
-    if sizes is not None and sizes != (config.input_size, config.output_size):
-        say(f"\nNote: {config.gym_game_name} has {sizes[0]} observation values and {sizes[1]} "
-            f"actions, but input_size is {config.input_size} and output_size is "
-            f"{config.output_size}; training will refuse this configuration.")
+                _ask_key(key, values, ask, say, env)

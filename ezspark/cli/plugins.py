@@ -12,7 +12,7 @@ from ezspark.plugins.manager import plugin_envs, plugin_info
 
 from ezspark.cli import options
 
-_COLUMNS = ("id", "observation", "actions", "plugin", "trainable")
+_COLUMNS = ("id", "plugin", "observation", "actions", "trainable")
 
 
 @click.command("envs")
@@ -22,9 +22,9 @@ _COLUMNS = ("id", "observation", "actions", "plugin", "trainable")
 def envs_command(show_all, as_json):
     """List the registered environments that ezspark can train here.
 
-    One row per environment: its id, the size of one observation, the number of actions, the
-    plugin that registered it, and whether ezspark can train it with what is installed ("yes",
-    or "no: " and why: continuous actions, a missing dependency, ...).  --all also lists the
+    One row per environment: its id, the plugin that registered it, the size of one
+    observation, the number of actions, and whether ezspark can train it with what is installed
+    ("yes", or "no: " and why: continuous actions, a missing dependency, ...).  --all also lists the
     ones it cannot train.  A header line, then one row per line (styled on a terminal only).
     --json prints a list of objects with the same fields.
     """
@@ -75,7 +75,7 @@ def _cells(row: dict) -> tuple[str, ...]:
         observation += f" ({'x'.join(map(str, shape))})"
     actions = "-" if row["actions"] is None else str(row["actions"])
     trainable = "yes" if row["trainable"] else f"no: {row['reason']}"
-    return row["id"], observation, actions, row["plugin"], trainable
+    return row["id"], row["plugin"], observation, actions, trainable
 
 
 @click.command("plugins")

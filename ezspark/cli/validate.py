@@ -25,10 +25,16 @@ def command(config_file: str, check_env: bool) -> None:
     """
     path = Path(config_file)  # a Path: from_json reads a str starting with "{" as JSON text
     with user_errors():
-        config = TrainingConfig.from_json(path)
-        env_note = _check_environment(config, check_env)
+        env_note = check(path, check_env)
     n_keys = len(json.loads(path.read_text(encoding="utf-8-sig")))
     click.echo(f"{config_file}: valid ({n_keys} keys; {env_note})")
+
+
+def check(source: str | Path, check_env: bool = True) -> str:
+    """Check a training JSON (a path, or JSON text) as training would; raise the first kind of
+    problem found (`ConfigError` lists every bad key), else return a note on the environment."""
+    config = TrainingConfig.from_json(source)
+    return _check_environment(config, check_env)
 
 
 def _check_environment(config: TrainingConfig, check_env: bool) -> str:
