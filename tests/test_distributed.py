@@ -463,6 +463,10 @@ def test_serve_and_join_script_runs(tmp_path):
     assert "joined the run" in p.stdout + p.stderr
     assert "the run ended" in p.stdout + p.stderr
     assert ezspark.RunFile.open(tmp_path / "run" / "run.h5").history.shape == (3,)
+    throughput = [line for line in p.stdout.splitlines() if line.startswith("throughput")]
+    assert [line.split(",")[0] for line in throughput] == [
+        "throughput alone", "throughput shared"], p.stdout
+    assert all(line.endswith("genomes/s") and "env steps/s" in line for line in throughput)
 
 
 @pytest.mark.slow
