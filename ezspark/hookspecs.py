@@ -46,8 +46,9 @@ class EzsparkSpec:
         """A run begins (or resumes): the configuration is valid and the environment
         checked.  ``run`` is a frozen RunInfo with ``config``, ``seed``, ``out`` (the run.h5
         path or None), ``env_id``, ``generations`` (the most generations the run will
-        evaluate), ``progress``, ``overwrite`` and ``start_generation`` (0, or the
-        generation a resumed run continues from)."""
+        evaluate), ``progress``, ``overwrite``, ``start_generation`` (0, or the
+        generation a resumed run continues from) and ``resumed`` (the run continues from a
+        checkpoint; a finished run that is extended reports its final generation again)."""
 
     @hookspec
     def ezspark_generation_start(self, run, generation, population):

@@ -69,7 +69,9 @@ def test_unknown_key_suggests_the_closest(write):
 def test_missing_file(tmp_path):
     result = validate(tmp_path / "nope.json")
     assert result.exit_code == 2
-    assert error_lines(result) == [f"Error: no such file: {tmp_path / 'nope.json'}"]
+    path = tmp_path / "nope.json"
+    assert error_lines(result) == [f"Error: no such file: {path} (python -m ezspark init {path} "
+                                   "writes one)"]
 
 
 def test_directory(tmp_path):
@@ -97,7 +99,8 @@ def test_unreadable_content(tmp_path, content, expected):
 def test_path_that_looks_like_json_is_a_path():
     result = validate('{"input_size": 4}')
     assert result.exit_code == 2
-    assert error_lines(result) == ['Error: no such file: {"input_size": 4}']
+    assert error_lines(result) == ['Error: no such file: {"input_size": 4} (python -m ezspark '
+                                   """init '{"input_size": 4}' writes one)"""]
 
 
 def test_wrong_input_size_names_both_numbers(write):

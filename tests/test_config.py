@@ -357,7 +357,7 @@ class TestJsonSource:
         path = tmp_path / "nope.json"
         with pytest.raises(ConfigError) as info:
             config_from_json(path)
-        assert str(info.value) == f"no such file: {path}"
+        assert str(info.value) == f"no such file: {path} (python -m ezspark init {path} writes one)"
 
     def test_invalid_json_reports_line_and_column(self):
         with pytest.raises(ConfigError) as info:

@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+import attrs
 import h5py
 import numpy as np
 import pytest
@@ -127,13 +128,14 @@ class TestResumeRules:
         cfg = ezspark.TrainingConfig.from_json(write_cfg(tmp_path, generations=12))
         ezspark.train(cfg, out=tmp_path / "r", seed=5, checkpoint_seconds=0,
                       stop=lambda c: c.generation == 4)
-        # a stopped run is finished; simulate a crash by restoring the checkpoint of gen 4
         return cfg, tmp_path / "r"
 
-    def test_finished_run_cannot_be_resumed(self, interrupted):
+    def test_a_run_ended_by_stop_continues_when_resumed(self, interrupted):
         cfg, out = interrupted
-        with pytest.raises(ezspark.ConfigError, match="finished at generation 4"):
-            ezspark.train(cfg, out=out, resume=True)
+        resumed = ezspark.train(cfg, out=out, resume=True)
+        fresh = ezspark.train(cfg, out=out.parent / "fresh", seed=5)
+        assert resumed.stopped == "generations" and len(resumed.history) == 12
+        same_run(fresh.path, out / "run.h5")
 
     def test_changed_config_is_refused_with_the_keys_named(self, tmp_path):
         path = write_cfg(tmp_path, generations=40, max_number_of_steps=30)
@@ -143,12 +145,24 @@ class TestResumeRules:
                                                             max_number_of_steps=31)),
                                        "--out", str(out), "--resume", "-q"])
         assert res.exit_code == 2
-        assert "generations: 40 in the checkpoint, 50 now" in res.output
         assert "max_number_of_steps: 30 in the checkpoint, 31 now" in res.output
+        assert "generations:" not in res.output          # generations may always change
+        assert "--out DIR" in res.output and "--overwrite" in res.output
         res = CliRunner().invoke(cli, ["run", str(write_cfg(tmp_path, generations=50,
                                                             max_number_of_steps=31)),
                                        "--out", str(out), "--resume", "--allow-config-change", "-q"])
         assert res.exit_code == 2 and "cannot change on resume" in res.output
+
+    def test_a_safe_change_without_the_flag_names_the_flag(self, tmp_path):
+        path = write_cfg(tmp_path, generations=40, max_number_of_steps=30)
+        out = tmp_path / "r"
+        _crash_after(path, out, generations_done=2)
+        res = CliRunner().invoke(cli, ["run", str(write_cfg(tmp_path, saving=3)), "--out",
+                                       str(out), "--resume", "-q"])
+        assert res.exit_code == 2
+        assert "saving: 1 in the checkpoint, 3 now (accepted with --allow-config-change" \
+            in res.output
+        assert "allow_changes=True in Python" in res.output
 
     def test_safe_change_is_accepted_with_the_flag(self, tmp_path):
         path = write_cfg(tmp_path, generations=40, max_number_of_steps=30)
@@ -171,6 +185,66 @@ class TestResumeRules:
         res = CliRunner().invoke(cli, ["run", str(write_cfg(tmp_path)), "--out",
                                        str(tmp_path / "d"), "--resume"])
         assert res.exit_code == 2 and "not an HDF5 file" in res.output
+
+
+class TestExtendingAFinishedRun:
+    """A finished run resumed with more generations gives the run asked for that many from
+    the start: the final generation is reproduced then, as a longer run does at once."""
+
+    def test_six_then_ten_generations_equal_ten_from_the_start(self, tmp_path):
+        cfg = write_cfg(tmp_path, generations=6, saving=4)   # gen 5, the final one, is no
+        out, ref = tmp_path / "r", tmp_path / "ref"          # saving generation: dropped
+        run = ["run", str(cfg), "--seed", "3", "-q"]
+        assert CliRunner().invoke(cli, [*run, "--out", str(out)]).exit_code == 0
+        assert ezspark.RunFile.open(out).generations == [0, 4, 5]
+        res = CliRunner().invoke(cli, ["run", str(cfg), "--out", str(out), "--resume",
+                                       "--generations", "10", "-q"])
+        assert res.exit_code == 0, res.output
+        assert CliRunner().invoke(cli, [*run, "--out", str(ref), "--generations", "10"]
+                                  ).exit_code == 0
+        same_run(ref / "run.h5", out / "run.h5")
+        assert ezspark.RunFile.open(out).generations == [0, 4, 8, 9]
+        assert ezspark.RunFile.open(out).config.generations == 10
+        assert ezspark.load_champion(out).genome == ezspark.load_champion(ref).genome
+
+    def test_asking_for_no_more_generations_names_the_flag(self, tmp_path):
+        cfg = write_cfg(tmp_path, generations=3)
+        out = tmp_path / "r"
+        assert CliRunner().invoke(cli, ["run", str(cfg), "--out", str(out), "-q"]).exit_code == 0
+        for more in ([], ["--generations", "3"], ["--generations", "2"]):
+            res = CliRunner().invoke(cli, ["run", str(cfg), "--out", str(out), "--resume",
+                                           "-q", *more])
+            assert res.exit_code == 2, res.output
+            assert "nothing to resume: the run has evaluated 3 generations" in res.output
+            assert "--generations N" in res.output and "larger than 3" in res.output
+
+    def test_stopped_by_fitness_threshold_continues_with_a_higher_one(self, tmp_path):
+        base = ezspark.TrainingConfig.from_json(write_cfg(tmp_path, generations=8,
+                                                          max_number_of_steps=200))
+        ref = ezspark.train(base, out=tmp_path / "ref", seed=3)
+        best = [h.best_fitness for h in ref.history]
+        t = next((k for k in range(1, 8) if best[k] > max(best[:k])), None)
+        assert t is not None, "the reference run should improve after generation 0"
+        stopped = attrs.evolve(base, fitness_threshold=best[t])
+        out = tmp_path / "r"
+        first = ezspark.train(stopped, out=out, seed=3)
+        assert first.stopped == "fitness_threshold" and len(first.history) == t + 1
+        with pytest.raises(ezspark.ConfigError, match="raise fitness_threshold.*"
+                           "--allow-config-change"):
+            ezspark.train(stopped, out=out, resume=True, generations=8)
+        with pytest.raises(ezspark.ConfigError, match="--allow-config-change"):
+            ezspark.train(base, out=out, resume=True)            # threshold: a flagged change
+        resumed = ezspark.train(base, out=out, resume=True, allow_changes=True)
+        assert resumed.stopped == "generations"
+        same_run(ref.path, out / "run.h5")
+
+    def test_a_finished_checkpoint_of_an_older_version_is_refused_clearly(self, tmp_path):
+        cfg = ezspark.TrainingConfig.from_json(write_cfg(tmp_path, generations=2))
+        ezspark.train(cfg, out=tmp_path / "r", seed=1)
+        with h5py.File(tmp_path / "r" / "checkpoint.h5", "a") as f:
+            del f["last_fitness"]                  # as written before runs could be extended
+        with pytest.raises(ezspark.ConfigError, match="start a new run with --generations N"):
+            ezspark.train(cfg, out=tmp_path / "r", resume=True, generations=4)
 
 
 def _checkpoint_generation(out) -> int:
@@ -205,8 +279,6 @@ def _crash_after(cfg_path, out, generations_done):
 def test_resume_upgrades_a_run_file_from_before_the_distributed_columns(tmp_path):
     """run.h5 files written before checks/mismatches/excluded existed still read, and a
     resumed run rewrites their history with the new columns (zeros for old rows)."""
-    import attrs
-
     cfg = attrs.evolve(ezspark.TrainingConfig.from_json(
         Path(__file__).resolve().parent.parent / "examples" / "cartpole.json"), generations=5,
         fitness_threshold=None)

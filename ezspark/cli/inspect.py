@@ -10,6 +10,9 @@ from ezspark.cli import options
 from ezspark.cli.errors import user_errors
 from ezspark.store.runfile import is_json_file
 
+#: The root attributes of run.h5 that say how the run ended (absent in older files).
+END_KEYS = ("status", "stopped_at", "reason", "wall_seconds", "env_steps")
+
 
 def run_summary(run) -> dict:
     """The ``--json`` object of the contract."""
@@ -19,19 +22,57 @@ def run_summary(run) -> dict:
         champions.append({"generation": g, "fitness": c.fitness, "nodes": c.num_nodes,
                           "connections": c.num_connections})
     history = [{n: row[n].item() for n in run.history.dtype.names} for row in run.history]
-    return {"format_version": int(run.attrs["format_version"]), "env_id": run.env_id,
-            "generations": len(history), "champions": champions, "history": history,
-            "config": json.loads(run.config_json),
-            "seed": int(run.attrs["seed"]), "ezspark_version": run.attrs.get("ezspark_version"),
-            "created": run.attrs.get("created")}
+    summary = {"format_version": int(run.attrs["format_version"]), "env_id": run.env_id,
+               "generations": len(history), "champions": champions, "history": history,
+               "config": json.loads(run.config_json),
+               "seed": int(run.attrs["seed"]),
+               "ezspark_version": run.attrs.get("ezspark_version"),
+               "created": run.attrs.get("created")}
+    summary.update({key: run.attrs.get(key) for key in END_KEYS})
+    if summary["env_steps"] is None:            # a file from before the attribute existed
+        summary["env_steps"] = sum(h["env_steps"] for h in history)
+    return summary
+
+
+def describe_end(summary: dict) -> str:
+    """How the run ended, in words, from the run.h5 attributes of ``summary``."""
+    status, g = summary["status"], summary["stopped_at"]
+    total = summary["config"]["generations"]
+    if status is None:
+        return "end not recorded (a file written before ezspark recorded how runs end)"
+    if status == "running":
+        return "running, or killed (no end recorded)"
+    if status == "generations":
+        return f"finished: all {total} generations evaluated"
+    if status == "fitness_threshold":
+        return (f"stopped at generation {g}: fitness_threshold "
+                f"{summary['config']['fitness_threshold']:g} reached")
+    if status == "stop":
+        return f"stopped at generation {g} by the stop function of ezspark.train"
+    if status == "failed":
+        return f"failed in generation {g + 1}: {summary['reason']}"
+    after = f"after generation {g}" if g >= 0 else "before the first generation finished"
+    if status == "interrupted":
+        return f"interrupted (Ctrl-C or SIGTERM) {after}"
+    return f"{status} {after}"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "not recorded"
+    minutes, secs = divmod(round(seconds, 1), 60)
+    hours, minutes = divmod(int(minutes), 60)
+    return (f"{hours}h {minutes:02d}m {secs:02.0f}s" if hours else
+            f"{minutes}m {secs:04.1f}s" if minutes else f"{secs:.1f} s")
 
 
 @click.command("inspect")
 @options.run_file
 @options.json_output
 def command(run_file, as_json):
-    """Summarise a run: config, generations done, best fitness per saved champion.  Given a
-    champion JSON written by 'ezspark export', summarise that champion."""
+    """Summarise a run: how it ended, wall time, env steps, generations done, best fitness
+    per saved champion, and its config one key per line.  Given a champion JSON written by
+    'ezspark export', summarise that champion."""
 
     if is_json_file(run_file):                  # an exported champion, not a run
         show_champion_json(run_file, as_json)
@@ -42,26 +83,39 @@ def command(run_file, as_json):
     if as_json:
         click.echo(json.dumps(summary))
         return
-    hist = summary["history"]
-    click.echo(f"run:          {run.path}")
+    show_run(run.path, summary)
+
+
+def show_run(path, summary: dict) -> None:
+    """The text summary of a run.h5."""
+    hist, cfg = summary["history"], summary["config"]
+    click.echo(f"run:          {path}")
     click.echo(f"environment:  {summary['env_id'] or '(fitness function)'}")
     click.echo(f"seed:         {summary['seed']}   created {summary['created']} with ezspark "
                f"{summary['ezspark_version']}")
-    cfg = summary["config"]
+    click.echo(f"ended:        {describe_end(summary)}")
     click.echo(f"generations:  {len(hist)} of {cfg['generations']} evaluated")
+    click.echo(f"wall time:    {_duration(summary['wall_seconds'])}   env steps: "
+               f"{summary['env_steps']:,}   evaluations: "
+               f"{sum(h['evaluations'] for h in hist):,}")
     if hist:
         best = max(hist, key=lambda h: h["best_fitness"])
         click.echo(f"best fitness: {best['best_fitness']:.6g} (generation {best['generation']}); "
                    f"last generation: best {hist[-1]['best_fitness']:.6g}, mean "
                    f"{hist[-1]['mean_fitness']:.6g}, population {hist[-1]['population']}")
-        click.echo(f"env steps:    {sum(h['env_steps'] for h in hist):,}   evaluations: "
-                   f"{sum(h['evaluations'] for h in hist):,}")
         checks, mismatches, excluded = (sum(h.get(c, 0) for h in hist)
                                         for c in ("checks", "mismatches", "excluded"))
         if checks or excluded:                  # a distributed run with safeness checks
             click.echo(f"safeness:     {checks:,} batches checked, {mismatches:,} mismatches, "
                        f"{excluded:,} worker{'s' if excluded != 1 else ''} excluded")
-    champs = summary["champions"]
+    _show_champions(summary["champions"])
+    click.echo("config:")
+    width = max(map(len, cfg))
+    for key, value in cfg.items():
+        click.echo(f"  {key:<{width}}  {json.dumps(value)}")
+
+
+def _show_champions(champs: list[dict]) -> None:
     click.echo(f"champions:    {len(champs)} stored")
     shown = champs if len(champs) <= 12 else champs[:5] + [None] + champs[-5:]
     for c in shown:
@@ -70,8 +124,6 @@ def command(run_file, as_json):
             continue
         click.echo(f"    generation {c['generation']:>6}  fitness {c['fitness']:>10.6g}  "
                    f"nodes {c['nodes']:>4}  connections {c['connections']:>4}")
-    keys = ", ".join(f"{k}={v}" for k, v in cfg.items() if v is not None)
-    click.echo(f"config:       {keys}")
 
 
 def show_champion_json(path, as_json: bool) -> None:

@@ -13,9 +13,11 @@ from ezspark.cli.errors import user_errors
 from ezspark.cli.signals import interrupts_stop_the_run
 
 
-def _resume_command(config_file, directory) -> str:
+def _resume_command(config_file, directory, generations) -> str:
+    """The command that continues the run, with its --generations if it had one."""
+    more = f" --generations {generations}" if generations is not None else ""
     return (f"python -m ezspark run {shlex.quote(str(config_file))} --out "
-            f"{shlex.quote(str(directory))} --resume")
+            f"{shlex.quote(str(directory))} --resume{more}")
 
 
 @click.command("run")
@@ -24,13 +26,17 @@ def _resume_command(config_file, directory) -> str:
               help="Output directory for run.h5 and checkpoint.h5 (default: runs/<config file stem>).")
 @options.seed
 @click.option("--generations", type=click.IntRange(1), default=None,
-              help="Evaluate this many generations (overrides the config's generations).")
+              help="Evaluate this many generations (overrides the config's generations); "
+                   "with --resume, a finished run is extended to this many.")
 @click.option("--workers", "-j", type=click.IntRange(1), default=1, show_default=True,
               help="Processes on this machine that evaluate genomes.")
-@click.option("--resume", is_flag=True, help="Continue the run in the output directory from its checkpoint.")
+@click.option("--resume", is_flag=True,
+              help="Continue the run in the output directory from its checkpoint (a finished "
+                   "run too, given more --generations).")
 @click.option("--allow-config-change", is_flag=True,
               help="With --resume: accept a config that differs from the checkpoint's in keys "
-                   "that cannot change computed results (generations, fitness_threshold, saving, …).")
+                   "that cannot change computed results (fitness_threshold, saving, …; "
+                   "generations may always change).")
 @click.option("--checkpoint-every", type=click.FloatRange(0), default=1.0, show_default=True,
               metavar="SECONDS", help="Write checkpoint.h5 after a generation once this many "
                                       "seconds have passed since the last one (0: every generation).")
@@ -58,9 +64,13 @@ def command(config_file, out, seed, generations, workers, resume, allow_config_c
     """
 
     if resume and overwrite:
-        raise click.UsageError("--resume and --overwrite exclude each other")
+        raise click.UsageError("--resume and --overwrite exclude each other: --resume "
+                               "continues the run in the output directory, --overwrite "
+                               "replaces it; pass one of them")
     if serve is not None and scheduler is not None:
-        raise click.UsageError("--serve and --scheduler exclude each other")
+        raise click.UsageError("--serve and --scheduler exclude each other: --serve starts "
+                               "a Dask scheduler, --scheduler uses an existing one; pass one "
+                               "of them")
     directory = Path(out) if out else Path("runs") / Path(config_file).stem
     with interrupts_stop_the_run(), user_errors():
         cfg = ezspark.TrainingConfig.from_json(Path(config_file))
@@ -78,7 +88,8 @@ def command(config_file, out, seed, generations, workers, resume, allow_config_c
     last = result.history[-1]
     if result.stopped == "interrupted":
         click.echo(f"Interrupted after generation {last.generation}; the run is saved. "
-                   f"Resume it with:\n  {_resume_command(config_file, directory)}", err=True)
+                   f"Resume it with:\n  {_resume_command(config_file, directory, generations)}",
+                   err=True)
     elif not quiet and cfg.fitness_threshold is not None \
             and last.best_fitness >= cfg.fitness_threshold:     # also in the last generation
         click.echo(f"solved: fitness_threshold {cfg.fitness_threshold:g} reached at "

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import shlex
 from typing import Any, Iterable, Mapping
 
 import attrs
@@ -104,7 +105,8 @@ def _read(source: str | os.PathLike[str]) -> tuple[str, str]:
         with open(path, encoding="utf-8-sig") as file:
             return file.read(), f"{path}: "
     except FileNotFoundError:
-        raise ConfigError(f"no such file: {path}") from None
+        raise ConfigError(f"no such file: {path} (python -m ezspark init "
+                          f"{shlex.quote(path)} writes one)") from None
     except IsADirectoryError:
         raise ConfigError(f"not a file: {path}") from None
     except UnicodeDecodeError as err:

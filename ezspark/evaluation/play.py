@@ -21,7 +21,8 @@ def play_episodes(champion, env_id: str | None = None, *, episodes: int = 1, see
     env_id = env_id or champion.env_id
     own = env is None
     if not env_id:
-        raise EnvError("this champion was trained without an environment: name one")
+        raise EnvError("this champion was trained without an environment: name one with "
+                       "--env ID (env_id=ID in Python)")
     start = inspect_env(env_id, champion.n_inputs, champion.n_outputs).action_start
     if own:
         env = make_env(env_id)
@@ -64,7 +65,8 @@ def episode_returns(champion, env_id: str | None = None, *, episodes: int = 1, s
     """
     env_id = env_id or champion.env_id
     if not env_id:
-        raise EnvError("this champion was trained without an environment: name one")
+        raise EnvError("this champion was trained without an environment: name one with "
+                       "--env ID (env_id=ID in Python)")
     episodes = int(episodes)
     if episodes <= 0:
         return []

@@ -3,7 +3,7 @@
 Active for runs with an output file (``run.out``).  The file is created when the run
 starts (an existing one is refused unless the run may overwrite it), rows and champions
 are added as generations end, and everything is written atomically (see
-``ezspark.RunStore``).  Blocking the plugin name ``ezspark.plugins.hdf5_store`` leaves
+``ezspark.RunStore``).  The file says "running" until the run ends, then how it ended.  Blocking the plugin name ``ezspark.plugins.hdf5_store`` leaves
 runs without a run.h5.
 """
 from __future__ import annotations
@@ -17,8 +17,9 @@ _stores: dict[int, RunStore] = {}
 def ezspark_run_start(run):
     if run.out is None:
         return
-    if run.start_generation > 0:
-        _stores[id(run)] = RunStore.reopen(run.out, keep_below=run.start_generation)
+    if run.resumed:
+        _stores[id(run)] = RunStore.reopen(run.out, keep_below=run.start_generation,
+                                          cfg=run.config)
     else:
         _stores[id(run)] = RunStore.create(run.out.parent, run.config, run.seed, run.env_id,
                                            overwrite=run.overwrite)
@@ -56,4 +57,4 @@ def ezspark_new_champion(run, champion):
 def ezspark_run_end(run, result):
     store = _stores.pop(id(run), None)
     if store is not None:
-        store.close()
+        store.close(result)

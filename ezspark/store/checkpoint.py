@@ -13,6 +13,9 @@ at any instant leaves the previous checkpoint or the new one.  Layout (plain h5p
     /rng             JSON of both streams' bit-generator states (evolution, verification)
     /history         the history table so far (same dtype as run.h5)
     /excluded        identities of excluded remote workers (strings)
+    /last_fitness    finished runs only: the fitness of the final generation, whose
+                     population /population still holds, so that a resumed run can
+                     reproduce it and go on (the run extended to more generations)
 """
 from __future__ import annotations
 
@@ -46,7 +49,10 @@ class RunState:
     history: np.ndarray           # HISTORY_DTYPE rows
     warned: bool = False
     excluded: tuple = ()
-    finished: bool = False        # the run ended; nothing is left to resume
+    finished: bool = False        # the run ended after its final generation
+    # finished runs: the final generation's fitness (``population`` is that generation and
+    # ``evolution`` the state after its steps 1 and 2), so that it can still be reproduced
+    last_fitness: np.ndarray | None = None
 
 
 def _write_table(group: h5py.Group, table) -> None:
@@ -88,6 +94,8 @@ def save_checkpoint(path: Path, state: RunState) -> None:
             f.create_dataset("rng", data=json.dumps(state.rng_states), dtype=h5py.string_dtype())
             f.create_dataset("history", data=np.asarray(state.history, dtype=HISTORY_DTYPE))
             f.create_dataset("excluded", data=list(state.excluded), dtype=h5py.string_dtype())
+            if state.last_fitness is not None:
+                f.create_dataset("last_fitness", data=np.asarray(state.last_fitness, np.float64))
         atomic_replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
@@ -98,7 +106,8 @@ def load_checkpoint(path: Path) -> RunState:
     """Read a checkpoint; a missing, foreign, truncated or newer file is a StoreError."""
     path = Path(path)
     if not path.exists():
-        raise StoreError(f"no checkpoint to resume from: {path} does not exist")
+        raise StoreError(f"no checkpoint to resume from: {path} does not exist (start a new "
+                         "run without --resume; add --overwrite to replace a run.h5 there)")
     if not h5py.is_hdf5(path):
         raise StoreError(f"{path} is not an HDF5 file (not an ezspark checkpoint)")
     try:
@@ -108,7 +117,8 @@ def load_checkpoint(path: Path) -> RunState:
             version = int(f.attrs["format_version"])
             if version > CHECKPOINT_VERSION:
                 raise StoreError(f"{path} has checkpoint format_version {version}, newer than "
-                                 f"this ezspark reads ({CHECKPOINT_VERSION}): upgrade ezspark")
+                                 f"this ezspark reads ({CHECKPOINT_VERSION}): upgrade ezspark "
+                                 "(pip install --upgrade ezspark)")
             config_json = f["config"][()]
             config_json = config_json.decode() if isinstance(config_json, bytes) else config_json
             sp = f["species"]
@@ -129,7 +139,8 @@ def load_checkpoint(path: Path) -> RunState:
                             population=_read_table(f["population"]), evolution=evolution,
                             rng_states=rng, history=f["history"][()],
                             warned=bool(f.attrs["warned"]), excluded=excluded,
-                            finished=bool(f.attrs.get("finished", False)))
+                            finished=bool(f.attrs.get("finished", False)),
+                            last_fitness=f["last_fitness"][()] if "last_fitness" in f else None)
     except StoreError:
         raise
     except (OSError, KeyError, ValueError) as exc:

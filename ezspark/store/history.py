@@ -38,7 +38,9 @@ class RunResult:
     history: tuple                   # GenerationStats, one per generation
     path: Path | None                # run.h5, or None when the run kept no files
     seed: int
-    stopped: str = "generations"     # "generations", "fitness_threshold", "interrupted", "failed"
+    # why the run ended: "generations", "fitness_threshold", "stop", "interrupted", "failed"
+    stopped: str = "generations"
+    reason: str = ""                 # a failed run: the exception, in one line
 
     @property
     def generations(self) -> int:

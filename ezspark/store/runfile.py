@@ -2,7 +2,8 @@
 
 Layout (docs/architecture.md, readable with plain h5py)::
 
-    /                    attrs: format_version, ezspark_version, env_id, seed, created
+    /                    attrs: format_version, ezspark_version, env_id, seed, created,
+                                status, stopped_at, reason, wall_seconds, env_steps
     /config              string dataset: the training JSON, normalised
     /history             table, one row per generation (GenerationStats fields)
     /champions/gen_000042/
@@ -15,6 +16,14 @@ Every write goes to ``run.h5.tmp`` in the same directory (a copy of the current 
 the new rows), which is flushed, fsynced and then renamed over ``run.h5``: a crash at any
 instant leaves either the old file or the new one, never a half-written one.  Rows are
 buffered in memory and written at most every ``flush_seconds`` (and always at the end).
+
+How the run ended is in the root attributes: ``status`` is "running" while a run writes the
+file (so a run killed without a chance to record its end still says "running"), then why it
+stopped, as ``RunResult.stopped`` says it ("generations", "fitness_threshold", "stop",
+"interrupted", "failed"); ``stopped_at`` is its last finished generation (-1: none);
+``reason`` the one-line cause of a failure; ``wall_seconds`` the wall time of every session
+of the run (a resumed run adds to it) and ``env_steps`` its total environment steps, both
+brought up to date at every write.  Files written before these attributes existed lack them.
 """
 from __future__ import annotations
 
@@ -45,6 +54,9 @@ HISTORY_DTYPE = np.dtype([
     ("checks", np.int64), ("mismatches", np.int64), ("excluded", np.int64),
 ])
 assert HISTORY_DTYPE.names == HISTORY_FIELDS
+#: The root attributes that say how a run ended, and their values before it ends.
+END_ATTRS = {"status": "running", "stopped_at": -1, "reason": "", "wall_seconds": 0.0,
+             "env_steps": 0}
 
 
 class StoreError(ValueError):
@@ -115,6 +127,9 @@ class RunStore:
         self._rows: list[GenerationStats] = []
         self._champions: list = []
         self._last_flush = time.monotonic()
+        self._started = time.monotonic()     # this session's start, for wall_seconds
+        self._wall_before = 0.0              # wall time of the run's earlier sessions
+        self._end: dict | None = None        # how the run ended, once it has
 
     @classmethod
     def create(cls, directory: Path, cfg, seed: int, env_id: str | None, *,
@@ -122,12 +137,14 @@ class RunStore:
         directory = Path(directory)
         path = directory / "run.h5"
         if path.exists() and not overwrite:
-            raise StoreError(f"{path} already exists: choose another output directory, "
-                             "or resume that run")
+            raise StoreError(f"{path} already exists: continue it with --resume, choose "
+                             "another output directory with --out DIR, or replace it with "
+                             "--overwrite")
         try:
             directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StoreError(f"cannot create output directory {directory}: {exc.strerror}") from exc
+            raise StoreError(f"cannot create output directory {directory}: {exc.strerror} "
+                             "(choose another with --out DIR)") from exc
         store = cls(path, flush_seconds)
         tmp = path.with_name(path.name + ".tmp")
         try:
@@ -137,6 +154,7 @@ class RunStore:
                 f.attrs["env_id"] = env_id or ""
                 f.attrs["seed"] = np.uint64(seed)
                 f.attrs["created"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+                f.attrs.update(END_ATTRS)
                 f.create_dataset("config", data=cfg.to_json(), dtype=h5py.string_dtype())
                 f.create_dataset("history", shape=(0,), maxshape=(None,), dtype=HISTORY_DTYPE,
                                  chunks=(256,))
@@ -148,9 +166,11 @@ class RunStore:
         return store
 
     @classmethod
-    def reopen(cls, path: Path, *, keep_below: int, flush_seconds: float = 2.0) -> "RunStore":
+    def reopen(cls, path: Path, *, keep_below: int, flush_seconds: float = 2.0,
+               cfg=None) -> "RunStore":
         """Continue an existing run.h5: rows and champions of generations >= ``keep_below``
-        (written after the checkpoint being resumed) are removed first, atomically."""
+        (written after the checkpoint being resumed) are removed first, atomically; ``cfg``,
+        if given, replaces the stored config (a resume may change ``generations``)."""
         path = Path(path)
         RunFile.open(path)                      # a clear error for a missing or foreign file
         store = cls(path, flush_seconds)
@@ -172,6 +192,12 @@ class RunStore:
             for name in list(f["champions"]):
                 if int(f["champions"][name].attrs["generation"]) >= keep_below:
                     del f["champions"][name]
+            if cfg is not None:
+                del f["config"]
+                f.create_dataset("config", data=cfg.to_json(), dtype=h5py.string_dtype())
+            store._wall_before = float(f.attrs.get("wall_seconds", 0.0))
+            f.attrs.update(END_ATTRS)
+            store._write_totals(f)
 
         rewrite_copy(path, truncate)
         return store
@@ -189,7 +215,7 @@ class RunStore:
 
     def flush(self) -> None:
         """Write the buffered rows and champions (copy, append, fsync, rename)."""
-        if not self._rows and not self._champions:
+        if not self._rows and not self._champions and self._end is None:
             return
         rewrite_copy(self.path, self._write)
         self._rows.clear()
@@ -215,8 +241,23 @@ class RunStore:
             g.attrs["generation"] = np.int64(champ.generation)
             g.attrs["fitness"] = np.float64(champ.fitness)
             g.attrs["species"] = np.int64(champ.species)
+        self._write_totals(f)
+        if self._end is not None:
+            f.attrs.update(self._end)
 
-    def close(self) -> None:
+    def _write_totals(self, f: h5py.File) -> None:
+        """wall_seconds and env_steps up to now (a killed run keeps those of its last
+        write)."""
+        f.attrs["wall_seconds"] = np.float64(self._wall_before + time.monotonic()
+                                             - self._started)
+        f.attrs["env_steps"] = np.int64(f["history"]["env_steps"].sum())
+
+    def close(self, result=None) -> None:
+        """Write what is buffered; with the run's ``RunResult``, also how it ended."""
+        if result is not None:
+            last = result.history[-1].generation if result.history else -1
+            self._end = {"status": result.stopped, "stopped_at": np.int64(last),
+                         "reason": result.reason}
         self.flush()
 
 
@@ -239,7 +280,8 @@ class RunFile:
         if path.is_dir():
             candidate = path / "run.h5"
             if not candidate.exists():
-                raise StoreError(f"{path} is a directory without a run.h5")
+                raise StoreError(f"{path} is a directory without a run.h5 (python -m "
+                                 "ezspark run CONFIG --out DIR writes one)")
             path = candidate
         if not h5py.is_hdf5(path):
             raise StoreError(f"{path} is not an HDF5 file (not a run.h5 written by ezspark)")
@@ -251,7 +293,8 @@ class RunFile:
                 version = int(f.attrs["format_version"])
                 if version > FORMAT_VERSION:
                     raise StoreError(f"{path} has format_version {version}, newer than this "
-                                     f"ezspark reads ({FORMAT_VERSION}): upgrade ezspark")
+                                     f"ezspark reads ({FORMAT_VERSION}): upgrade ezspark "
+                                     "(pip install --upgrade ezspark)")
                 attrs_ = {k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()}
                 config_json = f["config"][()]
                 if isinstance(config_json, bytes):
@@ -295,7 +338,8 @@ class RunFile:
             stored = self.generations
             shown = ", ".join(map(str, stored[:8])) + (", …" if len(stored) > 8 else "")
             raise StoreError(f"generation {generation} has no stored champion in {self.path} "
-                             f"(stored: {shown})")
+                             f"(stored: {shown}); choose a stored one (--generation/-g G on "
+                             "the command line)")
         data, meta = self._champions[generation]
         kinds = data["node_kind"]
         n_in = int((kinds == NODE_INPUT).sum())

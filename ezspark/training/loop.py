@@ -43,7 +43,8 @@ class RunInfo:
     generations: int            # generations the run will evaluate at most
     progress: bool = False      # console reporters should show progress
     overwrite: bool = False     # an existing run.h5 at ``out`` may be replaced
-    start_generation: int = 0   # > 0 when the run resumes from a checkpoint
+    start_generation: int = 0   # the first generation reported: > 0 mostly when resumed
+    resumed: bool = False       # the run continues from a checkpoint (its run.h5 exists)
 
 
 class GenerationLoop:
@@ -68,19 +69,23 @@ class GenerationLoop:
         self.warned = False
         self.champion: Champion | None = None
         self.stopped = "generations"
+        self.following = None                     # the next population, once reproduced
         self.snapshot: RunState | None = None     # the state after the last finished generation
         self.saved: RunState | None = None        # the snapshot last written
 
     def run(self, state: RunState | None = None) -> RunResult:
         """Evaluates generations until a stop rule ends the run; ``state`` continues a run
-        from its checkpoint.  Ctrl-C ends the run as "interrupted" once a generation has
-        finished (and re-raises before that)."""
+        from its checkpoint (a finished run's too: its final generation is reproduced and the
+        run goes on).  Ctrl-C ends the run as "interrupted" once a generation has finished
+        (and re-raises before that)."""
         run, hook = self.run_info, self.hook
         first = self._start() if state is None else self._restore(state)
         excluded = frozenset(state.excluded) if state is not None else frozenset()
         self.evaluator.start(RunContext(run.seed, self.verification, excluded))
         hook.ezspark_run_start(run=run)
         try:
+            if state is not None and state.finished:
+                self._reproduce_final(first - 1, state.last_fitness)
             for k in range(first, self.cfg.generations):
                 if self._generation(k):
                     break
@@ -90,11 +95,11 @@ class GenerationLoop:
                 hook.ezspark_run_end(run=run, result=self._result("interrupted"))
                 raise
             self.stopped = "interrupted"
-        except BaseException:
+        except BaseException as exc:
             try:
                 self._save_unsaved()
             finally:
-                hook.ezspark_run_end(run=run, result=self._result("failed"))
+                hook.ezspark_run_end(run=run, result=self._result("failed", _reason(exc)))
             raise
         else:
             self._save(self.snapshot)
@@ -119,32 +124,58 @@ class GenerationLoop:
         self.warned = state.warned
         return state.next_generation
 
+    def _reproduce_final(self, k: int, fitness: np.ndarray) -> None:
+        """A finished run continued: its final generation k was evaluated and observed
+        (steps 1, 2) but not reproduced.  Reproduces it now from the saved fitness, exactly as
+        a run asked for more generations would have, and reports it again with its species."""
+        last = self.history.pop()
+        j = int(np.argmax(fitness))       # the champion index of step 1
+        champion = self._champion(k, j, last.best_fitness)
+        species = self._reproduce(k, fitness, j, champion)
+        self._end_generation(attrs.evolve(last, species=species), champion, False, fitness)
+
     # -- one generation ----------------------------------------------------------------
     def _generation(self, k: int) -> bool:
         """Generation k, steps 1 to 4; True when it is the run's last."""
         t0 = time.perf_counter()
-        run, cfg, population = self.run_info, self.cfg, self.population
-        self.hook.ezspark_generation_start(run=run, generation=k, population=len(population))
+        self.hook.ezspark_generation_start(run=self.run_info, generation=k,
+                                           population=len(self.population))
         result = self._evaluate(k)
         j, best, _ = self.evo.observe(result.fitness)                          # steps 1, 2
-        champion = self.champion = Champion(population[j], cfg.input_size, cfg.output_size,
-                                            generation=k, fitness=best, env_id=run.env_id)
+        champion = self._champion(k, j, best)
         final = self._is_final(k, best, champion)                              # step 4
-        species, following = -1, None
-        if not final:
-            following, outcome = self.evo.reproduce(population, result.fitness, k, j)
-            species, champion.species = outcome.species, outcome.champion_species
+        species = -1 if final else self._reproduce(k, result.fitness, j, champion)
         stats = self._stats(k, t0, best, species, result)
-        self.history.append(stats)
         self._warn_low_rewards(k, result)
+        return self._end_generation(stats, champion, final, result.fitness)
+
+    def _champion(self, k: int, j: int, best: float) -> Champion:
+        cfg = self.cfg
+        self.champion = Champion(self.population[j], cfg.input_size, cfg.output_size,
+                                 generation=k, fitness=best, env_id=self.run_info.env_id)
+        return self.champion
+
+    def _reproduce(self, k: int, fitness: np.ndarray, j: int, champion: Champion) -> int:
+        """Steps 5 to 15 of generation k; the next population waits in ``self.following``.
+        Returns the number of species."""
+        self.following, outcome = self.evo.reproduce(self.population, fitness, k, j)
+        champion.species = outcome.champion_species
+        return outcome.species
+
+    def _end_generation(self, stats: GenerationStats, champion: Champion, final: bool,
+                        fitness: np.ndarray) -> bool:
+        """Records and reports a finished generation, then moves on or ends the run (step
+        3: the champion is stored every ``saving`` generations and at the end)."""
+        run, k = self.run_info, stats.generation
+        self.history.append(stats)
         self.hook.ezspark_generation_end(run=run, stats=stats)
-        if k % cfg.saving == 0 or final:                                       # step 3
+        if k % self.cfg.saving == 0 or final:                                  # step 3
             self.hook.ezspark_new_champion(run=run, champion=champion)
         if final:
-            self.stopped = self._stop_reason(k, best)
-            self.snapshot = self._snapshot(k + 1, finished=True)
+            self.stopped = self._stop_reason(k, stats.best_fitness)
+            self.snapshot = self._snapshot(k + 1, last_fitness=fitness)
             return True
-        self.population = following
+        self.population, self.following = self.following, None
         self.snapshot = self._snapshot(k + 1)
         if time.monotonic() - self.last_save >= self.interval:
             self._save(self.snapshot)
@@ -201,16 +232,19 @@ class GenerationLoop:
                       RewardBelowMinimum, stacklevel=6)
 
     # -- checkpoints and the result ----------------------------------------------------
-    def _snapshot(self, next_generation: int, finished: bool = False) -> RunState:
-        """The run state after a finished generation (docs/algorithm.md 8)."""
+    def _snapshot(self, next_generation: int,
+                  last_fitness: np.ndarray | None = None) -> RunState:
+        """The run state after a finished generation (docs/algorithm.md 8); with the fitness
+        of the final generation, the state of a finished run."""
         rows = np.array([attrs.astuple(h) for h in self.history], dtype=HISTORY_DTYPE)
         return RunState(config_json=self.cfg.to_json(), seed=self.run_info.seed,
                         next_generation=next_generation, population=self.population,
                         evolution=self.evo.state(),
                         rng_states={"evolution": self.rng.bit_generator.state,
                                     "verification": self.verification.bit_generator.state},
-                        history=rows, warned=self.warned, finished=finished,
-                        excluded=tuple(sorted(self.evaluator.excluded)))
+                        history=rows, warned=self.warned, finished=last_fitness is not None,
+                        excluded=tuple(sorted(self.evaluator.excluded)),
+                        last_fitness=last_fitness)
 
     def _save(self, snapshot: RunState | None) -> None:
         if self.checkpoint is None or snapshot is None:
@@ -225,8 +259,15 @@ class GenerationLoop:
         if self.snapshot is not self.saved:
             self._save(self.snapshot)
 
-    def _result(self, stopped: str) -> RunResult:
+    def _result(self, stopped: str, reason: str = "") -> RunResult:
         run = self.run_info
         path = run.out if run.out is not None and run.out.exists() else None
         return RunResult(champion=self.champion, history=tuple(self.history), path=path,
-                         seed=run.seed, stopped=stopped)
+                         seed=run.seed, stopped=stopped, reason=reason)
+
+
+def _reason(exc: BaseException) -> str:
+    """One line saying why a run failed: the exception's type and the first line of its
+    message."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__

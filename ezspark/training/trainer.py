@@ -16,6 +16,7 @@ from ezspark.config.training import TrainingConfig
 from ezspark.evaluation.envs import inspect_env
 from ezspark.network.champion import Champion
 from ezspark.plugins.manager import get_plugin_manager
+from ezspark.store.checkpoint import RunState
 from ezspark.store.history import RunResult
 from ezspark.store.runfile import StoreError
 from ezspark.training.evaluators import build_evaluator, check_evaluation_options
@@ -47,9 +48,11 @@ def train(config: TrainingConfig | str | os.PathLike, *, out: str | os.PathLike 
     there is refused unless ``overwrite``); with None the run keeps no files.  The
     checkpoint is written after a generation when ``checkpoint_seconds`` have passed since
     the last one (0: after every generation), and always when the run ends, is interrupted
-    or fails.  ``resume=True`` continues the run in ``out`` from its checkpoint; the
-    configuration must equal the checkpoint's, except that with ``allow_changes`` the keys
-    in ``SAFE_TO_CHANGE`` (e.g. ``generations``) may differ.
+    or fails.  ``resume=True`` continues the run in ``out`` from its checkpoint, a finished
+    run included when ``generations`` asks for more than it evaluated: the history is then
+    the one a run asked for that many generations from the start gives.  The configuration
+    must equal the checkpoint's, except ``generations``, and with ``allow_changes`` the
+    other keys in ``SAFE_TO_CHANGE`` (e.g. ``fitness_threshold``).
 
     ``workers`` > 1 evaluates on that many processes.  ``progress`` shows a progress bar
     and one line per generation.  ``plugins`` is a pluggy PluginManager (default:
@@ -69,10 +72,10 @@ def train(config: TrainingConfig | str | os.PathLike, *, out: str | os.PathLike 
     the run after saving the state of the last finished generation; the result then has
     ``stopped == "interrupted"``.
     """
-    cfg = _config(config, generations, fitness)
+    cfg = _config(config, None if resume else generations, fitness)
     check_evaluation_options(fitness=fitness, workers=workers, serve=serve, scheduler=scheduler)
-    state, cfg, run_seed = (load_resume_state(out, cfg, seed, allow_changes) if resume
-                            else (None, cfg, resolve_seed(seed, cfg)))
+    state, cfg, run_seed = (load_resume_state(out, cfg, seed, allow_changes, generations)
+                            if resume else (None, cfg, resolve_seed(seed, cfg)))
     pm = plugins if plugins is not None else get_plugin_manager()
     info = None if fitness is not None else inspect_env(cfg.gym_game_name, cfg.input_size,
                                                         cfg.output_size)
@@ -80,7 +83,7 @@ def train(config: TrainingConfig | str | os.PathLike, *, out: str | os.PathLike 
     run = RunInfo(cfg, run_seed, directory / "run.h5" if directory is not None else None,
                   cfg.gym_game_name if fitness is None else None, cfg.generations,
                   progress=bool(progress), overwrite=bool(overwrite),
-                  start_generation=state.next_generation if state else 0)
+                  start_generation=_start_generation(state), resumed=state is not None)
     evaluator = build_evaluator(cfg, info, fitness=fitness, workers=workers, serve=serve,
                                 scheduler=scheduler, announce=on_serve,
                                 directory=directory / "serve" if directory is not None else None)
@@ -89,6 +92,14 @@ def train(config: TrainingConfig | str | os.PathLike, *, out: str | os.PathLike 
         loop = GenerationLoop(cfg, run, evaluator, pm.hook, stop=stop, checkpoint=checkpoint,
                               interval=float(checkpoint_seconds))
         return loop.run(state)
+
+
+def _start_generation(state: RunState | None) -> int:
+    """The first generation the run reports: 0, the checkpoint's next generation, or for a
+    finished run the final one, which is reproduced and reported again."""
+    if state is None:
+        return 0
+    return state.next_generation - 1 if state.finished else state.next_generation
 
 
 def _config(config: TrainingConfig | str | os.PathLike, generations: int | None,
@@ -110,13 +121,15 @@ def _output_directory(out: str | os.PathLike | None, *, resume: bool,
         return None
     directory = Path(out)
     if not resume and not overwrite and (directory / "run.h5").exists():
-        raise StoreError(f"{directory / 'run.h5'} already exists: resume it, choose another "
-                         "output directory, or overwrite it")
+        raise StoreError(f"{directory / 'run.h5'} already exists: continue it with --resume, "
+                         "choose another output directory with --out DIR, or replace it with "
+                         "--overwrite (resume=True, out=DIR, overwrite=True in Python)")
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StoreError(f"cannot create output directory {directory}: "
                          f"{exc.strerror or exc}") from exc
     if not os.access(directory, os.W_OK | os.X_OK):
-        raise StoreError(f"output directory {directory} is not writable")
+        raise StoreError(f"output directory {directory} is not writable: choose another with "
+                         "--out DIR (out=DIR in Python)")
     return directory
