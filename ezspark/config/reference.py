@@ -31,7 +31,7 @@ Integer keys accept a number without a fractional part (`3.0` is 3, `2.5` is ref
 `true` and `false` are numbers only for `keep_parents`; NaN and infinities are refused
 everywhere. A range that names another key is checked against that key's value. Unknown and
 duplicate keys are errors. `ezspark validate CONFIG.json` reports every problem of a file at
-once, and `ezspark init` asks for each key in turn, with the explanations below.
+once, and `ezspark init --all` asks for each key in turn, with the explanations below.
 """
 
 _EXT_INTRO = """\
