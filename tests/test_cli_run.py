@@ -91,7 +91,26 @@ class TestRun:
         assert invoke("run", cfg, "--out", tmp_path / "o", "-q").exit_code == 0
         res = invoke("run", cfg, "--out", tmp_path / "o", "-q")
         assert res.exit_code == 2 and "already exists" in res.output
+        assert all(flag in res.output for flag in ("--resume", "--out DIR", "--overwrite"))
         assert invoke("run", cfg, "--out", tmp_path / "o", "-q", "--overwrite").exit_code == 0
+
+    def test_errors_name_the_flag_that_helps(self, tmp_path):
+        cfg, out = small_cartpole(tmp_path, saving=2), tmp_path / "o"
+        res = CliRunner().invoke(cli, ["run", str(cfg), "--out", str(out), "--resume",
+                                       "--overwrite"])
+        assert res.exit_code == 2 and "--resume continues the run" in res.output
+        res = CliRunner().invoke(cli, ["run", str(cfg), "--out", str(out), "--resume"])
+        assert res.exit_code == 2 and "start a new run without --resume" in res.output
+        (tmp_path / "file").write_text("")
+        res = CliRunner().invoke(cli, ["run", str(cfg), "--out", str(tmp_path / "file" / "o")])
+        assert res.exit_code == 2 and "choose another with --out DIR" in res.output
+        assert invoke("run", cfg, "--out", out, "-q", "--seed", "1").exit_code == 0
+        res = CliRunner().invoke(cli, ["run", str(cfg), "--out", str(out), "--resume",
+                                       "--generations", "5", "--seed", "2"])
+        assert res.exit_code == 2 and "leave --seed out" in res.output
+        res = CliRunner().invoke(cli, ["play", str(out), "-g", "1"])
+        assert res.exit_code == 2 and "(stored: 0, 2); choose a stored one (--generation/-g G" \
+            in res.output
 
     @pytest.mark.parametrize("content, message", [
         (None, "no such file"),
@@ -207,6 +226,11 @@ with h5py.File(sys.argv[1], "r") as f:
                              "species", "evaluations", "env_steps", "reward_violations",
                              "seconds", "checks", "mismatches", "excluded"), h.dtype.names
     assert list(h["generation"]) == list(range(h.shape[0]))
+    status = f.attrs["status"]
+    assert (status.decode() if isinstance(status, bytes) else status) == "generations"
+    assert int(f.attrs["stopped_at"]) == h.shape[0] - 1 and len(f.attrs["reason"]) == 0
+    assert float(f.attrs["wall_seconds"]) > 0
+    assert int(f.attrs["env_steps"]) == int(h["env_steps"].sum()) > 0
     names = sorted(f["champions"])
     assert names and all(n.startswith("gen_") and len(n) == 10 for n in names)
     for name in names:
@@ -293,6 +317,8 @@ def test_ctrl_c_stops_after_saving(tmp_path):
     assert last.startswith("champion: ")
     run = ezspark.RunFile.open(tmp_path / "r")
     assert run.history.shape[0] >= 2 and run.generations[-1] == run.history.shape[0] - 1
+    assert run.attrs["status"] == "interrupted"
+    assert run.attrs["stopped_at"] == run.history.shape[0] - 1
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])

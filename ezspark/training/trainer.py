@@ -128,7 +128,8 @@ def _output_directory(out: str | os.PathLike | None, *, resume: bool,
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StoreError(f"cannot create output directory {directory}: "
-                         f"{exc.strerror or exc}") from exc
+                         f"{exc.strerror or exc} (choose another with --out DIR; out=DIR in "
+                         "Python)") from exc
     if not os.access(directory, os.W_OK | os.X_OK):
         raise StoreError(f"output directory {directory} is not writable: choose another with "
                          "--out DIR (out=DIR in Python)")
