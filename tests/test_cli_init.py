@@ -147,6 +147,7 @@ def test_force_keeps_an_environment_it_cannot_train_and_asks_the_sizes(tmp_path)
     assert ("note: ezspark cannot train NoSuchEnv-v0 here: not registered; kept because of "
             "--force") in result.stdout
     assert "input_size [4]:" in result.stdout and "output_size [2]:" in result.stdout
+    assert "two more questions" in result.stdout and "[7/7] max_number_of_steps" in result.stdout
     assert "Warning: gym_game_name 'NoSuchEnv-v0': gymnasium.make failed" in result.stderr
     data = json.loads(files["training.json"])
     assert (data["gym_game_name"], data["input_size"], data["output_size"]) == (

@@ -235,6 +235,9 @@ def run_form(ask: Ask, say: Say, *, full: bool = False, strict: bool = True,
     _ask_key("gym_game_name", values, ask, say, env, position=f"[1/{count}]")
     env.propose(values, say)
     questions = _questions(full, env)
+    if len(questions) >= count:
+        say("  (the environment does not tell input_size and output_size here: two more "
+            "questions)")
     for index, key in enumerate(questions, 2):
         _ask_key(key, values, ask, say, env, position=f"[{index}/{len(questions) + 1}]")
     while True:
