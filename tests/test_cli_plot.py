@@ -9,12 +9,20 @@ from click.testing import CliRunner
 
 import ezspark
 from ezspark.engine.genome import Genome
+from ezspark.network.champion import Champion
+from ezspark.store.runfile import champion_arrays
 from ezspark.cli import cli
 
 from .helpers import X, Y, assert_user_error, xor_fitness  # noqa: F401
 
 pytest.importorskip("matplotlib")
+from matplotlib.axis import Axis  # noqa: E402
+from matplotlib.collections import Collection  # noqa: E402
 from matplotlib.image import imread  # noqa: E402
+from matplotlib.legend import Legend  # noqa: E402
+from matplotlib.spines import Spine  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
+from matplotlib.transforms import Bbox  # noqa: E402
 
 from ezspark.cli import plotting as _plotting  # noqa: E402
 
@@ -163,3 +171,103 @@ def test_run_figure_panels(cartpole_run):
     titles = [ax.get_title(loc="left") for ax in fig.axes if ax.get_title(loc="left")]
     assert titles[:2] == ["Fitness", "Species and population"]
     assert titles[2].startswith("Champion of generation 1 (fitness 50)")
+
+
+# -- nothing is cut at a panel's edge ------------------------------------------------------
+
+def lunarlander_genome() -> Genome:
+    """8 inputs, 4 outputs and 10 hidden nodes in three columns, fully connected input to
+    output, with connections that skip columns and a few disabled ones."""
+    rng = np.random.default_rng(3)
+    pairs = [(a, b) for a in range(1, 9) for b in range(9, 13)]
+    pairs += [(int(a), h) for h in (13, 14, 15, 16) for a in rng.choice(8, 4, replace=False) + 1]
+    pairs += [(a, h) for h in (17, 18, 19) for a in (13, 14, 15, 16, int(rng.integers(1, 9)))]
+    pairs += [(a, h) for h in (20, 21, 22) for a in (17, 18, 19, 13, int(rng.integers(1, 9)))]
+    pairs += [(h, b) for h in range(13, 23) for b in range(9, 13)]
+    pairs += [(8, 12)]                                   # the lowest input to the lowest output
+    pairs = list(dict.fromkeys(pairs))
+    return genome(*((a, b, rng.normal(), rng.random() > 0.1) for a, b in pairs))
+
+
+def random_genome(seed: int, n_in: int, n_out: int, n_hidden: int, p: float) -> Genome:
+    """Each input or hidden node connected forward (to later hidden nodes and to outputs)
+    with probability p: arcs around nodes in every place, near the panel's borders too."""
+    rng = np.random.default_rng(seed)
+    order = list(range(1, n_in + 1)) + list(range(n_in + n_out + 1, n_in + n_out + n_hidden + 1))
+    outputs = list(range(n_in + 1, n_in + n_out + 1))
+    pairs = []
+    for i, a in enumerate(order):
+        pairs += [(a, b) for b in order[i + 1:] if b > n_in and rng.random() < p]
+        pairs += [(a, b) for b in outputs if rng.random() < p]
+    weights, enabled = rng.normal(size=len(pairs)), rng.random(len(pairs)) > 0.1
+    return genome(*((a, b, w, e) for (a, b), w, e in zip(pairs, weights, enabled)))
+
+
+def extent(artist, renderer):
+    """Where ``artist`` draws, in pixels: for line collections the transformed paths and
+    half the widest line, else the artist's own window extent."""
+    if isinstance(artist, Collection):
+        boxes = [artist.get_transform().transform_path(p).get_extents()
+                 for p in artist.get_paths()]
+        half = max(artist.get_linewidths()) * artist.figure.dpi / 72 / 2
+        return Bbox.union(boxes).padded(half)
+    return artist.get_window_extent(renderer)
+
+
+def inside(box, outer, tolerance=1.0) -> bool:
+    return (box.x0 >= outer.x0 - tolerance and box.y0 >= outer.y0 - tolerance
+            and box.x1 <= outer.x1 + tolerance and box.y1 <= outer.y1 + tolerance)
+
+
+def assert_nothing_cut(fig):
+    """Every line, collection, marker and label of each axes lies inside the axes; titles
+    and legends (above and below by design) inside the figure."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    checked = 0
+    for ax in fig.axes:
+        titles = {ax.get_title(loc=loc) for loc in ("left", "center", "right")} - {""}
+        for artist in ax.get_children():
+            if not artist.get_visible() or artist is ax.patch or isinstance(artist, (Spine, Axis)):
+                continue
+            outside_by_design = isinstance(artist, Legend) or (
+                isinstance(artist, Text) and artist.get_text() in titles)
+            if isinstance(artist, Text) and not artist.get_text():
+                continue
+            box = extent(artist, renderer)
+            outer = fig.bbox if outside_by_design else ax.bbox
+            assert inside(box, outer), (type(artist).__name__, box.extents, outer.extents,
+                                        getattr(artist, "get_text", str)())
+            checked += 1
+    assert checked > 10
+
+
+@pytest.mark.parametrize("shape", ["tiny", "lunarlander", "crowded", "deep", "random-0",
+                                   "random-6", "random-14", "random-29", "random-xor"])
+def test_every_drawn_element_lies_inside_its_panel(shape, cartpole_run):
+    n_in, n_out = 8, 4
+    if shape == "tiny":
+        n_in, n_out, g = 1, 1, genome((1, 2, -0.5, True))
+    elif shape == "lunarlander":
+        g = lunarlander_genome()
+    elif shape == "crowded":                                # 12 hidden nodes in one column
+        n_in, n_out = 2, 1
+        g = genome(*[(1, 3 + k, 1.0, True) for k in range(1, 13)]
+                   + [(3 + k, 3, -1.0, k % 3 > 0) for k in range(1, 13)] + [(2, 3, 2.0, True)])
+    elif shape == "deep":                                   # a chain, and skips over it
+        n_in, n_out = 3, 2
+        chain = [1] + list(range(6, 12)) + [4]
+        g = genome(*[(a, b, 1.0, True) for a, b in zip(chain, chain[1:])]
+                   + [(3, 5, -1.0, True), (2, 4, 0.5, True), (1, 5, 0.3, False),
+                      (3, 9, 1.5, True), (7, 5, -2.0, True)])
+    elif shape == "random-xor":
+        n_in, n_out, g = 2, 1, random_genome(5, 2, 1, 9, 0.5)
+    else:
+        g = random_genome(int(shape.split("-")[1]), n_in, n_out, 12, 0.35)
+    base = ezspark.RunFile.open(cartpole_run)
+    champion = Champion(g, n_in, n_out, generation=1, fitness=123.4, species=1)
+    run = ezspark.RunFile(base.path, {**base.attrs, "env_id": "LunarLander-v3"},
+                          base.config_json, base.history,
+                          {1: (champion_arrays(champion),
+                               {"generation": 1, "fitness": 123.4, "species": 1})})
+    assert_nothing_cut(_plotting.run_figure(run))

@@ -190,17 +190,26 @@ def _tallest_column(pos: dict) -> int:
 def _draw_network(ax, champion, pos: dict, size_pt: tuple[float, float]) -> None:
     """The champion's network at positions ``pos`` on ``ax``, about ``size_pt`` (width,
     height in points) large."""
-    ax.set_xlim(*XLIM)
-    ax.set_ylim(-0.02, 1.02)
     ax.axis("off")
-    _draw_edges(ax, champion.genome, pos)
+    _fit_limits(ax, _draw_edges(ax, champion.genome, pos))
     _draw_nodes(ax, champion, pos, size_pt)
     _network_title_and_legend(ax, champion)
 
 
-def _draw_edges(ax, g, pos: dict) -> None:
+def _fit_limits(ax, curves: list[np.ndarray], pad: float = 0.02) -> None:
+    """Limits that hold the nodes in [0, 1]², their labels beside the input and output
+    columns (XLIM) and every edge: an arc around a node near the border bends outside
+    [0, 1]², and would be cut at the panel's edge.  ``pad`` leaves room for line widths."""
+    points = np.concatenate(curves) if curves else np.zeros((0, 2))
+    ax.set_xlim(min(XLIM[0], points[:, 0].min(initial=0.0) - pad),
+                max(XLIM[1], points[:, 0].max(initial=1.0) + pad))
+    ax.set_ylim(min(-pad, points[:, 1].min(initial=0.0) - pad),
+                max(1.0 + pad, points[:, 1].max(initial=1.0) + pad))
+
+
+def _draw_edges(ax, g, pos: dict) -> list[np.ndarray]:
     """Connections as curves around other nodes: enabled ones coloured by sign, width by
-    |weight|; disabled ones dashed."""
+    |weight|; disabled ones dashed.  Returns the curves' points."""
     tallest = _tallest_column(pos)
     nodes = np.array(list(pos.values()))
     ids = list(pos)
@@ -222,6 +231,7 @@ def _draw_edges(ax, g, pos: dict) -> None:
         ax.add_collection(LineCollection(
             [enabled_curves[i] for i in order], linewidths=widths[order], alpha=0.75, zorder=2,
             colors=[POSITIVE if w[i] >= 0 else NEGATIVE for i in order]))
+    return curves
 
 
 def _draw_nodes(ax, champion, pos: dict, size_pt: tuple[float, float]) -> None:

@@ -193,7 +193,7 @@ def read_champion_json(path, generation: int | None = None) -> Champion:
         raise StoreError(f"{path}: {exc}") from None
     if generation is not None and generation != champion.generation:
         raise StoreError(f"{path} holds the champion of generation {champion.generation} "
-                         f"only, not generation {generation} (an exported champion is one generation)")
+                         f"only, not generation {generation} (an export is one champion)")
     return champion
 
 
