@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 
 from ezspark import hookimpl
 from ezspark.plugins.manager import get_plugin_manager
@@ -36,6 +37,7 @@ class _StopRequest:
 
     def __init__(self):
         self.requested = False
+        self.previous_unraisable = sys.unraisablehook
 
     def handle(self, _signum, _frame):
         self.requested = True
@@ -45,6 +47,12 @@ class _StopRequest:
     def ezspark_generation_start(self, run, generation, population):
         if self.requested:
             raise KeyboardInterrupt
+
+    def unraisable(self, info):
+        """Python's report of a lost interrupt ("Exception ignored in ...") is left out:
+        the interrupt is remembered, and stops the run at the next generation start."""
+        if not (self.requested and isinstance(info.exc_value, KeyboardInterrupt)):
+            self.previous_unraisable(info)
 
 
 @contextlib.contextmanager
@@ -58,9 +66,11 @@ def interrupts_stop_the_run():
     previous_int = signal.getsignal(signal.SIGINT)
     if previous_int is signal.default_int_handler:
         signal.signal(signal.SIGINT, request.handle)
+    sys.unraisablehook = request.unraisable
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous_term)
         signal.signal(signal.SIGINT, previous_int)
+        sys.unraisablehook = request.previous_unraisable
         pm.unregister(request)
