@@ -144,3 +144,19 @@ def inline_synopses(path: Path) -> list[tuple[int, click.Command, list[str]]]:
 
 def documents() -> list[Path]:
     return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def command_table(path: Path) -> dict[str, list[str]]:
+    """The flags that a page's command table (rows whose first cell is code such as
+    ``ezspark play RUN.h5 [-g G]``, or ``envs [--json]`` / ``plugins [--json]``) names for
+    each command."""
+    rows: dict[str, list[str]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("| `"):
+            continue
+        first_cell = re.split(r"(?<!\\)\|", line)[1]
+        for code in INLINE_CODE.findall(first_cell.replace("\\|", "|")):
+            words = code.removeprefix("ezspark ").split()
+            if words:
+                rows.setdefault(words[0], []).extend(FLAG.findall(code))
+    return rows

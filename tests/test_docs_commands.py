@@ -22,8 +22,8 @@ from click.testing import CliRunner
 import ezspark
 from ezspark.cli import cli
 
-from .markdown_commands import (ROOT, check_parses, document_commands, documents,
-                                inline_synopses, known_flags, why_not_run)
+from .markdown_commands import (ROOT, check_parses, command_table, document_commands,
+                                documents, inline_synopses, known_flags, why_not_run)
 
 # Pages whose shell blocks show ezspark commands; a page that loses them all fails
 # test_the_pages_show_commands (the extraction must not pass by finding nothing).
@@ -81,6 +81,22 @@ def test_every_flag_named_inline_exists(page):
              for line, command, flags in inline_synopses(page)
              for flag in flags if flag not in known_flags(command)]
     assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("page", ["docs/user-guide.md", "docs/architecture.md"])
+def test_the_command_tables_name_every_command_and_option(page):
+    table = command_table(ROOT / page)
+    context = click.Context(cli)
+    missing = []
+    for name in cli.list_commands(context):
+        command = cli.get_command(context, name)
+        named = set(table.get(name, []))
+        missing += [f"{name} {'/'.join(p.opts + p.secondary_opts)}" for p in command.params
+                    if isinstance(p, click.Option) and not p.hidden
+                    and not named & {*p.opts, *p.secondary_opts}]
+        if name not in table:
+            missing.append(f"{name} (no row)")
+    assert not missing, f"{page}'s command table lacks: " + ", ".join(missing)
 
 
 def test_a_flag_that_does_not_exist_fails_the_check():
