@@ -119,9 +119,10 @@ class EnvEvaluator(Evaluator):
     def _action_table(self, envs) -> tuple:
         """The action objects handed to ``step``: index j is action ``action_start + j``.
 
-        For a gymnasium ``Discrete`` space they are scalars of the space's own dtype (what
-        ``action_space.sample()`` returns, and the fast path of ``Discrete.contains``);
-        otherwise Python ints.  Either way the env sees the same action values."""
+        For gymnasium's own ``Discrete`` class with a signed integer dtype and the same start
+        they are scalars of the space's dtype (what ``action_space.sample()`` returns, and the
+        fast path of ``Discrete.contains``); for any other space, ``Discrete`` subclasses and
+        unsigned dtypes included, Python ints.  Either way the env sees the same values."""
         from gymnasium import spaces    # gymnasium takes ~0.4 s to import: only when playing
 
         start, n_out = self.info.action_start, self.info.output_size
