@@ -10,7 +10,7 @@ from click.testing import CliRunner
 import ezspark
 from ezspark.engine.genome import Genome
 from ezspark.network.champion import Champion
-from ezspark.store.runfile import champion_arrays
+from ezspark.store.champions import ChampionTable
 from ezspark.cli import cli
 
 from .helpers import X, Y, assert_user_error, xor_fitness  # noqa: F401
@@ -267,7 +267,5 @@ def test_every_drawn_element_lies_inside_its_panel(shape, cartpole_run):
     base = ezspark.RunFile.open(cartpole_run)
     champion = Champion(g, n_in, n_out, generation=1, fitness=123.4, species=1)
     run = ezspark.RunFile(base.path, {**base.attrs, "env_id": "LunarLander-v3"},
-                          base.config_json, base.history,
-                          {1: (champion_arrays(champion),
-                               {"generation": 1, "fitness": 123.4, "species": 1})})
+                          base.config_json, base.history, ChampionTable.of([champion]))
     assert_nothing_cut(_plotting.run_figure(run))

@@ -47,7 +47,7 @@ def plain_h5py_opens(path: Path):
     """Open with h5py in a process that never imports ezspark."""
     code = ("import sys, h5py\n"
             "for p in sys.argv[1:]:\n"
-            "    with h5py.File(p, 'r') as f:\n"
+            "    with h5py.File(p, 'r', swmr=True) as f:\n"
             "        list(f.keys()); dict(f.attrs)\n"
             "assert 'ezspark' not in sys.modules\n")
     files = [str(p) for p in (path / "run.h5", path / "checkpoint.h5") if p.exists()]

@@ -124,13 +124,15 @@ class TestStorage:
     def test_champions_are_stored_every_saving_generations_and_at_the_end(self, tmp_path):
         r = ezspark.train(xor_cfg(generations=8, saving=3), fitness=xor_fitness, seed=0,
                           out=tmp_path / "run")
-        with h5py.File(r.path, "r") as f:
-            assert sorted(f["champions"]) == ["gen_000000", "gen_000003", "gen_000006",
-                                              "gen_000007"]
+        with h5py.File(r.path, "r", swmr=True) as f:
+            index = f["champions/index"][()]
+            assert index["generation"].tolist() == [0, 3, 6, 7]
             assert f["history"].shape == (8,)
-            g = f["champions/gen_000007"]
-            assert np.array_equal(g["conn_weight"][()], r.champion.genome.weight)
-            assert g.attrs["fitness"] == r.champion.fitness
+            last = index[-1]
+            genes = f["champions/connections"][last["conn_offset"]:last["conn_offset"]
+                                               + last["conn_count"]]
+            assert np.array_equal(genes["weight"], r.champion.genome.weight)
+            assert last["fitness"] == r.champion.fitness
 
     def test_existing_run_is_not_overwritten(self, tmp_path):
         ezspark.train(xor_cfg(generations=2), fitness=xor_fitness, seed=0, out=tmp_path)

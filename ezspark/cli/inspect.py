@@ -16,11 +16,10 @@ END_KEYS = ("status", "stopped_at", "reason", "wall_seconds", "env_steps")
 
 def run_summary(run) -> dict:
     """The ``--json`` object of the contract."""
-    champions = []
-    for g in run.generations:
-        c = run.champion(g)
-        champions.append({"generation": g, "fitness": c.fitness, "nodes": c.num_nodes,
-                          "connections": c.num_connections})
+    table = run.champions
+    champions = [{"generation": int(row["generation"]), "fitness": float(row["fitness"]),
+                  "nodes": int(row["node_count"]), "connections": int(enabled)}
+                 for row, enabled in zip(table.index, table.enabled_counts())]
     history = [{n: row[n].item() for n in run.history.dtype.names} for row in run.history]
     summary = {"format_version": int(run.attrs["format_version"]), "env_id": run.env_id,
                "generations": len(history), "champions": champions, "history": history,

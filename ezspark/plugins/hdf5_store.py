@@ -1,10 +1,12 @@
 """Built-in reporter: the run store, ``run.h5`` (history rows and champions).
 
 Active for runs with an output file (``run.out``).  The file is created when the run
-starts (an existing one is refused unless the run may overwrite it), rows and champions
-are added as generations end, and everything is written atomically (see
-``ezspark.RunStore``).  The file says "running" until the run ends, then how it ended.  Blocking the plugin name ``ezspark.plugins.hdf5_store`` leaves
-runs without a run.h5.
+starts (an existing one is refused unless the run may overwrite it; a resumed run's is
+trimmed to its checkpoint), rows and champions are added as generations end and appended
+to the file in place (see ``ezspark.RunStore``): at most every 2 seconds, before every
+checkpoint, and at the end.  The file says "running" until the run ends, then how it
+ended.  Blocking the plugin name ``ezspark.plugins.hdf5_store`` leaves runs without a
+run.h5.
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ def ezspark_run_start(run):
 def ezspark_checkpoint(run, generation):
     store = _stores.get(id(run))
     if store is not None:
-        store.flush()
+        store.flush(sync=True)   # run.h5 on disk before the checkpoint that relies on it
 
 
 @hookimpl

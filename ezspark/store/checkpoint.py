@@ -11,7 +11,9 @@ at any instant leaves the previous checkpoint or the new one.  Layout (plain h5p
     /species/representatives/   off, innovation, src, dst, weight, enabled
     /registry/       pair_keys, pair_values, split_keys, split_values, counters, io
     /rng             JSON of both streams' bit-generator states (evolution, verification)
-    /history         the history table so far (same dtype as run.h5)
+    /history         (checkpoints written before run.h5 format 2 only) the history so far;
+                     now run.h5 alone holds it, so that the checkpoint's size does not grow
+                     with the run (a resume reads the history from run.h5)
     /excluded        identities of excluded remote workers (strings)
     /last_fitness    finished runs only: the fitness of the final generation, whose
                      population /population still holds, so that a resumed run can
@@ -26,7 +28,7 @@ import attrs
 import h5py
 import numpy as np
 
-from ezspark.store.runfile import HISTORY_DTYPE, StoreError, atomic_replace
+from ezspark.store.layout import HISTORY_DTYPE, StoreError, atomic_replace
 from ezspark._version import __version__
 from ezspark.engine.population import Population
 
@@ -46,7 +48,9 @@ class RunState:
     population: object            # Population
     evolution: dict               # Evolution.state()
     rng_states: dict              # {"evolution": ..., "verification": ...}
-    history: np.ndarray           # HISTORY_DTYPE rows
+    # HISTORY_DTYPE rows of the generations before next_generation: not saved (run.h5 holds
+    # them); a resume fills them in from run.h5 (or an old checkpoint's /history)
+    history: np.ndarray = attrs.field(factory=lambda: np.empty(0, HISTORY_DTYPE))
     warned: bool = False
     excluded: tuple = ()
     finished: bool = False        # the run ended after its final generation
@@ -92,7 +96,6 @@ def save_checkpoint(path: Path, state: RunState) -> None:
             for key, arr in evo["registry"].items():
                 reg.create_dataset(key, data=arr)
             f.create_dataset("rng", data=json.dumps(state.rng_states), dtype=h5py.string_dtype())
-            f.create_dataset("history", data=np.asarray(state.history, dtype=HISTORY_DTYPE))
             f.create_dataset("excluded", data=list(state.excluded), dtype=h5py.string_dtype())
             if state.last_fitness is not None:
                 f.create_dataset("last_fitness", data=np.asarray(state.last_fitness, np.float64))
@@ -137,7 +140,8 @@ def load_checkpoint(path: Path) -> RunState:
             return RunState(config_json=config_json, seed=int(f.attrs["seed"]),
                             next_generation=int(f.attrs["next_generation"]),
                             population=_read_table(f["population"]), evolution=evolution,
-                            rng_states=rng, history=f["history"][()],
+                            rng_states=rng, history=(f["history"][()] if "history" in f
+                                                             else np.empty(0, HISTORY_DTYPE)),
                             warned=bool(f.attrs["warned"]), excluded=excluded,
                             finished=bool(f.attrs.get("finished", False)),
                             last_fitness=f["last_fitness"][()] if "last_fitness" in f else None)

@@ -18,7 +18,7 @@ import numpy as np
 from ezspark.network.champion import Champion
 from ezspark.engine.genome import Genome
 from ezspark.network.programs import EZSPARK_HIDDEN_BIAS, EZSPARK_OUTPUT_BIAS, EZSPARK_SLOPE
-from ezspark.store.runfile import StoreError, atomic_replace
+from ezspark.store.layout import StoreError, atomic_replace
 from ezspark.engine.operators import is_acyclic
 
 __all__ = ["champion_to_dict", "champion_to_json", "champion_from_dict", "read_champion_json",

@@ -22,7 +22,6 @@ from ezspark.network.champion import Champion
 from ezspark.network.programs import compile_csr
 from ezspark.store.checkpoint import RunState, save_checkpoint
 from ezspark.store.history import GenerationStats, RunResult
-from ezspark.store.runfile import HISTORY_DTYPE
 from ezspark.training.seeds import make_streams
 
 __all__ = ["GenerationLoop", "RunInfo", "RewardBelowMinimum"]
@@ -62,6 +61,8 @@ class GenerationLoop:
         self.cfg, self.run_info, self.evaluator, self.hook = cfg, run, evaluator, hook
         self.stop, self.checkpoint, self.interval = stop, checkpoint, interval
         self.last_save = time.monotonic()
+        self.save_cost = 0.0                      # seconds the last checkpoint took
+        self.config_json = cfg.to_json()          # once: the config does not change
         self.rng, self.verification = make_streams(run.seed)
         self.evo: Evolution | None = None
         self.population = None
@@ -177,7 +178,7 @@ class GenerationLoop:
             return True
         self.population, self.following = self.following, None
         self.snapshot = self._snapshot(k + 1)
-        if time.monotonic() - self.last_save >= self.interval:
+        if time.monotonic() - self.last_save >= self._spacing():
             self._save(self.snapshot)
         return False
 
@@ -235,23 +236,32 @@ class GenerationLoop:
     def _snapshot(self, next_generation: int,
                   last_fitness: np.ndarray | None = None) -> RunState:
         """The run state after a finished generation (docs/algorithm.md 8); with the fitness
-        of the final generation, the state of a finished run."""
-        rows = np.array([attrs.astuple(h) for h in self.history], dtype=HISTORY_DTYPE)
-        return RunState(config_json=self.cfg.to_json(), seed=self.run_info.seed,
+        of the final generation, the state of a finished run.  Its cost does not depend on
+        the generations before: the history is not part of it (run.h5 holds it)."""
+        return RunState(config_json=self.config_json, seed=self.run_info.seed,
                         next_generation=next_generation, population=self.population,
                         evolution=self.evo.state(),
                         rng_states={"evolution": self.rng.bit_generator.state,
                                     "verification": self.verification.bit_generator.state},
-                        history=rows, warned=self.warned, finished=last_fitness is not None,
+                        warned=self.warned, finished=last_fitness is not None,
                         excluded=tuple(sorted(self.evaluator.excluded)),
                         last_fitness=last_fitness)
+
+    def _spacing(self) -> float:
+        """Seconds between checkpoints: ``interval``, but at least 39 times what the last
+        one took (flushing the reporters included), so that checkpoints never take more than
+        1/40 of the wall time, however slow the disk; 0 (a checkpoint after every generation)
+        is kept as asked."""
+        return self.interval if self.interval <= 0 else max(self.interval, 39 * self.save_cost)
 
     def _save(self, snapshot: RunState | None) -> None:
         if self.checkpoint is None or snapshot is None:
             return
+        start = time.monotonic()
         self.hook.ezspark_checkpoint(run=self.run_info, generation=snapshot.next_generation - 1)
         save_checkpoint(self.checkpoint, snapshot)
         self.last_save = time.monotonic()
+        self.save_cost = self.last_save - start
         self.saved = snapshot
 
     def _save_unsaved(self) -> None:

@@ -18,6 +18,8 @@ import numpy as np
 
 from ezspark.config.training import ConfigError, Problem, TrainingConfig, show
 from ezspark.store.checkpoint import RunState, load_checkpoint
+from ezspark.store.layout import HISTORY_DTYPE, StoreError
+from ezspark.store.reader import RunFile
 
 __all__ = ["SAFE_TO_CHANGE", "FREE_TO_CHANGE", "load_resume_state", "resumable_config"]
 
@@ -41,11 +43,26 @@ def load_resume_state(out: str | os.PathLike | None, cfg: TrainingConfig, seed: 
         raise ConfigError("resume needs the output directory of the run (--out DIR; out=DIR "
                           "in Python)")
     state = load_checkpoint(Path(out) / "checkpoint.h5")
+    if not state.history.size:
+        state.history = _stored_history(Path(out) / "run.h5", state)
     cfg = resumable_config(cfg, state, allow_changes, generations)
     if seed is not None and seed != state.seed:
         raise ConfigError([Problem("seed", seed, f"{seed} differs from the seed of the run "
                                    f"being resumed ({state.seed}): leave --seed out")])
     return state, cfg, state.seed
+
+
+def _stored_history(path: Path, state: RunState) -> np.ndarray:
+    """The history rows of the generations the checkpoint has done, from run.h5 (the
+    checkpoint does not hold them since run.h5 format 2); none without a run.h5 (a run
+    whose run store was blocked), which a finished run cannot do without."""
+    if path.exists():
+        rows = RunFile.open(path).history
+        return rows[rows["generation"] < state.next_generation]
+    if state.finished:
+        raise StoreError(f"cannot continue this finished run without its {path}: start a new "
+                         f"run with {_MORE} and --out DIR or --overwrite")
+    return np.empty(0, HISTORY_DTYPE)
 
 
 def resumable_config(cfg: TrainingConfig, state: RunState, allow_changes: bool,

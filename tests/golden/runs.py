@@ -29,6 +29,11 @@ HERE = Path(__file__).parent
 EXAMPLES = HERE.parent.parent / "examples"
 XOR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 XOR_Y = np.array([0.0, 1.0, 1.0, 0.0])
+#: format-1 dataset names (the digest's order) and their format-2 columns
+_FLAT = {"conn_innovation": ("connections", "innovation"), "conn_in": ("connections", "in"),
+         "conn_out": ("connections", "out"), "conn_weight": ("connections", "weight"),
+         "conn_enabled": ("connections", "enabled"), "node_id": ("nodes", "id"),
+         "node_kind": ("nodes", "kind")}
 GENE_COLUMNS = ("conn_innovation", "conn_in", "conn_out", "conn_weight", "conn_enabled",
                 "node_id", "node_kind")
 
@@ -78,20 +83,28 @@ def _exact(value):
 
 
 def record(run_h5: Path) -> dict:
-    """History rows (without ``seconds``) and saved champions of a run file, exactly."""
-    with h5py.File(run_h5, "r") as f:
+    """History rows (without ``seconds``) and saved champions of a run file, exactly (run.h5
+    format 2: champion k is index row k and its slice of /champions/connections; the record
+    keeps the format-1 group names, so that the pinned files stay as they were)."""
+    with h5py.File(run_h5, "r", swmr=True) as f:
         history = f["history"][()]
         rows = [{name: _exact(row[name]) for name in history.dtype.names if name != "seconds"}
                 for row in history]
-        champions = []
-        for name in sorted(f["champions"]):
-            group = f["champions"][name]
-            digest = hashlib.sha256()
-            for column in GENE_COLUMNS:
-                digest.update(np.ascontiguousarray(group[column][()]).tobytes())
-            champions.append({"group": name, "fitness": _exact(group.attrs["fitness"]),
-                              "species": int(group.attrs["species"]),
-                              "genes": digest.hexdigest()})
+        index = f["champions"]["index"][()]
+        tables = {name: f["champions"][name][()] for name in ("nodes", "connections")}
+    champions = []
+    for row in index:
+        parts = {"nodes": tables["nodes"][row["node_offset"]:row["node_offset"]
+                                          + row["node_count"]],
+                 "connections": tables["connections"][row["conn_offset"]:row["conn_offset"]
+                                                      + row["conn_count"]]}
+        digest = hashlib.sha256()
+        for column in GENE_COLUMNS:
+            table, field = _FLAT[column]
+            digest.update(np.ascontiguousarray(parts[table][field]).tobytes())
+        champions.append({"group": f"gen_{int(row['generation']):06d}",
+                          "fitness": _exact(row["fitness"]), "species": int(row["species"]),
+                          "genes": digest.hexdigest()})
     return {"history": rows, "champions": champions}
 
 

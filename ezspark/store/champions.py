@@ -1,0 +1,97 @@
+"""Stored champions as three flat tables (run.h5 format 2): an index row per champion and
+the nodes and connection genes of all of them, one champion after another."""
+from __future__ import annotations
+
+import numpy as np
+
+from ezspark.engine.genome import Genome
+from ezspark.network.champion import Champion
+from ezspark.store.layout import (CONNECTION_DTYPE, INDEX_DTYPE, NODE_DTYPE, NODE_INPUT,
+                                  NODE_OUTPUT, champion_rows)
+
+__all__ = ["ChampionTable"]
+
+#: format 1 dataset names of a champion group, as columns of the flat tables
+_V1_NODES = {"id": "node_id", "kind": "node_kind"}
+_V1_CONNS = {"innovation": "conn_innovation", "in": "conn_in", "out": "conn_out",
+             "weight": "conn_weight", "enabled": "conn_enabled"}
+
+
+class ChampionTable:
+    """``index`` (INDEX_DTYPE), ``nodes`` (NODE_DTYPE), ``connections`` (CONNECTION_DTYPE);
+    champion k is one index row and a slice of each of the other two."""
+
+    def __init__(self, index: np.ndarray, nodes: np.ndarray, connections: np.ndarray):
+        self.index, self.nodes, self.connections = index, nodes, connections
+
+    @classmethod
+    def of(cls, champions, node_start: int = 0, conn_start: int = 0) -> "ChampionTable":
+        """The rows of ``champions`` (Champion objects), offsets counted from
+        ``node_start`` and ``conn_start`` (the rows a file already holds)."""
+        parts = [champion_rows(c) for c in champions]
+        index = np.zeros(len(parts), dtype=INDEX_DTYPE)
+        index["generation"] = [c.generation for c in champions]
+        index["fitness"] = [c.fitness for c in champions]
+        index["species"] = [c.species for c in champions]
+        index["node_count"] = [n.shape[0] for n, _ in parts]
+        index["conn_count"] = [c.shape[0] for _, c in parts]
+        index["node_offset"] = node_start + np.cumsum(index["node_count"]) - index["node_count"]
+        index["conn_offset"] = conn_start + np.cumsum(index["conn_count"]) - index["conn_count"]
+        nodes = np.concatenate([n for n, _ in parts]) if parts else np.empty(0, NODE_DTYPE)
+        conns = (np.concatenate([c for _, c in parts]) if parts
+                 else np.empty(0, CONNECTION_DTYPE))
+        return cls(index, nodes, conns)
+
+    @classmethod
+    def from_groups(cls, groups) -> "ChampionTable":
+        """The champions of a format-1 file: ``groups`` maps names to h5py groups holding
+        one champion each (any order; a table in generation order comes out)."""
+        ordered = sorted(groups.values(), key=lambda g: int(g.attrs["generation"]))
+        index = np.zeros(len(ordered), dtype=INDEX_DTYPE)
+        nodes, conns = [], []
+        n_total = c_total = 0
+        for k, g in enumerate(ordered):
+            n = np.empty(g["node_id"].shape[0], dtype=NODE_DTYPE)
+            for col, name in _V1_NODES.items():
+                n[col] = g[name][()]
+            c = np.empty(g["conn_in"].shape[0], dtype=CONNECTION_DTYPE)
+            for col, name in _V1_CONNS.items():
+                c[col] = g[name][()]
+            index[k] = (int(g.attrs["generation"]), float(g.attrs["fitness"]),
+                        int(g.attrs["species"]), n_total, n.shape[0], c_total, c.shape[0])
+            n_total, c_total = n_total + n.shape[0], c_total + c.shape[0]
+            nodes.append(n)
+            conns.append(c)
+        return cls(index, np.concatenate(nodes) if nodes else np.empty(0, NODE_DTYPE),
+                   np.concatenate(conns) if conns else np.empty(0, CONNECTION_DTYPE))
+
+    def below(self, generation: int) -> "ChampionTable":
+        """The champions of generations below ``generation`` (a resume drops the rest)."""
+        keep = int(np.searchsorted(self.index["generation"], generation, side="left"))
+        index = self.index[:keep]
+        n_nodes = int(index["node_offset"][-1] + index["node_count"][-1]) if keep else 0
+        n_conns = int(index["conn_offset"][-1] + index["conn_count"][-1]) if keep else 0
+        return ChampionTable(index, self.nodes[:n_nodes], self.connections[:n_conns])
+
+    def enabled_counts(self) -> np.ndarray:
+        """The enabled connections of each champion, in index order (vectorised: a
+        summary of 600,000 champions builds no Champion)."""
+        idx = self.index
+        total = np.concatenate([[0], np.cumsum(self.connections["enabled"], dtype=np.int64)])
+        return total[idx["conn_offset"] + idx["conn_count"]] - total[idx["conn_offset"]]
+
+    @property
+    def generations(self) -> list[int]:
+        return sorted(set(self.index["generation"].tolist()))
+
+    def champion(self, generation: int, env_id: str | None) -> Champion:
+        """The champion stored for ``generation`` (the last one, were there two)."""
+        row = self.index[np.flatnonzero(self.index["generation"] == generation)[-1]]
+        n0, c0 = int(row["node_offset"]), int(row["conn_offset"])
+        kinds = self.nodes["kind"][n0:n0 + int(row["node_count"])]
+        c = self.connections[c0:c0 + int(row["conn_count"])]
+        genome = Genome(c["innovation"], c["in"], c["out"], c["weight"], c["enabled"])
+        return Champion(genome, int((kinds == NODE_INPUT).sum()),
+                        int((kinds == NODE_OUTPUT).sum()), generation=int(row["generation"]),
+                        fitness=float(row["fitness"]), species=int(row["species"]),
+                        env_id=env_id)

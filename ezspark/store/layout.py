@@ -1,0 +1,102 @@
+"""The layout of ``run.h5`` shared by its writer and its readers: format versions, table
+dtypes, how a champion becomes rows, and the atomic file replacement both files use.
+
+Format 2 (docs/architecture.md "run.h5")::
+
+    /                     attrs: format_version (2), ezspark_version, env_id, seed, created,
+                                 status, stopped_at, reason, wall_seconds, env_steps
+    /config               string dataset: the training JSON, normalised
+    /history              HISTORY_DTYPE, one row per generation, appended
+    /champions/index      INDEX_DTYPE, one row per stored champion, appended
+    /champions/nodes      NODE_DTYPE, the nodes of every stored champion, one after another
+    /champions/connections  CONNECTION_DTYPE, likewise their connection genes
+    /live/wall_seconds    float64[1]: the run's wall time, rewritten in place at every flush
+
+Champion k is ``nodes[node_offset:node_offset + node_count]`` and
+``connections[conn_offset:conn_offset + conn_count]`` of index row k.  Every table is
+chunked and resizable, created before the writer enters SWMR mode (no object can be created
+then); the root attributes are written when the file is created and again once the run
+has ended, after SWMR mode is left.
+
+Format 1 (still read, converted when resumed) kept one group per champion,
+``/champions/gen_000042/`` with node_id, node_kind, conn_innovation, conn_in, conn_out,
+conn_weight, conn_enabled and attrs generation, fitness, species.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ezspark.store.history import HISTORY_FIELDS
+
+__all__ = ["FORMAT_VERSION", "HISTORY_DTYPE", "INDEX_DTYPE", "NODE_DTYPE",
+           "CONNECTION_DTYPE", "END_ATTRS", "StoreError", "atomic_replace", "champion_rows",
+           "history_rows", "NODE_INPUT", "NODE_OUTPUT", "NODE_HIDDEN"]
+
+FORMAT_VERSION = 2
+NODE_INPUT, NODE_OUTPUT, NODE_HIDDEN = 0, 1, 2
+HISTORY_DTYPE = np.dtype([
+    ("generation", np.int64), ("best_fitness", np.float64), ("mean_fitness", np.float64),
+    ("population", np.int64), ("species", np.int64), ("evaluations", np.int64),
+    ("env_steps", np.int64), ("reward_violations", np.int64), ("seconds", np.float64),
+    ("checks", np.int64), ("mismatches", np.int64), ("excluded", np.int64),
+])
+assert HISTORY_DTYPE.names == HISTORY_FIELDS
+INDEX_DTYPE = np.dtype([
+    ("generation", np.int64), ("fitness", np.float64), ("species", np.int64),
+    ("node_offset", np.int64), ("node_count", np.int64),
+    ("conn_offset", np.int64), ("conn_count", np.int64),
+])
+NODE_DTYPE = np.dtype([("id", np.int32), ("kind", np.uint8)])
+CONNECTION_DTYPE = np.dtype([("innovation", np.int32), ("in", np.int32), ("out", np.int32),
+                             ("weight", np.float64), ("enabled", np.bool_)])
+#: The root attributes that say how a run ended, and their values before it ends.
+END_ATTRS = {"status": "running", "stopped_at": -1, "reason": "", "wall_seconds": 0.0,
+             "env_steps": 0}
+
+
+class StoreError(ValueError):
+    """A run file or directory cannot be used (a user mistake: exit code 2 in the CLI)."""
+
+
+def fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_replace(tmp: Path, final: Path) -> None:
+    """fsync ``tmp``, rename it over ``final`` and fsync the directory."""
+    fsync_path(tmp)
+    os.replace(tmp, final)
+    try:
+        fsync_path(final.parent)
+    except OSError:  # some file systems cannot fsync a directory
+        pass
+
+
+def champion_rows(champion) -> tuple[np.ndarray, np.ndarray]:
+    """The node rows and connection rows of one champion (NODE_DTYPE, CONNECTION_DTYPE)."""
+    g = champion.genome
+    n_in, n_out = champion.n_inputs, champion.n_outputs
+    hidden = g.hidden_nodes(n_in, n_out)
+    nodes = np.empty(n_in + n_out + hidden.shape[0], dtype=NODE_DTYPE)
+    nodes["id"] = np.concatenate([np.arange(1, n_in + n_out + 1, dtype=np.int32), hidden])
+    nodes["kind"] = np.concatenate([np.full(n_in, NODE_INPUT, np.uint8),
+                                    np.full(n_out, NODE_OUTPUT, np.uint8),
+                                    np.full(hidden.shape[0], NODE_HIDDEN, np.uint8)])
+    conns = np.empty(g.innovation.shape[0], dtype=CONNECTION_DTYPE)
+    for name, arr in zip(CONNECTION_DTYPE.names, (g.innovation, g.src, g.dst, g.weight,
+                                                  g.enabled)):
+        conns[name] = arr
+    return nodes, conns
+
+
+def history_rows(stats: list) -> np.ndarray:
+    """GenerationStats as HISTORY_DTYPE rows."""
+    return np.array([tuple(getattr(s, n) for n in HISTORY_FIELDS) for s in stats],
+                    dtype=HISTORY_DTYPE)

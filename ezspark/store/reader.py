@@ -1,0 +1,147 @@
+"""Reading ``run.h5`` (formats 1 and 2) and champions: ``RunFile``, ``load_champion``.
+
+Files are opened with ``swmr=True``: that reads a file a run is still writing, one whose
+writer was killed (its consistency flags still set, which a plain read refuses) and an
+ordinary closed file alike.  The file is read into memory and closed again at once.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from ezspark.config.training import TrainingConfig
+from ezspark.store.champions import ChampionTable
+from ezspark.store.export import read_champion_json
+from ezspark.store.history import HISTORY_FIELDS, GenerationStats
+from ezspark.store.layout import FORMAT_VERSION, StoreError
+
+__all__ = ["RunFile", "load_champion", "is_json_file", "read_run_tables"]
+
+
+def _checked_path(path) -> Path:
+    """The run.h5 ``path`` names (itself or inside a directory), or a clear StoreError."""
+    path = Path(path)
+    if not path.exists():
+        raise StoreError(f"no such file: {path}")
+    if path.is_dir():
+        candidate = path / "run.h5"
+        if not candidate.exists():
+            raise StoreError(f"{path} is a directory without a run.h5 (python -m "
+                             "ezspark run CONFIG --out DIR writes one)")
+        path = candidate
+    if not h5py.is_hdf5(path):
+        raise StoreError(f"{path} is not an HDF5 file (not a run.h5 written by ezspark)")
+    return path
+
+
+def read_run_tables(f: h5py.File, path: Path) -> tuple[dict, str, np.ndarray, ChampionTable]:
+    """Root attributes, config JSON, history and champions of an open run.h5 of either
+    format (format 1 champion groups become flat tables)."""
+    if "format_version" not in f.attrs or "config" not in f or "history" not in f:
+        raise StoreError(f"{path} is an HDF5 file but not an ezspark run "
+                         "(no format_version, /config or /history)")
+    version = int(f.attrs["format_version"])
+    if version > FORMAT_VERSION:
+        raise StoreError(f"{path} has format_version {version}, newer than this "
+                         f"ezspark reads ({FORMAT_VERSION}): upgrade ezspark "
+                         "(pip install --upgrade ezspark)")
+    attrs_ = {k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()}
+    config_json = f["config"][()]
+    if isinstance(config_json, bytes):
+        config_json = config_json.decode("utf-8")
+    history = f["history"][()]
+    if version == 1:
+        return attrs_, config_json, history, ChampionTable.from_groups(f.get("champions", {}))
+    if attrs_.get("status") == "running":      # totals of a run still writing (or killed)
+        attrs_["wall_seconds"] = float(f["live"]["wall_seconds"][0])
+        attrs_["env_steps"] = int(history["env_steps"].sum())
+    return attrs_, config_json, history, _flat_champions(f["champions"])
+
+
+def _flat_champions(group: h5py.Group) -> ChampionTable:
+    """The format-2 tables; index rows whose nodes or connections a live writer has not
+    flushed yet are left out."""
+    nodes, conns = group["nodes"][()], group["connections"][()]
+    index = group["index"][()]
+    whole = ((index["node_offset"] + index["node_count"] <= nodes.shape[0])
+             & (index["conn_offset"] + index["conn_count"] <= conns.shape[0]))
+    return ChampionTable(index[whole], nodes, conns)
+
+
+class RunFile:
+    """A ``run.h5`` read into memory (the file is closed again at once)."""
+
+    def __init__(self, path, attrs_: dict, config_json: str, history: np.ndarray,
+                 champions: ChampionTable):
+        self.path = Path(path)
+        self.attrs = attrs_
+        self.config_json = config_json
+        self.history = history                  # structured array, HISTORY_DTYPE
+        self.champions = champions
+
+    @classmethod
+    def open(cls, path) -> "RunFile":
+        path = _checked_path(path)
+        try:
+            with h5py.File(path, "r", swmr=True) as f:
+                return cls(path, *read_run_tables(f, path))
+        except StoreError:
+            raise
+        except (OSError, KeyError, ValueError, RuntimeError) as exc:   # RuntimeError: a
+            raise StoreError(f"{path} cannot be read as an ezspark run: {exc}") from exc  # cut file
+
+    @property
+    def config(self):
+        return TrainingConfig.from_json(self.config_json)
+
+    @property
+    def env_id(self) -> str | None:
+        return self.attrs.get("env_id") or None
+
+    @property
+    def generations(self) -> list[int]:
+        """Generations with a stored champion, in increasing order."""
+        return self.champions.generations
+
+    def history_rows(self) -> list[GenerationStats]:
+        names = [n for n in HISTORY_FIELDS if n in (self.history.dtype.names or ())]
+        return [GenerationStats(**{n: row[n].item() for n in names}) for row in self.history]
+
+    def champion(self, generation: int | None = None):
+        """The champion of ``generation`` (default: the newest stored one)."""
+        stored = self.generations
+        if not stored:
+            raise StoreError(f"{self.path} holds no champion yet")
+        if generation is None:
+            generation = stored[-1]
+        if generation not in stored:
+            shown = ", ".join(map(str, stored[:8])) + (", …" if len(stored) > 8 else "")
+            raise StoreError(f"generation {generation} has no stored champion in {self.path} "
+                             f"(stored: {shown}); choose a stored one (--generation/-g G on "
+                             "the command line)")
+        return self.champions.champion(generation, self.env_id)
+
+
+def is_json_file(path) -> bool:
+    """Whether ``path`` is a file whose content starts like JSON (``{`` or ``[``, after
+    white space or a byte order mark): told by content, whatever the suffix."""
+    path = Path(path)
+    if not path.is_file():
+        return False
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return False                    # RunFile.open names the problem
+    return head.removeprefix(b"\xef\xbb\xbf").lstrip()[:1] in (b"{", b"[")
+
+
+def load_champion(path, generation: int | None = None):
+    """The champion stored in ``path`` for ``generation``: a run.h5 (or the directory holding
+    it; default: the newest stored champion), or a champion JSON written by ``ezspark export``
+    (told by content).  It has ``act()`` and ``activate()``."""
+    if is_json_file(path):
+        return read_champion_json(path, generation)
+    return RunFile.open(path).champion(generation)
