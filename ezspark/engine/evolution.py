@@ -148,7 +148,9 @@ class Evolution:
                 "founded": np.array([s.founded for s in sp], dtype=np.int64),
                 "best": np.array([s.best for s in sp], dtype=np.float64),
                 "stagnation": np.array([s.stagnation for s in sp], dtype=np.int64),
-                "representatives": Population.from_genomes([s.representative for s in sp]),
+                # genomes are values, never changed in place: the loop snapshots this after
+                # every generation, and only a checkpoint written makes them a table
+                "representatives": tuple(s.representative for s in sp),
             },
             "registry": self.registry.to_arrays(),
         }

@@ -91,7 +91,8 @@ def save_checkpoint(path: Path, state: RunState) -> None:
             sp = f.create_group("species")
             for key in ("id", "founded", "best", "stagnation"):
                 sp.create_dataset(key, data=evo["species"][key])
-            _write_table(sp.create_group("representatives"), evo["species"]["representatives"])
+            _write_table(sp.create_group("representatives"),
+                         Population.from_genomes(evo["species"]["representatives"]))
             reg = f.create_group("registry")
             for key, arr in evo["registry"].items():
                 reg.create_dataset(key, data=arr)

@@ -1,5 +1,5 @@
 """The layout of ``run.h5`` shared by its writer and its readers: format versions, table
-dtypes, how a champion becomes rows, and the atomic file replacement both files use.
+dtypes, and the atomic file replacement both files use.
 
 Format 2 (docs/architecture.md "run.h5")::
 
@@ -32,8 +32,8 @@ import numpy as np
 from ezspark.store.history import HISTORY_FIELDS
 
 __all__ = ["FORMAT_VERSION", "HISTORY_DTYPE", "INDEX_DTYPE", "NODE_DTYPE",
-           "CONNECTION_DTYPE", "END_ATTRS", "StoreError", "atomic_replace", "champion_rows",
-           "history_rows", "NODE_INPUT", "NODE_OUTPUT", "NODE_HIDDEN"]
+           "CONNECTION_DTYPE", "END_ATTRS", "StoreError", "atomic_replace", "history_rows",
+           "NODE_INPUT", "NODE_OUTPUT", "NODE_HIDDEN"]
 
 FORMAT_VERSION = 2
 NODE_INPUT, NODE_OUTPUT, NODE_HIDDEN = 0, 1, 2
@@ -77,23 +77,6 @@ def atomic_replace(tmp: Path, final: Path) -> None:
         fsync_path(final.parent)
     except OSError:  # some file systems cannot fsync a directory
         pass
-
-
-def champion_rows(champion) -> tuple[np.ndarray, np.ndarray]:
-    """The node rows and connection rows of one champion (NODE_DTYPE, CONNECTION_DTYPE)."""
-    g = champion.genome
-    n_in, n_out = champion.n_inputs, champion.n_outputs
-    hidden = g.hidden_nodes(n_in, n_out)
-    nodes = np.empty(n_in + n_out + hidden.shape[0], dtype=NODE_DTYPE)
-    nodes["id"] = np.concatenate([np.arange(1, n_in + n_out + 1, dtype=np.int32), hidden])
-    nodes["kind"] = np.concatenate([np.full(n_in, NODE_INPUT, np.uint8),
-                                    np.full(n_out, NODE_OUTPUT, np.uint8),
-                                    np.full(hidden.shape[0], NODE_HIDDEN, np.uint8)])
-    conns = np.empty(g.innovation.shape[0], dtype=CONNECTION_DTYPE)
-    for name, arr in zip(CONNECTION_DTYPE.names, (g.innovation, g.src, g.dst, g.weight,
-                                                  g.enabled)):
-        conns[name] = arr
-    return nodes, conns
 
 
 def history_rows(stats: list) -> np.ndarray:
