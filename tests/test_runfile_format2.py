@@ -16,6 +16,9 @@ from click.testing import CliRunner
 
 import ezspark
 from ezspark.cli import cli
+from ezspark.network.champion import Champion
+from ezspark.store.champions import ChampionTable
+from .naive import random_genome
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMAT1 = Path(__file__).resolve().parent / "data" / "format1_run"
@@ -74,6 +77,7 @@ class TestFormat1:
         run = ezspark.RunFile.open(old)
         assert run.generations == [0, 1, 2] and run.history.shape == (3,)
         assert run.champion().num_connections > 0
+        assert ezspark.load_champion(old, 1).genome == run.champion(1).genome
         data = json.loads(CliRunner().invoke(cli, ["inspect", str(old), "--json"]).output)
         assert data["format_version"] == 1 and data["status"] == "stop"
         assert [c["generation"] for c in data["champions"]] == [0, 1, 2]
@@ -162,3 +166,27 @@ def test_sigkill_at_random_instants_keeps_every_flushed_row_and_resume_is_exact(
     else:
         assert start_run(cfg, out, *extra).wait() == 0
     same_history_and_champions(ref / "run.h5", out / "run.h5")
+
+
+def test_champion_rows_built_for_many_champions_at_once_equal_one_at_a_time():
+    """ChampionTable.of (one flush, many champions) gives each champion its inputs, outputs
+    and sorted hidden nodes, and its genes, and reads back the same champion."""
+    rng = np.random.default_rng(5)
+    champions = []
+    for k in range(60):
+        n_in, n_out = (2, 1) if k % 3 else (4, 2)
+        genome = random_genome(rng, n_in, n_out, n_genes=int(rng.integers(0, 12)))
+        champions.append(Champion(genome, n_in, n_out, generation=k, fitness=k / 2,
+                                  species=k % 4))
+    table = ChampionTable.of(champions, node_start=7, conn_start=9)
+    together = ChampionTable.of(champions)
+    for row, c in zip(table.index, champions):
+        nodes = table.nodes[row["node_offset"] - 7:row["node_offset"] - 7 + row["node_count"]]
+        io = c.n_inputs + c.n_outputs
+        assert nodes["id"].tolist() == list(range(1, io + 1)) + c.hidden_nodes.tolist()
+        assert nodes["kind"].tolist() == [0] * c.n_inputs + [1] * c.n_outputs + \
+            [2] * len(c.hidden_nodes)
+        back = together.champion(c.generation, None)
+        assert back.genome == c.genome and (back.n_inputs, back.n_outputs) == \
+            (c.n_inputs, c.n_outputs) and back.species == c.species
+    assert table.index["conn_offset"][0] == 9 and len(ChampionTable.of([]).index) == 0
