@@ -11,6 +11,7 @@ import ezspark
 from ezspark.cli import options
 from ezspark.cli.errors import user_errors
 from ezspark.cli.signals import interrupts_stop_the_run
+from ezspark.store.reader import newest_champion_generation
 
 
 def _resume_command(config_file, directory, generations) -> str:
@@ -98,7 +99,7 @@ def command(config_file, out, seed, generations, workers, resume, allow_config_c
         click.echo("champion: not stored (the run.h5 store plugin, ezspark.plugins.hdf5_store, "
                    "is blocked)")
     else:
-        champ = ezspark.RunFile.open(result.path).generations[-1]
+        champ = newest_champion_generation(result.path)
         click.echo(f"champion: {result.path} (generation {champ}, fitness "
                    f"{result.champion.fitness:.6g})")
     if result.stopped == "interrupted":

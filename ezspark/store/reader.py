@@ -17,7 +17,8 @@ from ezspark.store.export import read_champion_json
 from ezspark.store.history import HISTORY_FIELDS, GenerationStats
 from ezspark.store.layout import FORMAT_VERSION, StoreError
 
-__all__ = ["RunFile", "load_champion", "is_json_file", "read_run_tables"]
+__all__ = ["RunFile", "load_champion", "is_json_file", "read_run_tables",
+           "newest_champion_generation"]
 
 
 def _checked_path(path) -> Path:
@@ -122,6 +123,21 @@ class RunFile:
                              f"(stored: {shown}); choose a stored one (--generation/-g G on "
                              "the command line)")
         return self.champions.champion(generation, self.env_id)
+
+
+def newest_champion_generation(path) -> int | None:
+    """The generation of the newest champion stored in a run.h5 (None: none yet), read
+    without loading the file: the end of a long run names it at a glance."""
+    path = _checked_path(path)
+    try:
+        with h5py.File(path, "r", swmr=True) as f:
+            if int(f.attrs.get("format_version", 1)) == 1:
+                generations = [int(name[len("gen_"):]) for name in f.get("champions", {})]
+                return max(generations, default=None)
+            index = f["champions"]["index"]
+            return int(index[index.shape[0] - 1]["generation"]) if index.shape[0] else None
+    except (OSError, KeyError, ValueError, RuntimeError) as exc:
+        raise StoreError(f"{path} cannot be read as an ezspark run: {exc}") from exc
 
 
 def is_json_file(path) -> bool:
