@@ -35,8 +35,10 @@ class _Bar:
             # the summary line and warnings go to the real streams, never through rich
             redirect_stdout=False, redirect_stderr=False)
         self.task = self.progress.add_task(str(generation), total=total)
-        self.progress.start()
         self.drawn = time.monotonic()
+
+    def start(self) -> None:
+        self.progress.start()
 
     def advance(self, done: int) -> None:
         self.progress.update(self.task, completed=done)
@@ -53,16 +55,22 @@ _bars: dict[int, _Bar] = {}     # id(run) -> the bar of its generation in progre
 
 
 def _stop(run) -> None:
-    bar = _bars.pop(id(run), None)
+    # Ctrl-C raises wherever the process is, also inside rich: the bar is forgotten only
+    # once it is stopped, so that the end of the run can stop a bar left half-way.
+    bar = _bars.get(id(run))
     if bar is not None:
         bar.stop()
+        del _bars[id(run)]
 
 
 @hookimpl
 def ezspark_generation_start(run, generation, population):
     _stop(run)
     if run.progress and sys.stderr.isatty():
-        _bars[id(run)] = _Bar(generation, population)
+        # registered before it draws, so that an interrupt while it starts still erases it
+        # (and shows the cursor again) at the end of the run
+        bar = _bars[id(run)] = _Bar(generation, population)
+        bar.start()
 
 
 @hookimpl
@@ -79,4 +87,9 @@ def ezspark_generation_end(run, stats):
 
 @hookimpl(tryfirst=True)
 def ezspark_run_end(run, result):
+    bar = _bars.get(id(run))
     _stop(run)
+    if bar is not None:
+        # an interrupt inside rich's start may have hidden the cursor before the bar knew
+        # it was started; a terminal must never be left without one
+        bar.progress.console.show_cursor(True)
