@@ -12,7 +12,10 @@ worker processes, which must not inherit a thread that writes to the terminal.
 """
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
+import threading
 import time
 
 from rich.console import Console
@@ -22,6 +25,35 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
 from ezspark import hookimpl
 
 INTERVAL = 0.1          # seconds between redraws
+
+
+_HELD = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """Ctrl-C and SIGTERM wait until rich has finished starting, drawing or stopping the bar.
+
+    rich is not safe against an exception raised half-way (a KeyboardInterrupt between its
+    hiding the cursor and registering its render hook breaks its ``stop``).  Within the
+    block a signal is only remembered; afterwards the former handlers are back and the
+    signal is raised again, so it acts exactly as it would have (KeyboardInterrupt, the
+    CLI's stop request, or the default action).  Only the main thread can set handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = {}
+    for signum in _HELD:
+        if signal.getsignal(signum) is not None:     # None: a handler Python cannot restore
+            previous[signum] = signal.signal(signum, lambda n, _frame: caught.append(n))
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in caught:
+            signal.raise_signal(signum)
 
 
 class _Bar:
@@ -38,17 +70,20 @@ class _Bar:
         self.drawn = time.monotonic()
 
     def start(self) -> None:
-        self.progress.start()
+        with _signals_held():
+            self.progress.start()
 
     def advance(self, done: int) -> None:
         self.progress.update(self.task, completed=done)
         now = time.monotonic()
         if now - self.drawn >= INTERVAL:
-            self.progress.refresh()
+            with _signals_held():
+                self.progress.refresh()
             self.drawn = now
 
     def stop(self) -> None:
-        self.progress.stop()
+        with _signals_held():
+            self.progress.stop()
 
 
 _bars: dict[int, _Bar] = {}     # id(run) -> the bar of its generation in progress
