@@ -136,6 +136,33 @@ def test_imports_inside_functions_say_why(path):
             "function needs '# deferred: <optional dependency>' or '# cycle: <which>'")
 
 
+MAX_FUNCTION_LINES = 60
+
+
+def _code_lines(fn) -> int:
+    """Lines of a function from its ``def`` to its end, its docstring left out."""
+    lines = fn.end_lineno - fn.lineno + 1
+    body = fn.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        lines -= body[0].end_lineno - body[0].lineno + 1
+    return lines
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_functions_are_short_enough_to_read_at_once(path):
+    tree = ast.parse(path.read_text())
+    long = [f"{fn.name} ({_code_lines(fn)} lines)" for fn in ast.walk(tree)
+            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and _code_lines(fn) > MAX_FUNCTION_LINES]
+    assert not long, f"{path.relative_to(ROOT)}: split {', '.join(long)}"
+
+
+def test_the_length_check_counts_code_not_docstrings():
+    fn = ast.parse('def f():\n    """doc\n    more"""\n    return 1\n').body[0]
+    assert _code_lines(fn) == 2
+
+
 def test_layer_rules_catch_an_upward_import(tmp_path):
     """The check itself works: an engine module importing the trainer is reported."""
     tree = ast.parse("from ezspark.training.trainer import train\n")
