@@ -1,5 +1,8 @@
-"""Shared helpers for CLI tests: XOR data, fitness, and the user-error assertion."""
+"""Shared helpers of the tests: XOR data, fitness, the user-error assertion, and the
+comparison of two runs' files."""
 import numpy as np
+
+import ezspark
 
 X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
 Y = np.array([0, 1, 1, 0])
@@ -18,3 +21,19 @@ def assert_user_error(result, *fragments):
     assert "Traceback" not in result.output
     for fragment in fragments:
         assert fragment in errors[0]
+
+
+HISTORY_FIELDS = ("generation", "best_fitness", "mean_fitness", "population", "species",
+                  "evaluations", "env_steps", "reward_violations")
+
+
+def assert_same_history_and_champions(a, b):
+    """Two run.h5 files hold the same history (wall time aside) and the same champions."""
+    ra, rb = ezspark.RunFile.open(a), ezspark.RunFile.open(b)
+    for name in HISTORY_FIELDS:
+        assert np.array_equal(ra.history[name], rb.history[name]), name
+    assert ra.generations == rb.generations
+    for g in ra.generations:
+        ca, cb = ra.champion(g), rb.champion(g)
+        assert ca.genome == cb.genome and ca.fitness == cb.fitness and ca.species == cb.species
+    return ra, rb

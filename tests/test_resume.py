@@ -16,9 +16,9 @@ from click.testing import CliRunner
 import ezspark
 from ezspark.cli import cli
 
+from .helpers import assert_same_history_and_champions
+
 ROOT = Path(__file__).resolve().parent.parent
-FIELDS = ("generation", "best_fitness", "mean_fitness", "population", "species",
-          "evaluations", "env_steps", "reward_violations")
 
 
 def write_cfg(tmp_path, **kw):
@@ -33,13 +33,7 @@ def write_cfg(tmp_path, **kw):
 
 
 def same_run(a: Path, b: Path):
-    ra, rb = ezspark.RunFile.open(a), ezspark.RunFile.open(b)
-    for name in FIELDS:
-        assert np.array_equal(ra.history[name], rb.history[name]), name
-    assert ra.generations == rb.generations
-    for g in ra.generations:
-        ca, cb = ra.champion(g), rb.champion(g)
-        assert ca.genome == cb.genome and ca.fitness == cb.fitness and ca.species == cb.species
+    ra, rb = assert_same_history_and_champions(a, b)
     assert ra.attrs["seed"] == rb.attrs["seed"]
 
 

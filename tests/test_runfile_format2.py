@@ -19,25 +19,14 @@ from ezspark.cli import cli
 from ezspark.network.champion import Champion
 from ezspark.store.champions import ChampionTable
 from .naive import random_genome
+from .helpers import assert_same_history_and_champions
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMAT1 = Path(__file__).resolve().parent / "data" / "format1_run"
-FIELDS = ("generation", "best_fitness", "mean_fitness", "population", "species",
-          "evaluations", "env_steps", "reward_violations")
 
 
 def cli_env():
     return dict(os.environ, EZSPARK_DISABLE_PLUGIN_AUTOLOAD="1")
-
-
-def same_history_and_champions(a, b):
-    ra, rb = ezspark.RunFile.open(a), ezspark.RunFile.open(b)
-    for name in FIELDS:
-        assert np.array_equal(ra.history[name], rb.history[name]), name
-    assert ra.generations == rb.generations
-    for g in ra.generations:
-        ca, cb = ra.champion(g), rb.champion(g)
-        assert ca.genome == cb.genome and ca.fitness == cb.fitness and ca.species == cb.species
 
 
 def long_cartpole(tmp_path, **kw):
@@ -104,7 +93,7 @@ class TestFormat1:
             assert "history" not in f                     # run.h5 alone holds it now
         fresh = ezspark.train(ezspark.TrainingConfig.from_json(cfg), seed=11,
                               out=tmp_path / "fresh")
-        same_history_and_champions(fresh.path, old / "run.h5")
+        assert_same_history_and_champions(fresh.path, old / "run.h5")
 
 
 def test_a_reader_sees_the_rows_grow_while_the_run_writes(tmp_path):
@@ -165,7 +154,7 @@ def test_sigkill_at_random_instants_keeps_every_flushed_row_and_resume_is_exact(
         extra = ["--resume"] if (out / "checkpoint.h5").exists() else ["--overwrite"]
     else:
         assert start_run(cfg, out, *extra).wait() == 0
-    same_history_and_champions(ref / "run.h5", out / "run.h5")
+    assert_same_history_and_champions(ref / "run.h5", out / "run.h5")
 
 
 def test_champion_rows_built_for_many_champions_at_once_equal_one_at_a_time():
