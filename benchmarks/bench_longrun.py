@@ -16,13 +16,33 @@ last tenth within 1.2x of the first; outside share <= 10%; peak memory growing b
 than the history rows.
 
     python benchmarks/bench_longrun.py [--generations N] [--quick] [--keep DIR]
+
+``--docs-example --minutes M``: the documented example itself (the file ``ezspark init
+--defaults`` writes, checked equal to ``examples/ezspark-docs-example.json``: CartPole-v0,
+``saving`` 1) trained for M minutes of wall time into a real output directory (run.h5 and
+checkpoint.h5), stopped cleanly by a ``stop`` callback once the time is up.  Recorded per
+generation: population, species, evaluation seconds (``GenerationLoop._evaluate``, timed by
+wrapping it), evolution seconds (``GenerationStats.seconds`` minus evaluation), store and
+checkpoint seconds (as above), and the wall time from its start to the next generation's
+start.  Reported per tenth of the run: generations, mean population, species, the overhead
+outside evaluation per generation and per genome (the population grows, so per genome is
+the measure of "not growing with history") and the store's share of the wall time; and per
+band of population size (1-9, 10-99, ... genomes) and half of the run, the ms per genome
+outside evaluation, in evolution and in the store: like sizes early and late.  Written
+to ``results/bench_longrun_docs.json`` (``--quick``: 0.2 minutes, ``bench_longrun_docs_quick``)
+with a PNG of the curves beside it when matplotlib is installed (the ``plot`` extra).
+
+    python benchmarks/bench_longrun.py --docs-example [--minutes M] [--quick] [--keep DIR]
+    python benchmarks/bench_longrun.py --reanalyse results/bench_longrun_docs.json
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -96,11 +116,12 @@ class StoreClock:
     PARTS = ((GenerationLoop, "_snapshot"), (GenerationLoop, "_save"), (RunStore, "add_row"),
              (RunStore, "add_champion"), (RunStore, "maybe_flush"), (RunStore, "close"))
 
-    def __init__(self):
+    def __init__(self, parts=None):
+        self.parts = self.PARTS if parts is None else parts
         self.seconds, self.depth, self.saved = 0.0, 0, []
 
     def install(self) -> None:
-        for cls, name in self.PARTS:
+        for cls, name in self.parts:
             original = getattr(cls, name)
             self.saved.append((cls, name, original))
             setattr(cls, name, self._timed(original))
@@ -135,13 +156,234 @@ def tenths(probe: Probe, end: float) -> list[dict]:
     return rows
 
 
+# ---- --docs-example: the documented example for a given wall time ------------------------
+
+def docs_example_config(out: str) -> str:
+    """The file ``ezspark init --defaults`` writes, in ``out``; it must be the example file."""
+    path = os.path.join(out, "training.json")
+    subprocess.run([sys.executable, "-m", "ezspark", "init", "--defaults", "--force", path],
+                   check=True, stdout=subprocess.DEVNULL)
+    with open(path) as f, open(os.path.join(H.REPO, "examples",
+                                            "ezspark-docs-example.json")) as g:
+        written, example = json.load(f), json.load(g)
+    if written != example:
+        raise SystemExit(f"ezspark init --defaults differs from the example file: {written}")
+    return path
+
+
+class GenerationProbe:
+    """A reporter plugin: one row per generation (population, species, evaluation, evolution,
+    store and checkpoint seconds, wall time from its start to the next start)."""
+
+    def __init__(self, evaluation: StoreClock, store: StoreClock):
+        self.evaluation, self.store = evaluation, store
+        self.rows, self.open = [], None
+        self.loads, self.next_load = [], 0.0   # the shared machine's load, once a minute
+
+    def _close(self, now: float) -> None:
+        row, self.open = self.open, None
+        start, eval0, store0 = row.pop("_marks")
+        row.update(wall_s=now - start, evaluation_s=self.evaluation.seconds - eval0,
+                   store_s=self.store.seconds - store0)
+        row["evolution_s"] = max(0.0, row.pop("inside_s", 0.0) - row["evaluation_s"])
+        self.rows.append(row)
+
+    @ezspark.hookimpl
+    def ezspark_generation_start(self, run, generation, population):
+        now = time.perf_counter()
+        if self.open is not None:
+            self._close(now)
+        if now >= self.next_load:
+            self.loads.append([generation, *os.getloadavg()])
+            self.next_load = now + 60.0
+        self.open = {"generation": generation, "population": population,
+                     "_marks": (now, self.evaluation.seconds, self.store.seconds)}
+
+    @ezspark.hookimpl
+    def ezspark_generation_end(self, run, stats):
+        self.open.update(species=stats.species, inside_s=stats.seconds)
+
+    def finish(self, now: float) -> list[dict]:
+        if self.open is not None:
+            self._close(now)
+        return self.rows
+
+
+def docs_tenths(rows: list[dict]) -> list[dict]:
+    """Per tenth of the wall time: generations, mean population, last species count, the
+    overhead outside evaluation per generation and per genome, the store's share."""
+    total = sum(r["wall_s"] for r in rows)
+    out, elapsed, k = [], 0.0, 0
+    buckets = [[] for _ in range(10)]
+    for r in rows:
+        buckets[min(9, int(10 * elapsed / total))].append(r)
+        elapsed += r["wall_s"]
+    for k, b in enumerate(buckets):
+        if not b:
+            continue
+        wall = sum(r["wall_s"] for r in b)
+        outside = wall - sum(r["evaluation_s"] for r in b)
+        genomes = sum(r["population"] for r in b)
+        species = [r["species"] for r in b if r["species"] >= 0]
+        out.append({"tenth": k + 1, "generations": len(b), "first_generation": b[0]["generation"],
+                    "mean_population": genomes / len(b),
+                    "species_last": species[-1] if species else None,
+                    "mean_species": sum(species) / len(species) if species else None,
+                    "evaluation_ms_per_genome": 1000 * (wall - outside) / genomes,
+                    "evolution_ms_per_generation": 1000 * sum(r["evolution_s"] for r in b) / len(b),
+                    "outside_ms_per_generation": 1000 * outside / len(b),
+                    "outside_ms_per_genome": 1000 * outside / genomes,
+                    "store_ms_per_generation": 1000 * sum(r["store_s"] for r in b) / len(b),
+                    "store_share": sum(r["store_s"] for r in b) / wall,
+                    "outside_share": outside / wall})
+    return out
+
+
+def docs_bands(rows: list[dict]) -> list[dict]:
+    """The overhead per genome at like population sizes early and late: per band of
+    population (1-9, 10-99, ... genomes) and half of the run's wall time, the generations,
+    mean population, and the ms per genome outside evaluation, in evolution and in the store.
+    Equal figures in both halves mean the overhead does not grow with the history."""
+    total, elapsed, groups = sum(r["wall_s"] for r in rows), 0.0, {}
+    for r in rows[:-1]:                       # the final generation is not reproduced
+        half = "first" if elapsed < total / 2 else "second"
+        groups.setdefault((len(str(r["population"])), half), []).append(r)
+        elapsed += r["wall_s"]
+    out = []
+    for (digits, half), g in sorted(groups.items()):
+        genomes = sum(r["population"] for r in g)
+        out.append({"population": f"{10 ** (digits - 1)}-{10 ** digits - 1}", "half": half,
+                    "generations": len(g), "mean_population": genomes / len(g),
+                    "outside_ms_per_genome":
+                        1000 * sum(r["wall_s"] - r["evaluation_s"] for r in g) / genomes,
+                    "evolution_ms_per_genome": 1000 * sum(r["evolution_s"] for r in g) / genomes,
+                    "store_ms_per_genome": 1000 * sum(r["store_s"] for r in g) / genomes})
+    return out
+
+
+def docs_plot(rows: list[dict], path: str) -> str | None:
+    """Population and species per generation, and the overhead per genome; None without
+    matplotlib."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    g, elapsed = [], 0.0                      # minutes since the start, per generation
+    for r in rows:
+        g.append(elapsed / 60)
+        elapsed += r["wall_s"]
+    fig, (a, b, c) = plt.subplots(3, 1, sharex=True, figsize=(8, 8))
+    a.plot(g, [r["population"] for r in rows])
+    a.set_ylabel("population")
+    b.plot(g[:-1], [r["species"] for r in rows[:-1]], color="tab:orange")
+    b.set_ylabel("species")
+    c.semilogy(g, [1000 * (r["wall_s"] - r["evaluation_s"]) / r["population"] for r in rows],
+               ".", markersize=2, color="tab:green")
+    c.set_ylabel("outside evaluation,\nms per genome")
+    c.set_xlabel(f"minutes ({len(rows)} generations)")
+    a.set_title("ezspark init --defaults (CartPole-v0), saving 1, run.h5 + checkpoint")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def docs_log(tenth_rows: list[dict]) -> None:
+    for r in tenth_rows:
+        H.log(f"tenth {r['tenth']:>2}: {r['generations']:>4} gens from {r['first_generation']}, "
+              f"pop {r['mean_population']:.0f}, species {r['species_last']}, outside "
+              f"{r['outside_ms_per_generation']:.1f} ms/gen = {r['outside_ms_per_genome']:.4f} "
+              f"ms/genome, store {100 * r['store_share']:.1f}%")
+
+
+def docs_reanalyse(path: str) -> int:
+    """Recompute the tenths, bands and figure of a saved ``--docs-example`` result from its
+    per-generation rows (e.g. after changing the report), and rewrite it."""
+    with open(path) as f:
+        full = json.load(f)
+    rows = full["per_generation"]
+    full.update(tenths=docs_tenths(rows), bands=docs_bands(rows))
+    full["figure"] = docs_plot(rows, os.path.splitext(path)[0] + ".png") and \
+        os.path.basename(os.path.splitext(path)[0] + ".png")
+    with open(path, "w") as f:
+        json.dump(full, f, indent=1)
+        f.write("\n")
+    docs_log(full["tenths"])
+    return 0
+
+
+def docs_main(args) -> int:
+    minutes = 0.2 if args.quick else args.minutes
+    machine = H.machine_info()
+    out = args.keep or tempfile.mkdtemp(prefix="ezspark-longrun-docs-")
+    os.makedirs(out, exist_ok=True)
+    path = docs_example_config(out)
+    with open(path) as f:
+        example = json.load(f)
+    evaluation, store = StoreClock(((GenerationLoop, "_evaluate"),)), StoreClock()
+    probe = GenerationProbe(evaluation, store)
+    pm = get_plugin_manager()
+    pm.register(probe, name="bench-longrun-docs-probe")
+    H.log(f"# the docs example ({path}) for {minutes} minutes into {out}")
+    evaluation.install()
+    store.install()
+    t0 = time.perf_counter()
+    deadline = t0 + 60 * minutes
+    try:
+        result = ezspark.train(path, seed=0, out=out, overwrite=True,
+                               stop=lambda champion: time.perf_counter() >= deadline)
+    finally:
+        end = time.perf_counter()
+        store.remove()
+        evaluation.remove()
+        pm.unregister(probe)
+    rows = probe.finish(end)
+    tenth_rows = docs_tenths(rows)
+    docs_log(tenth_rows)
+    name = "bench_longrun_docs_quick" if args.quick else "bench_longrun_docs"
+    figure = docs_plot(rows, os.path.join(H.results_dir(), name + ".png"))
+    full = {"machine": machine, "minutes": minutes, "config": example,
+            "stopped": result.stopped, "generations": len(rows), "wall_seconds": end - t0,
+            "load_average_per_minute": probe.loads, "tenths": tenth_rows,
+            "bands": docs_bands(rows),
+            "last_over_first_outside_ms_per_genome":
+                tenth_rows[-1]["outside_ms_per_genome"] / tenth_rows[0]["outside_ms_per_genome"],
+            "store_share": store.seconds / (end - t0),
+            "evaluation_share": evaluation.seconds / (end - t0),
+            "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            "run_h5_bytes": os.path.getsize(os.path.join(out, "run.h5")),
+            "checkpoint_bytes": os.path.getsize(os.path.join(out, "checkpoint.h5")),
+            "figure": figure and os.path.basename(figure), "per_generation": rows}
+    if not args.keep:
+        shutil.rmtree(out, ignore_errors=True)
+    line = {k: full[k] for k in ("minutes", "stopped", "generations", "wall_seconds",
+                                 "last_over_first_outside_ms_per_genome", "store_share",
+                                 "evaluation_share", "peak_rss_kb", "run_h5_bytes")}
+    line["population_first_last"] = [rows[0]["population"], rows[-1]["population"]]
+    H.emit(name, full, line)
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--generations", type=int, default=100_000)
-    parser.add_argument("--quick", action="store_true", help="5,000 generations")
+    parser.add_argument("--quick", action="store_true", help="5,000 generations "
+                        "(--docs-example: 0.2 minutes)")
     parser.add_argument("--keep", help="write the run here and keep it (default: a "
                         "temporary directory, removed)")
+    parser.add_argument("--docs-example", action="store_true",
+                        help="train the documented example (ezspark init --defaults) instead")
+    parser.add_argument("--minutes", type=float, default=30.0,
+                        help="--docs-example: wall time of the run (default 30)")
+    parser.add_argument("--reanalyse", metavar="JSON",
+                        help="recompute the report of a saved --docs-example result")
     args = parser.parse_args()
+    if args.reanalyse:
+        return docs_reanalyse(args.reanalyse)
+    if args.docs_example:
+        return docs_main(args)
     n = 5_000 if args.quick else args.generations
     machine = H.machine_info()
     out = args.keep or tempfile.mkdtemp(prefix="ezspark-longrun-")
