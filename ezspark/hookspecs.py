@@ -73,6 +73,16 @@ class EzsparkSpec:
         and ``activate()``.  Called after ``ezspark_generation_end`` of that generation."""
 
     @hookspec
+    def ezspark_population(self, run, generation, population, fitness, species):
+        """The whole evaluated population of generation ``generation``, for runs that store
+        populations: every ``run.save_population`` generations (those with generation mod
+        save_population = 0; never when it is 0).  ``population`` is the generation's
+        genomes (``population[i]`` is genome i, a Genome), ``fitness`` float64[P] their
+        fitness, ``species`` int64[P] their species id (-1: none, as in the final
+        generation, which is not speciated).  Called after ``ezspark_new_champion``; do not
+        change the arrays."""
+
+    @hookspec
     def ezspark_checkpoint(self, run, generation):
         """The trainer is about to write ``checkpoint.h5`` with the state after
         ``generation``.  Reporters that buffer must write everything up to and including

@@ -162,6 +162,30 @@ def test_hook_ezspark_new_champion(recorded):
     assert news[0] == ends[0] + 1 and news[1] == ends[2] + 1
 
 
+def test_hook_ezspark_population(tmp_path):
+    class Populations:
+        def __init__(self):
+            self.calls = []
+
+        @hookimpl
+        def ezspark_population(self, run, generation, population, fitness, species):
+            self.calls.append((run.save_population, generation, len(population),
+                               fitness.copy(), species.copy()))
+
+    pm = make_plugin_manager(autoload=False)
+    rec = Populations()
+    pm.register(rec, name="populations")
+    result = ezspark.train(cartpole_cfg(generations=5), out=tmp_path, seed=0, plugins=pm,
+                           save_population=2)
+    assert [c[:3] for c in rec.calls] == [(2, g, result.history[g].population)
+                                          for g in (0, 2, 4)]
+    for _, g, _, fitness, species in rec.calls:
+        assert fitness.max() == result.history[g].best_fitness
+        assert (species == -1).all() == (g == 4)          # the final one is not speciated
+    assert not ezspark.train(cartpole_cfg(generations=2), seed=0, plugins=pm).path
+    assert len(rec.calls) == 3                            # save_population 0: never called
+
+
 def test_hook_ezspark_run_end(recorded):
     rec, result = recorded
     assert rec.calls[-1][0] == "run_end" and rec.calls[-1][1].stopped == "generations"

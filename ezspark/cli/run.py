@@ -42,6 +42,10 @@ def _resume_command(config_file, directory, generations) -> str:
               metavar="SECONDS", help="Write checkpoint.h5 after a generation once this many "
                                       "seconds have passed since the last one (0: every generation).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing run in the output directory.")
+@click.option("--save-population", type=click.IntRange(0), default=None, metavar="EVERY",
+              help="Store every genome (fitness, species) of the generations k with k mod "
+                   "EVERY = 0 in run.h5 (inspect --population G, export -g G --genome I); "
+                   "0: none (the default; with --resume: as the run was started).")
 @click.option("--serve", metavar="[HOST:PORT]", is_flag=False, flag_value="0.0.0.0:8786",
               default=None,
               help="After alone_training_iterations generations, serve the run to other "
@@ -52,7 +56,7 @@ def _resume_command(config_file, directory, generations) -> str:
                    "Dask cluster at ADDRESS (its TLS settings come from the Dask config).")
 @options.quiet
 def command(config_file, out, seed, generations, workers, resume, allow_config_change,
-            checkpoint_every, overwrite, serve, scheduler, quiet):
+            checkpoint_every, overwrite, save_population, serve, scheduler, quiet):
     """Train on the environment of CONFIG.json, writing DIR/run.h5 and DIR/checkpoint.h5.
 
     Shows a progress bar over each generation's genomes and one summary line per
@@ -81,6 +85,7 @@ def command(config_file, out, seed, generations, workers, resume, allow_config_c
                                    resume=resume, allow_changes=allow_config_change,
                                    checkpoint_seconds=checkpoint_every,
                                    serve=serve, scheduler=scheduler,
+                                   save_population=save_population,
                                    on_serve=_announce if serve is not None else None)
         except KeyboardInterrupt:
             click.echo("Interrupted before the first generation finished; nothing to keep.",

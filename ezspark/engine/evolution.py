@@ -51,6 +51,9 @@ class GenerationOutcome:
     parent_pool: int             # |T|
     crossover_children: int      # X
     size_before_cap: int         # N_{k+1} before the cut of step 15
+    # the species id of every genome of the evaluated population (step 7), -1 for the
+    # genomes step 5 cut: what a stored population records
+    genome_species: np.ndarray = attrs.field(factory=lambda: np.empty(0, np.int64), eq=False)
 
 
 def species_quotas(means: np.ndarray, ages: np.ndarray, age_significance: float,
@@ -218,7 +221,9 @@ class Evolution:
             culled=tuple(sorted(culled)),
             quotas={sp.id: int(quota[s]) for s, sp in enumerate(self.species)},
             parent_pool=len(pool), crossover_children=len(crossed),
-            size_before_cap=len(head) + len(crossed) + len(offspring))
+            size_before_cap=len(head) + len(crossed) + len(offspring),
+            genome_species=_genome_species(
+                members, kept_indices(fitness, self.cfg.max_population), fitness.shape[0]))
         return nxt, outcome
 
     # -- step 7 ------------------------------------------------------------------------------
@@ -382,13 +387,31 @@ def cap_population(population: Population, fitness: np.ndarray, champion_index: 
                    max_population: int) -> tuple[Population, np.ndarray, int]:
     """Step 5: the ``max_population`` fittest genomes (ties: lower index) in their order,
     their fitness, and the champion's index among them."""
-    keep = np.arange(len(population))
-    if len(population) > max_population:
-        order = np.lexsort((keep, -fitness))      # best first, ties to the lower index
-        keep = np.sort(order[:max_population])
+    keep = kept_indices(fitness, max_population)
+    if keep.shape[0] < len(population):
         population = population.take(keep)
     champ = int(np.flatnonzero(keep == champion_index)[0])
     return population, fitness[keep], champ
+
+
+def kept_indices(fitness: np.ndarray, max_population: int) -> np.ndarray:
+    """Step 5: the indices of the ``max_population`` fittest genomes (ties: lower index),
+    in increasing order (every index when there are no more)."""
+    keep = np.arange(fitness.shape[0])
+    if fitness.shape[0] > max_population:
+        order = np.lexsort((keep, -fitness))      # best first, ties to the lower index
+        keep = np.sort(order[:max_population])
+    return keep
+
+
+def _genome_species(members: dict, keep: np.ndarray, n: int) -> np.ndarray:
+    """The species id of each of the ``n`` genomes of the evaluated population;
+    ``members`` holds indices among the ``keep`` genomes that step 5 left, the others
+    get -1."""
+    species = np.full(n, -1, dtype=np.int64)
+    for sid, idx in members.items():
+        species[keep[idx]] = sid
+    return species
 
 
 def normalise(fit: np.ndarray) -> np.ndarray:

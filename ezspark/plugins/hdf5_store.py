@@ -4,7 +4,8 @@ Active for runs with an output file (``run.out``).  The file is created when the
 starts (an existing one is refused unless the run may overwrite it; a resumed run's is
 trimmed to its checkpoint), rows and champions are added as generations end and appended
 to the file in place (see ``ezspark.RunStore``): at most every 2 seconds, before every
-checkpoint, and at the end.  The file says "running" until the run ends, then how it
+checkpoint, and at the end; so are whole populations in runs that store them
+(``save_population``).  The file says "running" until the run ends, then how it
 ended.  Blocking the plugin name ``ezspark.plugins.hdf5_store`` leaves runs without a
 run.h5.
 """
@@ -21,10 +22,12 @@ def ezspark_run_start(run):
         return
     if run.resumed:
         _stores[id(run)] = RunStore.reopen(run.out, keep_below=run.start_generation,
-                                          cfg=run.config)
+                                          cfg=run.config,
+                                          save_population=run.save_population)
     else:
         _stores[id(run)] = RunStore.create(run.out.parent, run.config, run.seed, run.env_id,
-                                           overwrite=run.overwrite)
+                                           overwrite=run.overwrite,
+                                           save_population=run.save_population)
 
 
 @hookimpl
@@ -53,6 +56,14 @@ def ezspark_new_champion(run, champion):
     store = _stores.get(id(run))
     if store is not None:
         store.add_champion(champion)
+
+
+@hookimpl
+def ezspark_population(run, generation, population, fitness, species):
+    store = _stores.get(id(run))
+    if store is not None:
+        store.add_population(generation, population, fitness, species,
+                             run.config.input_size, run.config.output_size)
 
 
 @hookimpl

@@ -9,7 +9,7 @@ from ezspark.network.champion import Champion
 from ezspark.store.layout import (CONNECTION_DTYPE, INDEX_DTYPE, NODE_DTYPE, NODE_HIDDEN,
                                   NODE_INPUT, NODE_OUTPUT)
 
-__all__ = ["ChampionTable"]
+__all__ = ["ChampionTable", "node_rows"]
 
 #: format 1 dataset names of a champion group, as columns of the flat tables
 _V1_NODES = {"id": "node_id", "kind": "node_kind"}
@@ -41,8 +41,10 @@ class ChampionTable:
         for name, attr in zip(CONNECTION_DTYPE.names, ("innovation", "src", "dst", "weight",
                                                        "enabled")):
             conns[name] = np.concatenate([getattr(g, attr) for g in genomes]) if k else []
-        io = np.array([c.n_inputs + c.n_outputs for c in champions], dtype=np.int64)
-        nodes, index["node_count"] = _node_rows(champions, conns, index["conn_count"], io)
+        nodes, index["node_count"] = node_rows(
+            np.array([c.n_inputs for c in champions], dtype=np.int64),
+            np.array([c.n_outputs for c in champions], dtype=np.int64),
+            conns, index["conn_count"])
         index["node_offset"] = node_start + np.cumsum(index["node_count"]) - index["node_count"]
         index["conn_offset"] = conn_start + np.cumsum(index["conn_count"]) - index["conn_count"]
         return cls(index, nodes, conns)
@@ -91,7 +93,12 @@ class ChampionTable:
 
     def champion(self, generation: int, env_id: str | None) -> Champion:
         """The champion stored for ``generation`` (the last one, were there two)."""
-        row = self.index[np.flatnonzero(self.index["generation"] == generation)[-1]]
+        return self.champion_at(int(np.flatnonzero(self.index["generation"] == generation)[-1]),
+                                env_id)
+
+    def champion_at(self, k: int, env_id: str | None) -> Champion:
+        """The genome of index row ``k``, as a Champion."""
+        row = self.index[k]
         n0, c0 = int(row["node_offset"]), int(row["conn_offset"])
         kinds = self.nodes["kind"][n0:n0 + int(row["node_count"])]
         c = self.connections[c0:c0 + int(row["conn_count"])]
@@ -102,29 +109,32 @@ class ChampionTable:
                         env_id=env_id)
 
 
-def _node_rows(champions, conns: np.ndarray, conn_count: np.ndarray,
-               io: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The node rows of every champion (its inputs, its outputs, then the hidden nodes its
-    genes mention in increasing id order, as ``Genome.hidden_nodes``) and their counts."""
-    owner = np.repeat(np.arange(len(champions), dtype=np.int64), conn_count)
+def node_rows(n_inputs: np.ndarray, n_outputs: np.ndarray, conns: np.ndarray,
+              conn_count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The node rows of every genome (its inputs, its outputs, then the hidden nodes its
+    genes mention in increasing id order, as ``Genome.hidden_nodes``) and their counts;
+    genome i has ``n_inputs[i]``, ``n_outputs[i]`` and the next ``conn_count[i]`` genes of
+    ``conns`` (stored champions and stored populations alike)."""
+    io = n_inputs + n_outputs
+    owner = np.repeat(np.arange(io.shape[0], dtype=np.int64), conn_count)
     ends = np.concatenate([conns["in"], conns["out"]]).astype(np.int64)
     owners = np.concatenate([owner, owner])
     hidden = ends > io[owners]
-    # one key per (champion, hidden node): unique sorts by champion, then by node id
+    # one key per (genome, hidden node): unique sorts by genome, then by node id
     keys = np.unique(owners[hidden] << 32 | ends[hidden])
     hidden_owner, hidden_id = keys >> 32, (keys & 0xFFFFFFFF).astype(np.int32)
-    counts = io + np.bincount(hidden_owner, minlength=len(champions))
+    counts = io + np.bincount(hidden_owner, minlength=io.shape[0])
     nodes = np.empty(int(counts.sum()), dtype=NODE_DTYPE)
     start = np.cumsum(counts) - counts
     fixed = np.concatenate([np.arange(1, n + 1) for n in io]) if len(io) else np.zeros(0)
     fixed_at = (np.repeat(start, io)
                 + (np.arange(fixed.shape[0]) - np.repeat(np.cumsum(io) - io, io)))
-    kinds = np.concatenate([np.repeat([NODE_INPUT, NODE_OUTPUT], [c.n_inputs, c.n_outputs])
-                            for c in champions]) if len(io) else np.zeros(0)
+    kinds = np.concatenate([np.repeat([NODE_INPUT, NODE_OUTPUT], [i, o])
+                            for i, o in zip(n_inputs, n_outputs)]) if len(io) else np.zeros(0)
     nodes["id"][fixed_at] = fixed
     nodes["kind"][fixed_at] = kinds
-    # hidden node j of champion i goes after its io[i] fixed nodes, in id order
-    first = np.searchsorted(hidden_owner, np.arange(len(champions)))
+    # hidden node j of genome i goes after its io[i] fixed nodes, in id order
+    first = np.searchsorted(hidden_owner, np.arange(io.shape[0]))
     rank = np.arange(hidden_owner.shape[0]) - first[hidden_owner]
     hidden_at = start[hidden_owner] + io[hidden_owner] + rank
     nodes["id"][hidden_at] = hidden_id

@@ -11,6 +11,10 @@ Format 2 (docs/architecture.md "run.h5")::
     /champions/nodes      NODE_DTYPE, the nodes of every stored champion, one after another
     /champions/connections  CONNECTION_DTYPE, likewise their connection genes
     /live/wall_seconds    float64[1]: the run's wall time, rewritten in place at every flush
+    /population/index     GENOME_INDEX_DTYPE, one row per genome of every stored generation
+    /population/nodes, /population/connections   as the champions' (runs with
+                          save_population > 0, root attribute save_population; see
+                          ezspark.store.population)
 
 Champion k is ``nodes[node_offset:node_offset + node_count]`` and
 ``connections[conn_offset:conn_offset + conn_count]`` of index row k.  Every table is
@@ -32,7 +36,7 @@ import numpy as np
 from ezspark.store.history import HISTORY_FIELDS
 
 __all__ = ["FORMAT_VERSION", "HISTORY_DTYPE", "INDEX_DTYPE", "NODE_DTYPE",
-           "CONNECTION_DTYPE", "END_ATTRS", "StoreError", "atomic_replace", "history_rows",
+           "CONNECTION_DTYPE", "GENOME_INDEX_DTYPE", "END_ATTRS", "StoreError", "atomic_replace", "history_rows",
            "NODE_INPUT", "NODE_OUTPUT", "NODE_HIDDEN"]
 
 FORMAT_VERSION = 2
@@ -47,6 +51,13 @@ assert HISTORY_DTYPE.names == HISTORY_FIELDS
 INDEX_DTYPE = np.dtype([
     ("generation", np.int64), ("fitness", np.float64), ("species", np.int64),
     ("node_offset", np.int64), ("node_count", np.int64),
+    ("conn_offset", np.int64), ("conn_count", np.int64),
+])
+#: a genome of a stored population: its generation, its index in that generation's
+#: population, its species (-1: none, the final generation is not speciated) and fitness
+GENOME_INDEX_DTYPE = np.dtype([
+    ("generation", np.int64), ("genome", np.int64), ("species", np.int64),
+    ("fitness", np.float64), ("node_offset", np.int64), ("node_count", np.int64),
     ("conn_offset", np.int64), ("conn_count", np.int64),
 ])
 NODE_DTYPE = np.dtype([("id", np.int32), ("kind", np.uint8)])

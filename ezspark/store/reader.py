@@ -16,6 +16,7 @@ from ezspark.store.champions import ChampionTable
 from ezspark.store.export import read_champion_json
 from ezspark.store.history import HISTORY_FIELDS, GenerationStats
 from ezspark.store.layout import FORMAT_VERSION, StoreError
+from ezspark.store.population import read_population, stored_generations
 
 __all__ = ["RunFile", "load_champion", "is_json_file", "read_run_tables",
            "newest_champion_generation"]
@@ -123,6 +124,27 @@ class RunFile:
                              f"(stored: {shown}); choose a stored one (--generation/-g G on "
                              "the command line)")
         return self.champions.champion(generation, self.env_id)
+
+    @property
+    def populations(self) -> list[int]:
+        """Generations whose whole population is stored (``--save-population``), in
+        increasing order; read from the file now (a live run's too)."""
+        return self._read(stored_generations)
+
+    def population(self, generation: int) -> list:
+        """Every genome of a stored generation as Champions, in population order (genome
+        i is element i; ``fitness`` and ``species`` set), read from the file now: only
+        that generation's rows.  A generation not stored is a StoreError."""
+        return self._read(lambda f: read_population(f, self.path, generation, self.env_id))
+
+    def _read(self, read):
+        try:
+            with h5py.File(self.path, "r", swmr=True) as f:
+                return read(f)
+        except StoreError:
+            raise
+        except (OSError, KeyError, ValueError, RuntimeError) as exc:
+            raise StoreError(f"{self.path} cannot be read as an ezspark run: {exc}") from exc
 
 
 def newest_champion_generation(path) -> int | None:

@@ -38,6 +38,7 @@ from ezspark.store.champions import ChampionTable
 from ezspark.store.layout import (CONNECTION_DTYPE, END_ATTRS, FORMAT_VERSION, HISTORY_DTYPE,
                                   INDEX_DTYPE, NODE_DTYPE, StoreError, atomic_replace,
                                   history_rows)
+from ezspark.store.population import GROUP, create_population_tables, population_rows
 from ezspark.store.reader import RunFile, is_json_file, load_champion
 
 __all__ = ["RunStore", "RunFile", "load_champion", "is_json_file", "StoreError",
@@ -50,11 +51,13 @@ _CHUNKS = {"history": 1024, "index": 1024, "nodes": 8192, "connections": 4096}
 class RunStore:
     """Appends history rows and champions to ``DIR/run.h5`` in place (SWMR)."""
 
-    def __init__(self, path: Path, flush_seconds: float = 2.0):
+    def __init__(self, path: Path, flush_seconds: float = 2.0, save_population: int = 0):
         self.path = Path(path)
         self.flush_seconds = float(flush_seconds)
+        self.save_population = int(save_population)   # recorded as a root attribute
         self._rows: list = []
         self._champions: list = []
+        self._populations: list = []         # add_population arguments, until flushed
         self._last_flush = time.monotonic()
         self._started = time.monotonic()     # this session's start, for wall_seconds
         self._wall_before = 0.0              # wall time of the run's earlier sessions
@@ -63,7 +66,8 @@ class RunStore:
 
     @classmethod
     def create(cls, directory: Path, cfg, seed: int, env_id: str | None, *,
-               overwrite: bool = False, flush_seconds: float = 2.0) -> "RunStore":
+               overwrite: bool = False, flush_seconds: float = 2.0,
+               save_population: int = 0) -> "RunStore":
         directory = Path(directory)
         path = directory / "run.h5"
         if path.exists() and not overwrite:
@@ -75,7 +79,7 @@ class RunStore:
         except OSError as exc:
             raise StoreError(f"cannot create output directory {directory}: {exc.strerror} "
                              "(choose another with --out DIR)") from exc
-        store = cls(path, flush_seconds)
+        store = cls(path, flush_seconds, save_population)
         identity = {"env_id": env_id or "", "seed": np.uint64(seed),
                     "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
         store._start(identity, cfg.to_json(), np.empty(0, HISTORY_DTYPE),
@@ -84,13 +88,13 @@ class RunStore:
 
     @classmethod
     def reopen(cls, path: Path, *, keep_below: int, flush_seconds: float = 2.0,
-               cfg=None) -> "RunStore":
+               cfg=None, save_population: int = 0) -> "RunStore":
         """Continue an existing run.h5 (format 1 or 2, a killed writer's too): it is
-        rewritten once without the rows and champions of generations >= ``keep_below``
-        (written after the checkpoint being resumed); ``cfg``, if given, replaces the
-        stored config (a resume may change ``generations``)."""
+        rewritten once without the rows, champions and stored populations of generations
+        >= ``keep_below`` (written after the checkpoint being resumed); ``cfg``, if given,
+        replaces the stored config (a resume may change ``generations``)."""
         old = RunFile.open(path)            # a clear error for a missing or foreign file
-        store = cls(Path(path), flush_seconds)
+        store = cls(Path(path), flush_seconds, save_population)
         store._wall_before = float(old.attrs.get("wall_seconds", 0.0))
         rows = old.history[old.history["generation"] < keep_below]
         history = np.zeros(rows.shape[0], dtype=HISTORY_DTYPE)
@@ -100,13 +104,14 @@ class RunStore:
         identity = {"env_id": old.attrs.get("env_id", ""), "seed": np.uint64(old.attrs["seed"]),
                     "created": old.attrs.get("created", "")}
         store._start(identity, cfg.to_json() if cfg is not None else old.config_json,
-                     history, old.champions.below(keep_below))
+                     history, old.champions.below(keep_below), keep_below=keep_below)
         return store
 
     def _start(self, identity: dict, config_json: str, history: np.ndarray,
-               champions: ChampionTable) -> None:
+               champions: ChampionTable, keep_below: int | None = None) -> None:
         """Write a complete file next to run.h5, rename it over run.h5, and open that for
-        appending in SWMR mode."""
+        appending in SWMR mode; with ``keep_below`` (a resume), the populations run.h5
+        stores below that generation are copied."""
         tmp = self.path.with_name(self.path.name + ".tmp")
         self._env_steps = int(history["env_steps"].sum())
         try:
@@ -124,12 +129,32 @@ class RunStore:
                     _table(group, name, getattr(champions, name))
                 f.create_group("live").create_dataset(
                     "wall_seconds", data=[self._wall_before], maxshape=(1,), chunks=(1,))
+                self._population_tables(f, keep_below)
             atomic_replace(tmp, self.path)
             self._file = h5py.File(self.path, "r+", libver="latest")
             self._file.swmr_mode = True
         except OSError as exc:
             tmp.unlink(missing_ok=True)
             raise StoreError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
+
+    def _population_tables(self, f: h5py.File, keep_below: int | None) -> None:
+        """``/population`` and the ``save_population`` attribute, in runs that store
+        populations or stored some before this resume (a default run's file has neither)."""
+        if keep_below is None:
+            if self.save_population:
+                create_population_tables(f, None, 0)
+        else:
+            with h5py.File(self.path, "r", swmr=True) as old:
+                if self.save_population or GROUP in old:
+                    create_population_tables(f, old, keep_below)
+        if GROUP in f:
+            f.attrs["save_population"] = np.int64(self.save_population)
+
+    def add_population(self, generation: int, population, fitness, species, n_inputs: int,
+                       n_outputs: int) -> None:
+        """Every genome of ``generation`` (a Population), with its fitness and species."""
+        self._populations.append((generation, population, fitness, species, n_inputs,
+                                  n_outputs))
 
     def add_row(self, stats) -> None:
         self._rows.append(stats)
@@ -148,9 +173,11 @@ class RunStore:
         here.  ``sync`` also fsyncs (before a checkpoint, so that even a power cut never
         leaves run.h5 behind checkpoint.h5).  Champions are appended before the history
         rows (a live reader never sees a row without its champion)."""
-        if self._file is None or (not self._rows and not self._champions):
+        if self._file is None or (not self._rows and not self._champions
+                                  and not self._populations):
             return
         f = self._file
+        self._flush_populations()
         group = f["champions"]
         new = ChampionTable.of(self._champions, group["nodes"].shape[0],
                                group["connections"].shape[0])
@@ -165,7 +192,22 @@ class RunStore:
             os.fsync(f.id.get_vfd_handle())
         self._rows.clear()
         self._champions.clear()
+        self._populations.clear()
         self._last_flush = time.monotonic()
+
+    def _flush_populations(self) -> None:
+        """Append the buffered populations (before the champions and history rows: a
+        reader that sees generation k's row sees its population)."""
+        if not self._populations:
+            return
+        group = self._file[GROUP]
+        n0, c0 = group["nodes"].shape[0], group["connections"].shape[0]
+        parts = []
+        for args in self._populations:        # one append per table and flush, not per one
+            parts.append(population_rows(*args, node_start=n0, conn_start=c0))
+            n0, c0 = n0 + parts[-1].nodes.shape[0], c0 + parts[-1].connections.shape[0]
+        for name in ("nodes", "connections", "index"):
+            _append(group[name], np.concatenate([getattr(p, name) for p in parts]))
 
     def _wall(self) -> float:
         return self._wall_before + time.monotonic() - self._started

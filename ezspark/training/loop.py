@@ -44,6 +44,7 @@ class RunInfo:
     overwrite: bool = False     # an existing run.h5 at ``out`` may be replaced
     start_generation: int = 0   # the first generation reported: > 0 mostly when resumed
     resumed: bool = False       # the run continues from a checkpoint (its run.h5 exists)
+    save_population: int = 0    # store every genome of generations k % this == 0 (0: none)
 
 
 class GenerationLoop:
@@ -71,6 +72,7 @@ class GenerationLoop:
         self.champion: Champion | None = None
         self.stopped = "generations"
         self.following = None                     # the next population, once reproduced
+        self.genome_species = None                # each genome's species, once reproduced
         self.snapshot: RunState | None = None     # the state after the last finished generation
         self.saved: RunState | None = None        # the snapshot last written
 
@@ -161,6 +163,7 @@ class GenerationLoop:
         Returns the number of species."""
         self.following, outcome = self.evo.reproduce(self.population, fitness, k, j)
         champion.species = outcome.champion_species
+        self.genome_species = outcome.genome_species
         return outcome.species
 
     def _end_generation(self, stats: GenerationStats, champion: Champion, final: bool,
@@ -172,6 +175,7 @@ class GenerationLoop:
         self.hook.ezspark_generation_end(run=run, stats=stats)
         if k % self.cfg.saving == 0 or final:                                  # step 3
             self.hook.ezspark_new_champion(run=run, champion=champion)
+        self._report_population(k, final, fitness)
         if final:
             self.stopped = self._stop_reason(k, stats.best_fitness)
             self.snapshot = self._snapshot(k + 1, last_fitness=fitness)
@@ -181,6 +185,19 @@ class GenerationLoop:
         if time.monotonic() - self.last_save >= self._spacing():
             self._save(self.snapshot)
         return False
+
+    def _report_population(self, k: int, final: bool, fitness: np.ndarray) -> None:
+        """Every ``save_population`` generations: the whole evaluated population with its
+        fitness and species (-1 throughout in the final generation, which is not
+        speciated)."""
+        every = self.run_info.save_population
+        if every and k % every == 0:
+            species = (np.full(len(self.population), -1, dtype=np.int64) if final
+                       else self.genome_species)
+            self.hook.ezspark_population(run=self.run_info, generation=k,
+                                         population=self.population,
+                                         fitness=np.asarray(fitness, dtype=np.float64),
+                                         species=species)
 
     def _evaluate(self, k: int) -> EvalResult:
         """The fitness of every genome of generation k, reported to the hooks as it comes."""

@@ -18,6 +18,7 @@ from ezspark.network.champion import Champion
 from ezspark.plugins.manager import get_plugin_manager
 from ezspark.store.checkpoint import RunState
 from ezspark.store.history import RunResult
+from ezspark.store.population import resolve_save_population
 from ezspark.store.runfile import StoreError
 from ezspark.training.evaluators import build_evaluator, check_evaluation_options
 from ezspark.training.loop import GenerationLoop, RewardBelowMinimum, RunInfo
@@ -36,7 +37,8 @@ def train(config: TrainingConfig | str | os.PathLike, *, out: str | os.PathLike 
           overwrite: bool = False, resume: bool = False, allow_changes: bool = False,
           checkpoint_seconds: float = 1.0, plugins=None,
           stop: Callable[[Champion], bool] | None = None, serve: str | None = None,
-          scheduler: str | None = None, on_serve: Callable | None = None) -> RunResult:
+          scheduler: str | None = None, on_serve: Callable | None = None,
+          save_population: int | None = None) -> RunResult:
     """Train a population on the configured gymnasium environment, or on ``fitness``.
 
     ``config`` is a TrainingConfig or the path of a training JSON.  ``fitness``, if given,
@@ -53,6 +55,10 @@ def train(config: TrainingConfig | str | os.PathLike, *, out: str | os.PathLike 
     the one a run asked for that many generations from the start gives.  The configuration
     must equal the checkpoint's, except ``generations``, and with ``allow_changes`` the
     other keys in ``SAFE_TO_CHANGE`` (e.g. ``fitness_threshold``).
+
+    ``save_population`` EVERY > 0 stores every genome (with its fitness and species) of
+    the generations k with k mod EVERY = 0 in run.h5 (``RunFile.population(k)`` reads
+    them back); 0 stores none; None: 0, or for a resumed run what it stored with.
 
     ``workers`` > 1 evaluates on that many processes.  ``progress`` shows a progress bar
     and one line per generation.  ``plugins`` is a pluggy PluginManager (default:
@@ -83,7 +89,9 @@ def train(config: TrainingConfig | str | os.PathLike, *, out: str | os.PathLike 
     run = RunInfo(cfg, run_seed, directory / "run.h5" if directory is not None else None,
                   cfg.gym_game_name if fitness is None else None, cfg.generations,
                   progress=bool(progress), overwrite=bool(overwrite),
-                  start_generation=_start_generation(state), resumed=state is not None)
+                  start_generation=_start_generation(state), resumed=state is not None,
+                  save_population=resolve_save_population(save_population, directory,
+                                                          resumed=state is not None))
     evaluator = build_evaluator(cfg, info, fitness=fitness, workers=workers, serve=serve,
                                 scheduler=scheduler, announce=on_serve,
                                 directory=directory / "serve" if directory is not None else None)
