@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import json
+import sys
+import time
 
 import click
 
 import ezspark
 from ezspark.cli import options
 from ezspark.cli.errors import user_errors
+from ezspark.plugins.summary import generation_line
+from ezspark.store.follow import MAX_ROWS, RunFollower
 from ezspark.store.runfile import is_json_file
 
 #: The root attributes of run.h5 that say how the run ended (absent in older files).
@@ -65,14 +69,30 @@ def _duration(seconds: float | None) -> str:
             f"{minutes}m {secs:04.1f}s" if minutes else f"{secs:.1f} s")
 
 
+#: seconds between two reads of a followed run.h5
+FOLLOW_POLL_SECONDS = 0.5
+
+
 @click.command("inspect")
 @options.run_file
 @options.json_output
-def command(run_file, as_json):
+@click.option("--follow", "-f", is_flag=True,
+              help="Print one line per generation, those already written first, then each "
+                   "new one as the run writes it, until the run ends (a killed run never "
+                   "ends: Ctrl-C stops following).")
+def command(run_file, as_json, follow):
     """Summarise a run: how it ended, wall time, env steps, generations done, best fitness
     per saved champion, and its config one key per line.  Given a champion JSON written by
     'ezspark export', summarise that champion."""
 
+    if follow:
+        if as_json:
+            raise click.UsageError("--follow prints text lines: leave out --json")
+        if is_json_file(run_file):
+            raise click.UsageError("--follow reads a run.h5, not an exported champion "
+                                   "JSON: leave out --follow")
+        follow_run(run_file)
+        return
     if is_json_file(run_file):                  # an exported champion, not a run
         show_champion_json(run_file, as_json)
         return
@@ -83,6 +103,31 @@ def command(run_file, as_json):
         click.echo(json.dumps(summary))
         return
     show_run(run.path, summary)
+
+
+def follow_run(run_file) -> None:
+    """``inspect --follow``: the generation lines of the run as they are written, then how
+    it ended; Ctrl-C stops following (exit code 130) and leaves the run alone."""
+    with user_errors():
+        follower = RunFollower(run_file)
+        waited = False
+        try:
+            while follower.end is None:
+                new = follower.poll()
+                for stats in new:
+                    click.echo(generation_line(stats))
+                if follower.end is None and len(new) < MAX_ROWS:
+                    if not waited:
+                        click.echo(f"following {follower.path}: a line per new generation "
+                                   "until the run ends; Ctrl-C stops following", err=True)
+                        waited = True
+                    time.sleep(FOLLOW_POLL_SECONDS)
+        except KeyboardInterrupt:
+            click.echo(f"Stopped following {follower.path} after generation "
+                       f"{follower.last_generation}; the run is not affected.", err=True)
+            sys.exit(130)
+    end = {key: follower.end.get(key) for key in END_KEYS}   # None: not recorded (format 1)
+    click.echo(f"ended:        {describe_end(dict(end, config=follower.end['config']))}")
 
 
 def show_run(path, summary: dict) -> None:

@@ -25,11 +25,16 @@ def ezspark_run_start(run):
               "generations" + (f", writing {run.out}" if run.out else ""))
 
 
+def generation_line(stats) -> str:
+    """The line of one generation (also ``ezspark inspect RUN --follow``'s)."""
+    species = "-" if stats.species < 0 else str(stats.species)
+    rate = stats.env_steps / stats.seconds if stats.seconds > 0 else 0.0
+    return (f"gen {stats.generation:>6}  best {stats.best_fitness:>10.4g}  "
+            f"mean {stats.mean_fitness:>10.4g}  pop {stats.population:>6}  "
+            f"species {species:>4}  {rate:>10,.0f} steps/s")
+
+
 @hookimpl
 def ezspark_generation_end(run, stats):
     if run.progress:
-        species = "-" if stats.species < 0 else str(stats.species)
-        rate = stats.env_steps / stats.seconds if stats.seconds > 0 else 0.0
-        _echo(f"gen {stats.generation:>6}  best {stats.best_fitness:>10.4g}  "
-              f"mean {stats.mean_fitness:>10.4g}  pop {stats.population:>6}  "
-              f"species {species:>4}  {rate:>10,.0f} steps/s")
+        _echo(generation_line(stats))

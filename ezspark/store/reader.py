@@ -2,7 +2,9 @@
 
 Files are opened with ``swmr=True``: that reads a file a run is still writing, one whose
 writer was killed (its consistency flags still set, which a plain read refuses) and an
-ordinary closed file alike.  The file is read into memory and closed again at once.
+ordinary closed file alike.  The file is read into memory and closed again at once, and
+opened without HDF5's file lock: a reader's lock would make the writer's last step, which
+reopens the file without SWMR to record how the run ended, fail.
 """
 from __future__ import annotations
 
@@ -87,7 +89,7 @@ class RunFile:
     def open(cls, path) -> "RunFile":
         path = _checked_path(path)
         try:
-            with h5py.File(path, "r", swmr=True) as f:
+            with h5py.File(path, "r", swmr=True, locking=False) as f:
                 return cls(path, *read_run_tables(f, path))
         except StoreError:
             raise
@@ -139,7 +141,7 @@ class RunFile:
 
     def _read(self, read):
         try:
-            with h5py.File(self.path, "r", swmr=True) as f:
+            with h5py.File(self.path, "r", swmr=True, locking=False) as f:
                 return read(f)
         except StoreError:
             raise
@@ -152,7 +154,7 @@ def newest_champion_generation(path) -> int | None:
     without loading the file: the end of a long run names it at a glance."""
     path = _checked_path(path)
     try:
-        with h5py.File(path, "r", swmr=True) as f:
+        with h5py.File(path, "r", swmr=True, locking=False) as f:
             if int(f.attrs.get("format_version", 1)) == 1:
                 generations = [int(name[len("gen_"):]) for name in f.get("champions", {})]
                 return max(generations, default=None)
