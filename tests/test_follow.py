@@ -154,3 +154,23 @@ def test_ctrl_c_stops_following_a_killed_run_with_one_line(tmp_path):
     assert stderr.splitlines()[-1] == (f"Stopped following {out / 'run.h5'} after generation "
                                        f"{rows - 1}; the run is not affected.")
     assert len(stderr.splitlines()) == 2 and "Traceback" not in stderr
+
+
+def test_a_plain_h5py_reader_holding_the_file_does_not_fail_the_end_of_the_run(tmp_path):
+    """The documented recipe, h5py.File(path, "r", swmr=True), kept open (with HDF5's file
+    lock) while the run ends: the run still records its end and exits 0."""
+    out = tmp_path / "h"
+    run = ezspark_process("run", cartpole(tmp_path, 200), "--out", out, "-q", "--seed", "5",
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for_rows(out / "run.h5", 1, run)
+        with h5py.File(out / "run.h5", "r", swmr=True) as held:
+            assert run.poll() is None, "the run ended before the reader opened the file"
+            assert run.wait(timeout=60) == 0, run.stderr.read()
+            held["history"].refresh()
+            assert held["history"].shape[0] == 200
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    assert ezspark.RunFile.open(out).attrs["status"] == "generations"

@@ -215,7 +215,9 @@ class RunStore:
     def close(self, result=None) -> None:
         """Write what is buffered and leave SWMR mode; with the run's ``RunResult``, record
         how it ended in the root attributes (a reopen without SWMR, allowed once the
-        writer has closed the file cleanly)."""
+        writer has closed the file cleanly).  The reopen ignores HDF5's file lock: a
+        reader holding the file (``h5py.File(path, "r", swmr=True)`` in a notebook) keeps
+        its lock, which would refuse the reopen and fail the finished run."""
         if self._file is None:
             return
         self.flush(sync=True)
@@ -225,7 +227,7 @@ class RunStore:
         if result is not None:
             last = result.history[-1].generation if result.history else -1
             end.update(status=result.stopped, stopped_at=np.int64(last), reason=result.reason)
-        with h5py.File(self.path, "r+", libver="latest") as f:
+        with h5py.File(self.path, "r+", libver="latest", locking=False) as f:
             f.attrs.update(end)
             f.flush()
             os.fsync(f.id.get_vfd_handle())
