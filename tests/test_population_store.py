@@ -1,6 +1,6 @@
 """Stored populations (issue 14 item 5): ``run --save-population EVERY`` keeps every genome
-of every EVERY-th generation in run.h5, readable with plain h5py, exported by ``export
---genome``, and trimmed like the history on resume."""
+of every EVERY-th generation in run.h5, readable with plain h5py, listed by ``inspect
+--population``, exported by ``export --genome``, and trimmed like the history on resume."""
 import json
 import re
 import signal
@@ -137,9 +137,28 @@ def test_the_documented_h5py_recipe_rebuilds_every_genome_without_ezspark(env_ru
             assert got["enabled"] == g_.enabled.tolist()
 
 
-def test_export_names_the_remedy_for_a_generation_not_stored(env_run, tmp_path):
+def test_inspect_lists_a_stored_generation(env_run):
+    res = run_cli("inspect", env_run / "pop", "--population", 2, "--json")
+    assert res.exit_code == 0, res.output
+    listed = json.loads(res.output)
+    genomes = ezspark.RunFile.open(env_run / "pop").population(2)
+    assert listed["generation"] == 2
+    assert [(g["genome"], g["species"], g["fitness"], g["nodes"], g["connections"])
+            for g in listed["genomes"]] == [
+        (i, c.species, c.fitness, c.num_nodes, c.num_connections) for i, c in enumerate(genomes)]
+    text = run_cli("inspect", env_run / "pop", "--population", 2)
+    assert text.exit_code == 0, text.output
+    assert f"{len(genomes)} genomes stored" in text.output
+    assert len([ln for ln in text.output.splitlines() if re.match(r"\s+\d+\s", ln)]) == len(genomes)
+
+
+def test_inspect_and_export_name_the_remedy_for_a_generation_not_stored(env_run, tmp_path):
+    assert_user_error(run_cli("inspect", env_run / "pop", "--population", 3),
+                      "generation 3", "stored: 0, 2, 4, 6")
+    assert_user_error(run_cli("inspect", env_run / "plain", "--population", 0),
+                      "--save-population")
     assert_user_error(run_cli("export", env_run / "pop", "-g", 3, "--genome", 0, "-o",
-                                  tmp_path / "g.json"), "generation 3", "stored: 0, 2, 4, 6")
+                              tmp_path / "g.json"), "generation 3", "stored: 0, 2, 4, 6")
     out = tmp_path / "g.json"
     assert_user_error(run_cli("export", env_run / "plain", "-g", 0, "--genome", 0, "-o", out),
                       "--save-population")

@@ -10,6 +10,7 @@ import click
 import ezspark
 from ezspark.cli import options
 from ezspark.cli.errors import user_errors
+from ezspark.cli.population import show_population
 from ezspark.plugins.summary import generation_line
 from ezspark.store.follow import MAX_ROWS, RunFollower
 from ezspark.store.runfile import is_json_file
@@ -80,10 +81,24 @@ FOLLOW_POLL_SECONDS = 0.5
               help="Print one line per generation, those already written first, then each "
                    "new one as the run writes it, until the run ends (a killed run never "
                    "ends: Ctrl-C stops following).")
-def command(run_file, as_json, follow):
+@click.option("--population", type=click.IntRange(0), default=None, metavar="G",
+              help="List the genomes stored for generation G by a run with "
+                   "--save-population: genome, species, fitness, nodes, connections.")
+def command(run_file, as_json, follow, population):
     """Summarise a run: how it ended, wall time, env steps, generations done, best fitness
     per saved champion, and its config one key per line.  Given a champion JSON written by
-    'ezspark export', summarise that champion."""
+    'ezspark export', summarise that champion.  With --population G, list the genomes
+    stored for generation G instead (a run with --save-population)."""
+
+    if population is not None:                  # a stored generation, not the summary
+        if follow:
+            raise click.UsageError("--population and --follow exclude each other: pass one "
+                                   "of them")
+        if is_json_file(run_file):
+            raise click.UsageError("--population reads a run.h5, not an exported champion "
+                                   "JSON: leave out --population")
+        show_population(run_file, population, as_json)
+        return
 
     if follow:
         if as_json:

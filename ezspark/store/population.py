@@ -141,7 +141,7 @@ def resolve_save_population(every: int | None, directory: Path | None, *,
         if not resumed or path is None or not path.exists():
             return 0
         try:
-            with h5py.File(path, "r", swmr=True) as f:
+            with h5py.File(path, "r", swmr=True, locking=False) as f:
                 return int(f.attrs.get("save_population", 0))
         except OSError:
             return 0                # the run store names the problem of an unreadable file
