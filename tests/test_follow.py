@@ -59,14 +59,13 @@ def generation_numbers(lines):
 
 
 def test_follow_prints_each_generation_as_the_run_writes_it_and_stops_at_its_end(tmp_path):
-    """A run writes run.h5 (a checkpoint and so a flush every generation); a follower started
+    """A run writes run.h5 (flushed before each checkpoint, every second); a follower started
     once it has rows prints them, then the new ones while the run goes on, in order, each
     once, and ends with the run's end line.  ``plot`` of the running run works meanwhile, and
     neither reader keeps the run from recording its end."""
     out = tmp_path / "r"
-    run = ezspark_process("run", cartpole(tmp_path, 250), "--out", out, "-q", "--seed", "4",
-                          "--checkpoint-every", "0", stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE)
+    run = ezspark_process("run", cartpole(tmp_path, 200), "--out", out, "-q", "--seed", "4",
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     follow = None
     try:
         wait_for_rows(out / "run.h5", 3, run)
@@ -89,9 +88,9 @@ def test_follow_prints_each_generation_as_the_run_writes_it_and_stops_at_its_end
             if proc is not None and proc.poll() is None:
                 proc.kill()
                 proc.wait()
-    assert generation_numbers(lines) == list(range(250))          # in order, each once
-    assert lines[-1] == "ended:        finished: all 250 generations evaluated"
-    assert len(lines) == 251
+    assert generation_numbers(lines) == list(range(200))          # in order, each once
+    assert lines[-1] == "ended:        finished: all 200 generations evaluated"
+    assert len(lines) == 201
     assert while_running > 50, while_running          # printed as written, not at the end
     assert "Ctrl-C stops following" in follow.stderr.read()
     assert (tmp_path / "live.png").stat().st_size > 1000
@@ -174,3 +173,56 @@ def test_a_plain_h5py_reader_holding_the_file_does_not_fail_the_end_of_the_run(t
             run.kill()
             run.wait()
     assert ezspark.RunFile.open(out).attrs["status"] == "generations"
+
+
+def killed_with_rows_after_its_checkpoint(run, out, timeout=60):
+    """Kill ``run`` once run.h5 holds rows after the checkpoint's generation (a timed
+    flush between two checkpoints); the checkpoint's next generation."""
+    deadline = time.time() + timeout
+    try:
+        while time.time() < deadline:
+            try:
+                with h5py.File(out / "checkpoint.h5", "r") as f:
+                    resume_at = int(f.attrs["next_generation"])
+                with h5py.File(out / "run.h5", "r", swmr=True, locking=False) as f:
+                    if f["history"].shape[0] > resume_at:
+                        return resume_at
+            except (OSError, KeyError):
+                pass
+            time.sleep(0.02)
+        raise AssertionError("run.h5 never got ahead of checkpoint.h5")
+    finally:
+        run.kill()
+        run.wait()
+
+
+@pytest.mark.slow      # about 10 s: the kill waits for a timed flush between two checkpoints
+def test_follow_goes_on_across_a_kill_and_resume_printing_each_generation_once(tmp_path):
+    """The follower waits on a killed run; the resume trims run.h5 back to its checkpoint,
+    renames the new file over it and computes the trimmed generations again: the follower
+    reads the new file and prints each generation once, then the end."""
+    cfg, out = cartpole(tmp_path, 100000), tmp_path / "kr"
+    run = ezspark_process("run", cfg, "--out", out, "-q", "--seed", "6",
+                          "--checkpoint-every", "2.5", stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)
+    resume_at = killed_with_rows_after_its_checkpoint(run, out)
+    rows = ezspark.RunFile.open(out).history.shape[0]
+    assert rows > resume_at
+    total = rows + 40
+    follow = ezspark_process("inspect", out, "--follow", stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL)
+    run = None
+    try:
+        lines = [follow.stdout.readline().rstrip("\n") for _ in range(rows)]
+        run = ezspark_process("run", cfg, "--out", out, "-q", "--resume", "--generations",
+                              total, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        lines += follow.stdout.read().splitlines()
+        assert follow.wait(timeout=60) == 0
+        assert run.wait(timeout=60) == 0, run.stderr.read()
+    finally:
+        for proc in (run, follow):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert generation_numbers(lines) == list(range(total))
+    assert lines[-1] == f"ended:        finished: all {total} generations evaluated"
