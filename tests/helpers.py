@@ -1,5 +1,7 @@
 """Shared helpers of the tests: XOR data, fitness, the user-error assertion, and the
 comparison of two runs' files."""
+import json
+
 import numpy as np
 
 import ezspark
@@ -37,3 +39,15 @@ def assert_same_history_and_champions(a, b):
         ca, cb = ra.champion(g), rb.champion(g)
         assert ca.genome == cb.genome and ca.fitness == cb.fitness and ca.species == cb.species
     return ra, rb
+
+
+def write_small_cartpole(tmp_path, **keys):
+    """A CartPole-v1 config of the docs values made small for tests, written to
+    ``tmp_path/cfg.json``; ``keys`` override any key."""
+    values = ezspark.TrainingConfig.docs_example().to_dict()
+    values.update(gym_game_name="CartPole-v1", initial_population=30, max_number_of_games=2,
+                  species_threshold=1.5, add_node_specie_rate=0.2)
+    values.update(keys)
+    path = tmp_path / "cfg.json"
+    path.write_text(json.dumps(values))
+    return path

@@ -20,6 +20,13 @@ ROOT = Path(__file__).resolve().parent.parent
 FORMAT1 = Path(__file__).resolve().parent / "data" / "format1_run"
 
 
+def kill_all(*procs):
+    """Stop what a failed test left running."""
+    for proc in procs:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
 def cli_env():
     return dict(os.environ, EZSPARK_DISABLE_PLUGIN_AUTOLOAD="1")
 
@@ -84,10 +91,7 @@ def test_follow_prints_each_generation_as_the_run_writes_it_and_stops_at_its_end
         assert follow.wait(timeout=60) == 0, follow.stderr.read()
         assert run.wait(timeout=60) == 0, run.stderr.read()
     finally:
-        for proc in (run, follow):
-            if proc is not None and proc.poll() is None:
-                proc.kill()
-                proc.wait()
+        kill_all(run, follow)
     assert generation_numbers(lines) == list(range(200))          # in order, each once
     assert lines[-1] == "ended:        finished: all 200 generations evaluated"
     assert len(lines) == 201
@@ -220,9 +224,6 @@ def test_follow_goes_on_across_a_kill_and_resume_printing_each_generation_once(t
         assert follow.wait(timeout=60) == 0
         assert run.wait(timeout=60) == 0, run.stderr.read()
     finally:
-        for proc in (run, follow):
-            if proc is not None and proc.poll() is None:
-                proc.kill()
-                proc.wait()
+        kill_all(run, follow)
     assert generation_numbers(lines) == list(range(total))
     assert lines[-1] == f"ended:        finished: all {total} generations evaluated"

@@ -18,21 +18,15 @@ from click.testing import CliRunner
 import ezspark
 from ezspark.cli import cli
 
-from .helpers import X, Y, assert_same_history_and_champions, assert_user_error, xor_fitness
+from .helpers import (X, Y, assert_same_history_and_champions, assert_user_error,
+                      write_small_cartpole, xor_fitness)
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLES = ("index", "nodes", "connections")
 
 
 def write_cfg(tmp_path, **kw):
-    keys = ezspark.TrainingConfig.docs_example().to_dict()
-    keys.update(gym_game_name="CartPole-v1", generations=7, max_number_of_steps=60,
-                initial_population=30, max_number_of_games=2, species_threshold=1.5,
-                add_node_specie_rate=0.2, max_population=40)
-    keys.update(kw)
-    path = tmp_path / "cfg.json"
-    path.write_text(json.dumps(keys))
-    return path
+    return write_small_cartpole(tmp_path, **{**dict(generations=7, max_number_of_steps=60, max_population=40), **kw})
 
 
 def xor_cfg(**kw):

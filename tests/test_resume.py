@@ -1,5 +1,4 @@
 """Nothing lost: checkpoints, resume after SIGKILL at random instants, config changes."""
-import json
 import os
 import signal
 import subprocess
@@ -16,20 +15,13 @@ from click.testing import CliRunner
 import ezspark
 from ezspark.cli import cli
 
-from .helpers import assert_same_history_and_champions
+from .helpers import assert_same_history_and_champions, write_small_cartpole
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def write_cfg(tmp_path, **kw):
-    keys = ezspark.TrainingConfig.docs_example().to_dict()
-    keys.update(gym_game_name="CartPole-v1", generations=40, max_number_of_steps=80,
-                initial_population=30, max_number_of_games=2, species_threshold=1.5,
-                add_node_specie_rate=0.2, max_population=60)
-    keys.update(kw)
-    path = tmp_path / "cfg.json"
-    path.write_text(json.dumps(keys))
-    return path
+    return write_small_cartpole(tmp_path, **{**dict(generations=40, max_number_of_steps=80, max_population=60), **kw})
 
 
 def same_run(a: Path, b: Path):
