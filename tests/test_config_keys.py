@@ -391,6 +391,25 @@ def test_species_threshold_decides_the_species():
         assert out.species == species, threshold
 
 
+@covers("target_species")
+def test_target_species_adapts_the_threshold_of_the_next_speciation():
+    """Step 7.3: weights 0, 3, 6 (δ = 1.2 and 2.4) form 2 species at thresholds 1.5 and 2.3.
+    Target 1 raises 2.3 by 0.6·(2 − 1)/1 to 2.9, and the same genomes then form 1 species;
+    target 6 lowers 1.5 by 0.6·(2 − 6)/6 to 1.1, and they form 3; a fixed threshold gives 2
+    again.  Every pair is normalised then (5.2), which leaves these genomes (no excess or
+    disjoint gene) at 0.4·W̄."""
+    pop = [genome(w) for w in (0, 0, 3, 3, 6, 6)]
+    fitness = np.arange(6.0)
+    for start, target, first, threshold, second in ((2.3, None, 2, 2.3, 2), (2.3, 1, 2, 2.9, 1),
+                                                     (1.5, 6, 2, 1.1, 3)):
+        cfg = engine_config(species_threshold=start, target_species=target)
+        _, out, evo = generation(cfg, pop, fitness)
+        assert (out.species, evo.threshold) == (first, pytest.approx(threshold)), target
+        evo.species = []
+        _, out = evo.reproduce(pop, fitness, 1, int(np.argmax(fitness)))
+        assert out.species == second, target
+
+
 def _stagnant_species(n, stagnation):
     """n species (weights 0, 3, 6, ...) founded at generation 0 with best 100 and the given
     counter, two members each with raw fitness s - 1 for species s (species n holds j*)."""
@@ -621,7 +640,7 @@ def test_distributed_keys_decide_which_batches_are_checked():
 
 def test_every_config_key_has_a_test():
     keys = [field.name for field in attrs.fields(TrainingConfig)]
-    assert len(keys) == 33 and len(set(keys)) == 33
+    assert len(keys) == 34 and len(set(keys)) == 34
     missing = [key for key in keys if not KEY_TESTS.get(key)]
     assert not missing, f"config keys with no test that fails when they are ignored: {missing}"
     assert set(KEY_TESTS) <= set(keys)

@@ -543,11 +543,12 @@ def test_section8_state_round_trip_continues_bit_for_bit():
     pop, _ = _run(evo, pop, 6)
     evo.stall, evo.rho = 3, 0.55                # a stall window half way, a risen ρ
     state = evo.state()
-    assert set(state) == {"best_ever", "stall", "rho", "next_species_id", "species",
-                          "registry"}
+    assert set(state) == {"best_ever", "stall", "rho", "next_species_id", "threshold",
+                          "species", "registry"}
     assert set(state["species"]) == {"id", "founded", "best", "stagnation",
                                      "representatives"}
     assert type(state["best_ever"]) is float and type(state["rho"]) is float
+    assert type(state["threshold"]) is float
     assert type(state["stall"]) is int and type(state["next_species_id"]) is int
     assert len(state["species"]["id"]) == len(evo.species) >= 2
     rng_copy = copy.deepcopy(evo.rng)
@@ -556,8 +557,9 @@ def test_section8_state_round_trip_continues_bit_for_bit():
         [(s.id, s.founded, s.best, s.stagnation) for s in evo.species]
     assert all(a.representative == b.representative
                for a, b in zip(clone.species, evo.species))
-    assert (clone.best_ever, clone.stall, clone.rho, clone.next_species_id) == \
-        (evo.best_ever, evo.stall, evo.rho, evo.next_species_id)
+    assert (clone.best_ever, clone.stall, clone.rho, clone.next_species_id,
+            clone.threshold) == \
+        (evo.best_ever, evo.stall, evo.rho, evo.next_species_id, evo.threshold)
     assert clone.rho != cfg.new_connection_assignment_rate    # a risen ρ is kept
     pop_a, out_a = _run(evo, pop, 3, 6)
     pop_b, out_b = _run(clone, pop, 3, 6)

@@ -27,7 +27,7 @@ from ezspark.cli.errors import USER_ERRORS, UserError
 @click.argument("out", metavar="[OUT.json]", default="training.json",
                 type=click.Path(dir_okay=False))
 @click.option("--all", "full", is_flag=True,
-              help="Ask every key (33 questions), not only the 5 of a first run.")
+              help="Ask every key (34 questions), not only the 5 of a first run.")
 @click.option("--defaults", is_flag=True,
               help="Write the example of the EzSpark docs (its 29 keys) without asking.")
 @click.option("--force", "-f", is_flag=True,

@@ -412,6 +412,12 @@ class TrainingConfig:
         "int", 100, ">= 1",
         "Number of genomes in each batch handed to one remote worker (local runs ignore it).",
         min=1, ext=True)
+    target_species: int | None = _key(
+        "int_or_null", None, ">= 1",
+        "Number of species the run aims at: from species_threshold on, the threshold moves "
+        "after each speciation by 0.6 times the relative miss (S - target) / target, and "
+        "distances are normalised by gene count; null keeps EzSpark's fixed threshold.",
+        min=1, ext=True)
 
     def __attrs_post_init__(self) -> None:
         problems = _problems(self)

@@ -4,7 +4,8 @@ Written to ``checkpoint.h5.tmp``, fsynced and renamed over ``checkpoint.h5``, so
 at any instant leaves the previous checkpoint or the new one.  Layout (plain h5py)::
 
     /                attrs: format_version, ezspark_version, seed, next_generation,
-                            best_ever, stall, rho, next_species_id, warned, finished
+                            best_ever, stall, rho, next_species_id, warned, finished,
+                            threshold (the species threshold of the next generation)
     /config          the training JSON (string)
     /population/     off, innovation, src, dst, weight, enabled   (generation next_generation)
     /species/        id, founded, best, stagnation (one row per species, id order)
@@ -80,7 +81,7 @@ def save_checkpoint(path: Path, state: RunState) -> None:
             f.attrs["ezspark_version"] = __version__
             f.attrs["seed"] = np.uint64(state.seed)
             f.attrs["next_generation"] = np.int64(state.next_generation)
-            for key in ("best_ever", "rho"):
+            for key in ("best_ever", "rho", "threshold"):
                 f.attrs[key] = np.float64(evo[key])
             for key in ("stall", "next_species_id"):
                 f.attrs[key] = np.int64(evo[key])
@@ -131,6 +132,8 @@ def load_checkpoint(path: Path) -> RunState:
             evolution = {
                 "best_ever": float(f.attrs["best_ever"]), "rho": float(f.attrs["rho"]),
                 "stall": int(f.attrs["stall"]), "next_species_id": int(f.attrs["next_species_id"]),
+                # absent from checkpoints written before target_species: the configured value
+                "threshold": (float(f.attrs["threshold"]) if "threshold" in f.attrs else None),
                 "species": species,
                 "registry": {key: f["registry"][key][()] for key in f["registry"]},
             }
