@@ -134,10 +134,21 @@ def test_short_form_asks_five_questions_and_validates(tmp_path):
     data = json.loads(files["first.json"])
     example = json.loads(EXAMPLE.read_text())
     chosen = dict(CARTPOLE, initial_population=50, generations=20, max_number_of_games=3,
-                  max_number_of_steps=300)
+                  max_number_of_steps=300, fitness_threshold=None)   # 300 steps never score 475
     assert data == TrainingConfig(**chosen).to_dict()   # the rest: their defaults, which are
     for key, value in example.items():                  # the docs example's values
         assert data[key] == chosen.get(key, value), key
+
+
+@pytest.mark.parametrize("steps, threshold", [(200, None), (500, 475.0), (600, 475.0)])
+def test_short_form_leaves_out_a_solved_return_its_episodes_cannot_reach(tmp_path, steps,
+                                                                          threshold):
+    result, files = init(tmp_path, input=answers(SHORT, max_number_of_steps=steps))
+    assert result.exit_code == 0, result.output
+    assert json.loads(files["training.json"])["fitness_threshold"] == threshold
+    note = ("note: fitness_threshold left out: episodes of 200 steps may never reach "
+            "CartPole-v1's solved return 475.0 (its episodes last 500 steps)")
+    assert (note in result.stdout) == (threshold is None)
 
 
 def test_force_keeps_an_environment_it_cannot_train_and_asks_the_sizes(tmp_path):

@@ -189,6 +189,23 @@ class _Environment:
                 f"{key} {render_default(value)}" for key, value in told.items()))
 
 
+    def drop_unreachable_threshold(self, values: dict[str, Any], say: Say) -> None:
+        """Episodes cut shorter than the environment's own may never reach its "solved"
+        return, so the proposed ``fitness_threshold`` is left out then (the short form never
+        asks it; a run that cannot reach it would quietly use all its generations)."""
+        support = self.support
+        if (support is None or support.reward_threshold is None
+                or support.max_episode_steps is None
+                or values["fitness_threshold"] != support.reward_threshold
+                or values["max_number_of_steps"] >= support.max_episode_steps):
+            return
+        values["fitness_threshold"] = None
+        say(f"  note: fitness_threshold left out: episodes of {values['max_number_of_steps']} "
+            f"steps may never reach {support.env_id}'s solved return "
+            f"{render_default(support.reward_threshold)} (its episodes last "
+            f"{support.max_episode_steps} steps); the run uses all its generations")
+
+
 def _ask_key(key: str, values: dict[str, Any], ask: Ask, say: Say, env: _Environment,
              position: str = "") -> None:
     """Ask ``key`` until the answer is valid on its own and for the environment; store it."""
@@ -240,6 +257,8 @@ def run_form(ask: Ask, say: Say, *, full: bool = False, strict: bool = True,
             "questions)")
     for index, key in enumerate(questions, 2):
         _ask_key(key, values, ask, say, env, position=f"[{index}/{len(questions) + 1}]")
+    if not full:
+        env.drop_unreachable_threshold(values, say)
     while True:
         try:
             return TrainingConfig(**values)
