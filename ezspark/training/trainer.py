@@ -78,20 +78,11 @@ def train(config: TrainingConfig | str | os.PathLike, *, out: str | os.PathLike 
     the run after saving the state of the last finished generation; the result then has
     ``stopped == "interrupted"``.
     """
-    cfg = _config(config, None if resume else generations, fitness)
-    check_evaluation_options(fitness=fitness, workers=workers, serve=serve, scheduler=scheduler)
-    state, cfg, run_seed = (load_resume_state(out, cfg, seed, allow_changes, generations)
-                            if resume else (None, cfg, resolve_seed(seed, cfg)))
+    cfg, state, info, directory, run = _prepare(
+        config, out=out, seed=seed, fitness=fitness, generations=generations, workers=workers,
+        progress=progress, overwrite=overwrite, resume=resume, allow_changes=allow_changes,
+        serve=serve, scheduler=scheduler, save_population=save_population)
     pm = plugins if plugins is not None else get_plugin_manager()
-    info = None if fitness is not None else inspect_env(cfg.gym_game_name, cfg.input_size,
-                                                        cfg.output_size)
-    directory = _output_directory(out, resume=resume, overwrite=overwrite)
-    run = RunInfo(cfg, run_seed, directory / "run.h5" if directory is not None else None,
-                  cfg.gym_game_name if fitness is None else None, cfg.generations,
-                  progress=bool(progress), overwrite=bool(overwrite),
-                  start_generation=_start_generation(state), resumed=state is not None,
-                  save_population=resolve_save_population(save_population, directory,
-                                                          resumed=state is not None))
     evaluator = build_evaluator(cfg, info, fitness=fitness, workers=workers, serve=serve,
                                 scheduler=scheduler, announce=on_serve,
                                 directory=directory / "serve" if directory is not None else None)
@@ -100,6 +91,36 @@ def train(config: TrainingConfig | str | os.PathLike, *, out: str | os.PathLike 
         loop = GenerationLoop(cfg, run, evaluator, pm.hook, stop=stop, checkpoint=checkpoint,
                               interval=float(checkpoint_seconds))
         return loop.run(state)
+
+
+def _prepare(config, *, out, seed, fitness, generations, workers, progress, overwrite, resume,
+             allow_changes, serve, scheduler, save_population):
+    """Everything checked and loaded before the evaluator starts: the config, the
+    checkpoint's state when resuming (None otherwise), the environment's facts (None with a
+    fitness function), the output directory and what reporters learn about the run."""
+    cfg = _config(config, None if resume else generations, fitness)
+    check_evaluation_options(fitness=fitness, workers=workers, serve=serve, scheduler=scheduler)
+    state, cfg, run_seed = (load_resume_state(out, cfg, seed, allow_changes, generations)
+                            if resume else (None, cfg, resolve_seed(seed, cfg)))
+    info = None if fitness is not None else inspect_env(cfg.gym_game_name, cfg.input_size,
+                                                        cfg.output_size)
+    directory = _output_directory(out, resume=resume, overwrite=overwrite)
+    run = _run_info(cfg, run_seed, directory, state, fitness=fitness, progress=progress,
+                    overwrite=overwrite, save_population=save_population)
+    return cfg, state, info, directory, run
+
+
+def _run_info(cfg: TrainingConfig, seed: int, directory: Path | None,
+              state: RunState | None, *, fitness, progress, overwrite,
+              save_population) -> RunInfo:
+    """What reporters learn about the run (the ``run`` argument of every hook)."""
+    resumed = state is not None
+    return RunInfo(cfg, seed, directory / "run.h5" if directory is not None else None,
+                   cfg.gym_game_name if fitness is None else None, cfg.generations,
+                   progress=bool(progress), overwrite=bool(overwrite),
+                   start_generation=_start_generation(state), resumed=resumed,
+                   save_population=resolve_save_population(save_population, directory,
+                                                           resumed=resumed))
 
 
 def _start_generation(state: RunState | None) -> int:
