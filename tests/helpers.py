@@ -41,13 +41,12 @@ def assert_same_history_and_champions(a, b):
     return ra, rb
 
 
-def write_small_cartpole(tmp_path, **keys):
-    """A CartPole-v1 config of the docs values made small for tests, written to
-    ``tmp_path/cfg.json``; ``keys`` override any key."""
+def write_small_cartpole(tmp_path, name="cfg.json", **keys):
+    """A CartPole-v1 config of the docs values made small for tests (30 genomes, 2 games),
+    written to ``tmp_path/name``; ``keys`` override any key."""
     values = ezspark.TrainingConfig.docs_example().to_dict()
-    values.update(gym_game_name="CartPole-v1", initial_population=30, max_number_of_games=2,
-                  species_threshold=1.5, add_node_specie_rate=0.2)
+    values.update(gym_game_name="CartPole-v1", initial_population=30, max_number_of_games=2)
     values.update(keys)
-    path = tmp_path / "cfg.json"
+    path = tmp_path / name
     path.write_text(json.dumps(values))
     return path

@@ -16,17 +16,14 @@ import ezspark
 from ezspark.cli import cli
 from ezspark.cli.signals import interrupts_stop_the_run
 
+from .helpers import write_small_cartpole
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def small_cartpole(tmp_path, **kw):
-    keys = ezspark.TrainingConfig.docs_example().to_dict()
-    keys.update(gym_game_name="CartPole-v1", generations=3, max_number_of_steps=60,
-                initial_population=12, max_number_of_games=2)
-    keys.update(kw)
-    path = tmp_path / "small.json"
-    path.write_text(json.dumps(keys))
-    return path
+    keys = dict(generations=3, max_number_of_steps=60, initial_population=12)
+    return write_small_cartpole(tmp_path, "small.json", **{**keys, **kw})
 
 
 def invoke(*args):

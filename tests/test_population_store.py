@@ -26,7 +26,9 @@ TABLES = ("index", "nodes", "connections")
 
 
 def write_cfg(tmp_path, **kw):
-    return write_small_cartpole(tmp_path, **{**dict(generations=7, max_number_of_steps=60, max_population=40), **kw})
+    keys = dict(generations=7, max_number_of_steps=60, max_population=40,
+                species_threshold=1.5, add_node_specie_rate=0.2)
+    return write_small_cartpole(tmp_path, **{**keys, **kw})
 
 
 def xor_cfg(**kw):

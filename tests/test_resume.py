@@ -21,7 +21,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def write_cfg(tmp_path, **kw):
-    return write_small_cartpole(tmp_path, **{**dict(generations=40, max_number_of_steps=80, max_population=60), **kw})
+    keys = dict(generations=40, max_number_of_steps=80, max_population=60,
+                species_threshold=1.5, add_node_specie_rate=0.2)
+    return write_small_cartpole(tmp_path, **{**keys, **kw})
 
 
 def same_run(a: Path, b: Path):
