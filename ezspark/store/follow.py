@@ -23,9 +23,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from ezspark.store.history import HISTORY_FIELDS, GenerationStats
-from ezspark.store.layout import StoreError
-from ezspark.store.reader import _checked_path
+from ezspark.store.history import GenerationStats
+from ezspark.store.layout import StoreError, stats_from_rows
+from ezspark.store.reader import checked_path, config_text, root_attrs
 
 __all__ = ["RunFollower"]
 
@@ -39,7 +39,7 @@ class RunFollower:
     then None while the run goes on, else its end attributes and ``config``."""
 
     def __init__(self, path, patience: float = 30.0):
-        self.path = _checked_path(path)   # a clear error for a missing or foreign file
+        self.path = checked_path(path)   # a clear error for a missing or foreign file
         self.patience = float(patience)    # seconds of failing opens before giving up
         self.end: dict | None = None
         self.last_generation = -1
@@ -60,8 +60,7 @@ class RunFollower:
         new = rows[rows["generation"] > self.last_generation]
         if new.shape[0]:
             self.last_generation = int(new["generation"][-1])
-        names = [n for n in HISTORY_FIELDS if n in (rows.dtype.names or ())]
-        return [GenerationStats(**{n: row[n].item() for n in names}) for row in new]
+        return stats_from_rows(new)
 
     def _read(self, f: h5py.File) -> tuple[dict | None, np.ndarray]:
         """The end attributes (None: still running; read before the rows, which are then
@@ -69,14 +68,12 @@ class RunFollower:
         if "format_version" not in f.attrs or "history" not in f:
             raise StoreError(f"{self.path} is an HDF5 file but not an ezspark run "
                              "(no format_version or /history)")
-        attrs_ = {k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()}
+        attrs_ = root_attrs(f)
         history = f["history"]
         size = history.shape[0]
         ended = None
         if attrs_.get("status", "ended") != "running":
-            config = f["config"][()]
-            attrs_["config"] = json.loads(config.decode() if isinstance(config, bytes)
-                                          else config)
+            attrs_["config"] = json.loads(config_text(f))
             ended = dict(attrs_, rows=size)
         self._position = min(self._position, size)  # a resume trimmed the file
         rows = history[self._position:min(size, self._position + MAX_ROWS)]

@@ -33,10 +33,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ezspark.store.history import HISTORY_FIELDS
+from ezspark.store.history import HISTORY_FIELDS, GenerationStats
 
 __all__ = ["FORMAT_VERSION", "HISTORY_DTYPE", "INDEX_DTYPE", "NODE_DTYPE",
-           "CONNECTION_DTYPE", "GENOME_INDEX_DTYPE", "END_ATTRS", "StoreError", "atomic_replace", "history_rows",
+           "CONNECTION_DTYPE", "GENOME_INDEX_DTYPE", "END_ATTRS", "StoreError", "atomic_replace", "history_rows", "stats_from_rows",
            "NODE_INPUT", "NODE_OUTPUT", "NODE_HIDDEN"]
 
 FORMAT_VERSION = 2
@@ -94,3 +94,10 @@ def history_rows(stats: list) -> np.ndarray:
     """GenerationStats as HISTORY_DTYPE rows."""
     return np.array([tuple(getattr(s, n) for n in HISTORY_FIELDS) for s in stats],
                     dtype=HISTORY_DTYPE)
+
+
+def stats_from_rows(rows: np.ndarray) -> list[GenerationStats]:
+    """History rows (of either format: a column the file lacks keeps its default) as
+    GenerationStats."""
+    names = [n for n in HISTORY_FIELDS if n in (rows.dtype.names or ())]
+    return [GenerationStats(**{n: row[n].item() for n in names}) for row in rows]

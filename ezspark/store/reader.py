@@ -16,15 +16,15 @@ import numpy as np
 from ezspark.config.training import TrainingConfig
 from ezspark.store.champions import ChampionTable
 from ezspark.store.export import read_champion_json
-from ezspark.store.history import HISTORY_FIELDS, GenerationStats
-from ezspark.store.layout import FORMAT_VERSION, StoreError
+from ezspark.store.history import GenerationStats
+from ezspark.store.layout import FORMAT_VERSION, StoreError, stats_from_rows
 from ezspark.store.population import read_population, stored_generations
 
 __all__ = ["RunFile", "load_champion", "is_json_file", "read_run_tables",
-           "newest_champion_generation"]
+           "newest_champion_generation", "checked_path", "root_attrs", "config_text"]
 
 
-def _checked_path(path) -> Path:
+def checked_path(path) -> Path:
     """The run.h5 ``path`` names (itself or inside a directory), or a clear StoreError."""
     path = Path(path)
     if not path.exists():
@@ -51,10 +51,8 @@ def read_run_tables(f: h5py.File, path: Path) -> tuple[dict, str, np.ndarray, Ch
         raise StoreError(f"{path} has format_version {version}, newer than this "
                          f"ezspark reads ({FORMAT_VERSION}): upgrade ezspark "
                          "(pip install --upgrade ezspark)")
-    attrs_ = {k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()}
-    config_json = f["config"][()]
-    if isinstance(config_json, bytes):
-        config_json = config_json.decode("utf-8")
+    attrs_ = root_attrs(f)
+    config_json = config_text(f)
     history = f["history"][()]
     if version == 1:
         return attrs_, config_json, history, ChampionTable.from_groups(f.get("champions", {}))
@@ -62,6 +60,29 @@ def read_run_tables(f: h5py.File, path: Path) -> tuple[dict, str, np.ndarray, Ch
         attrs_["wall_seconds"] = float(f["live"]["wall_seconds"][0])
         attrs_["env_steps"] = int(history["env_steps"].sum())
     return attrs_, config_json, history, _flat_champions(f["champions"])
+
+
+def root_attrs(f: h5py.File) -> dict:
+    """The root attributes of an open run.h5 as Python values."""
+    return {k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()}
+
+
+def config_text(f: h5py.File) -> str:
+    """The training JSON stored in an open run.h5."""
+    text = f["config"][()]
+    return text.decode("utf-8") if isinstance(text, bytes) else text
+
+
+def _read_file(path: Path, read):
+    """``read(f)`` of the run.h5 at ``path`` opened for reading (see the module docstring);
+    what the file cannot give becomes a StoreError naming it."""
+    try:
+        with h5py.File(path, "r", swmr=True, locking=False) as f:
+            return read(f)
+    except StoreError:
+        raise
+    except (OSError, KeyError, ValueError, RuntimeError) as exc:   # RuntimeError: a cut file
+        raise StoreError(f"{path} cannot be read as an ezspark run: {exc}") from exc
 
 
 def _flat_champions(group: h5py.Group) -> ChampionTable:
@@ -87,14 +108,8 @@ class RunFile:
 
     @classmethod
     def open(cls, path) -> "RunFile":
-        path = _checked_path(path)
-        try:
-            with h5py.File(path, "r", swmr=True, locking=False) as f:
-                return cls(path, *read_run_tables(f, path))
-        except StoreError:
-            raise
-        except (OSError, KeyError, ValueError, RuntimeError) as exc:   # RuntimeError: a
-            raise StoreError(f"{path} cannot be read as an ezspark run: {exc}") from exc  # cut file
+        path = checked_path(path)
+        return cls(path, *_read_file(path, lambda f: read_run_tables(f, path)))
 
     @property
     def config(self):
@@ -110,8 +125,7 @@ class RunFile:
         return self.champions.generations
 
     def history_rows(self) -> list[GenerationStats]:
-        names = [n for n in HISTORY_FIELDS if n in (self.history.dtype.names or ())]
-        return [GenerationStats(**{n: row[n].item() for n in names}) for row in self.history]
+        return stats_from_rows(self.history)
 
     def champion(self, generation: int | None = None):
         """The champion of ``generation`` (default: the newest stored one)."""
@@ -131,37 +145,28 @@ class RunFile:
     def populations(self) -> list[int]:
         """Generations whose whole population is stored (``--save-population``), in
         increasing order; read from the file now (a live run's too)."""
-        return self._read(stored_generations)
+        return _read_file(self.path, stored_generations)
 
     def population(self, generation: int) -> list:
         """Every genome of a stored generation as Champions, in population order (genome
         i is element i; ``fitness`` and ``species`` set), read from the file now: only
         that generation's rows.  A generation not stored is a StoreError."""
-        return self._read(lambda f: read_population(f, self.path, generation, self.env_id))
-
-    def _read(self, read):
-        try:
-            with h5py.File(self.path, "r", swmr=True, locking=False) as f:
-                return read(f)
-        except StoreError:
-            raise
-        except (OSError, KeyError, ValueError, RuntimeError) as exc:
-            raise StoreError(f"{self.path} cannot be read as an ezspark run: {exc}") from exc
+        return _read_file(self.path,
+                          lambda f: read_population(f, self.path, generation, self.env_id))
 
 
 def newest_champion_generation(path) -> int | None:
     """The generation of the newest champion stored in a run.h5 (None: none yet), read
     without loading the file: the end of a long run names it at a glance."""
-    path = _checked_path(path)
-    try:
-        with h5py.File(path, "r", swmr=True, locking=False) as f:
-            if int(f.attrs.get("format_version", 1)) == 1:
-                generations = [int(name[len("gen_"):]) for name in f.get("champions", {})]
-                return max(generations, default=None)
-            index = f["champions"]["index"]
-            return int(index[index.shape[0] - 1]["generation"]) if index.shape[0] else None
-    except (OSError, KeyError, ValueError, RuntimeError) as exc:
-        raise StoreError(f"{path} cannot be read as an ezspark run: {exc}") from exc
+    return _read_file(checked_path(path), _newest_generation)
+
+
+def _newest_generation(f: h5py.File) -> int | None:
+    if int(f.attrs.get("format_version", 1)) == 1:
+        generations = [int(name[len("gen_"):]) for name in f.get("champions", {})]
+        return max(generations, default=None)
+    index = f["champions"]["index"]
+    return int(index[index.shape[0] - 1]["generation"]) if index.shape[0] else None
 
 
 def is_json_file(path) -> bool:
