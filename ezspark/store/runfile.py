@@ -41,11 +41,30 @@ from ezspark.store.layout import (CONNECTION_DTYPE, END_ATTRS, FORMAT_VERSION, H
 from ezspark.store.population import GROUP, create_population_tables, population_rows
 from ezspark.store.reader import RunFile, is_json_file, load_champion
 
-__all__ = ["RunStore", "RunFile", "load_champion", "is_json_file", "StoreError",
-           "FORMAT_VERSION", "HISTORY_DTYPE", "atomic_replace"]
+__all__ = ["RunStore", "prepare_run_directory", "RunFile", "load_champion", "is_json_file",
+           "StoreError", "FORMAT_VERSION", "HISTORY_DTYPE", "atomic_replace"]
 
 #: rows per chunk of each table: a flush rewrites at most the last, partly filled chunk
 _CHUNKS = {"history": 1024, "index": 1024, "nodes": 8192, "connections": 4096}
+
+
+def prepare_run_directory(directory: Path, *, resume: bool, overwrite: bool) -> Path:
+    """``directory`` made ready for a run's files (created, writable); an existing run.h5
+    there is refused unless the run resumes or overwrites it."""
+    if not resume and not overwrite and (directory / "run.h5").exists():
+        raise StoreError(f"{directory / 'run.h5'} already exists: continue it with --resume, "
+                         "choose another output directory with --out DIR, or replace it with "
+                         "--overwrite (resume=True, out=DIR, overwrite=True in Python)")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create output directory {directory}: "
+                         f"{exc.strerror or exc} (choose another with --out DIR; out=DIR in "
+                         "Python)") from exc
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise StoreError(f"output directory {directory} is not writable: choose another with "
+                         "--out DIR (out=DIR in Python)")
+    return directory
 
 
 class RunStore:
@@ -68,17 +87,7 @@ class RunStore:
     def create(cls, directory: Path, cfg, seed: int, env_id: str | None, *,
                overwrite: bool = False, flush_seconds: float = 2.0,
                save_population: int = 0) -> "RunStore":
-        directory = Path(directory)
-        path = directory / "run.h5"
-        if path.exists() and not overwrite:
-            raise StoreError(f"{path} already exists: continue it with --resume, choose "
-                             "another output directory with --out DIR, or replace it with "
-                             "--overwrite")
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"cannot create output directory {directory}: {exc.strerror} "
-                             "(choose another with --out DIR)") from exc
+        path = prepare_run_directory(Path(directory), resume=False, overwrite=overwrite) / "run.h5"
         store = cls(path, flush_seconds, save_population)
         identity = {"env_id": env_id or "", "seed": np.uint64(seed),
                     "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}

@@ -19,7 +19,7 @@ from ezspark.plugins.manager import get_plugin_manager
 from ezspark.store.checkpoint import RunState
 from ezspark.store.history import RunResult
 from ezspark.store.population import resolve_save_population
-from ezspark.store.runfile import StoreError
+from ezspark.store.runfile import prepare_run_directory
 from ezspark.training.evaluators import build_evaluator, check_evaluation_options
 from ezspark.training.loop import GenerationLoop, RewardBelowMinimum, RunInfo
 from ezspark.training.resume import SAFE_TO_CHANGE, load_resume_state
@@ -104,7 +104,8 @@ def _prepare(config, *, out, seed, fitness, generations, workers, progress, over
                             if resume else (None, cfg, resolve_seed(seed, cfg)))
     info = None if fitness is not None else inspect_env(cfg.gym_game_name, cfg.input_size,
                                                         cfg.output_size)
-    directory = _output_directory(out, resume=resume, overwrite=overwrite)
+    directory = (None if out is None
+                 else prepare_run_directory(Path(out), resume=resume, overwrite=overwrite))
     run = _run_info(cfg, run_seed, directory, state, fitness=fitness, progress=progress,
                     overwrite=overwrite, save_population=save_population)
     return cfg, state, info, directory, run
@@ -141,25 +142,3 @@ def _config(config: TrainingConfig | str | os.PathLike, generations: int | None,
     if fitness is None:
         cfg.check_env_keys()
     return cfg
-
-
-def _output_directory(out: str | os.PathLike | None, *, resume: bool,
-                      overwrite: bool) -> Path | None:
-    """``out`` made ready for the run's files; refuses to replace a run unless asked."""
-    if out is None:
-        return None
-    directory = Path(out)
-    if not resume and not overwrite and (directory / "run.h5").exists():
-        raise StoreError(f"{directory / 'run.h5'} already exists: continue it with --resume, "
-                         "choose another output directory with --out DIR, or replace it with "
-                         "--overwrite (resume=True, out=DIR, overwrite=True in Python)")
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StoreError(f"cannot create output directory {directory}: "
-                         f"{exc.strerror or exc} (choose another with --out DIR; out=DIR in "
-                         "Python)") from exc
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise StoreError(f"output directory {directory} is not writable: choose another with "
-                         "--out DIR (out=DIR in Python)")
-    return directory
