@@ -322,6 +322,11 @@ def docs_main(args) -> int:
     path = docs_example_config(out)
     with open(path) as f:
         example = json.load(f)
+    if args.target_species is not None:     # the example with stable speciation on
+        example["target_species"] = args.target_species
+        path = os.path.join(out, f"training-target{args.target_species}.json")
+        with open(path, "w") as f:
+            json.dump(example, f, indent=2)
     evaluation, store = StoreClock(((GenerationLoop, "_evaluate"),)), StoreClock()
     probe = GenerationProbe(evaluation, store)
     pm = get_plugin_manager()
@@ -343,6 +348,8 @@ def docs_main(args) -> int:
     tenth_rows = docs_tenths(rows)
     docs_log(tenth_rows)
     name = "bench_longrun_docs_quick" if args.quick else "bench_longrun_docs"
+    if args.target_species is not None:
+        name += f"_target{args.target_species}"
     figure = docs_plot(rows, os.path.join(H.results_dir(), name + ".png"))
     full = {"machine": machine, "minutes": minutes, "config": example,
             "stopped": result.stopped, "generations": len(rows), "wall_seconds": end - t0,
@@ -377,6 +384,8 @@ def main() -> int:
                         help="train the documented example (ezspark init --defaults) instead")
     parser.add_argument("--minutes", type=float, default=30.0,
                         help="--docs-example: wall time of the run (default 30)")
+    parser.add_argument("--target-species", type=int, default=None, metavar="T",
+                        help="--docs-example: add the extension key target_species T")
     parser.add_argument("--reanalyse", metavar="JSON",
                         help="recompute the report of a saved --docs-example result")
     args = parser.parse_args()

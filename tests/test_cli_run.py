@@ -38,7 +38,10 @@ class TestRun:
         lines = res.output.strip().splitlines()
         gen_lines = [l for l in lines if l.startswith("gen ")]
         assert len(gen_lines) == 3 and "steps/s" in gen_lines[0] and "species" in gen_lines[0]
-        assert lines[-1].startswith(f"champion: {tmp_path / 'out' / 'run.h5'} (generation 2")
+        champ = ezspark.load_champion(tmp_path / "out")          # the best validated one
+        assert lines[-1].startswith(f"champion: {tmp_path / 'out' / 'run.h5'} (generation "
+                                    f"{champ.generation}, validation {champ.validation:.6g} "
+                                    "over 20 fresh episodes")
 
     def test_quiet_prints_only_the_champion_line(self, tmp_path):
         res = invoke("run", small_cartpole(tmp_path), "--out", tmp_path / "o", "--quiet")
@@ -53,8 +56,9 @@ class TestRun:
         lines = res.output.strip().splitlines()
         g = ezspark.RunFile.open(tmp_path / "o").history.shape[0] - 1
         assert g < 29 and lines[-2] == f"solved: fitness_threshold 500 reached at generation {g}"
-        assert lines[-1].startswith(f"champion: {tmp_path / 'o' / 'run.h5'} (generation {g}, "
-                                    "fitness 500)")
+        champ = ezspark.load_champion(tmp_path / "o")
+        assert lines[-1].startswith(f"champion: {tmp_path / 'o' / 'run.h5'} (generation "
+                                    f"{champ.generation}, validation ")
 
     def test_a_threshold_reached_in_the_last_generation_is_solved_too(self, tmp_path):
         cfg = small_cartpole(tmp_path, generations=1, fitness_threshold=1)
@@ -106,7 +110,7 @@ class TestRun:
                                        "--generations", "5", "--seed", "2"])
         assert res.exit_code == 2 and "leave --seed out" in res.output
         res = CliRunner().invoke(cli, ["play", str(out), "-g", "1"])
-        assert res.exit_code == 2 and "(stored: 0, 2); choose a stored one (--generation/-g G" \
+        assert res.exit_code == 2 and "(stored: 0, 2); choose a stored one, or best or last (--generation/-g" \
             in res.output
 
     @pytest.mark.parametrize("content, message", [
@@ -146,7 +150,8 @@ class TestInspectAndPlay:
         assert data["format_version"] == 2 and data["env_id"] == "CartPole-v1"
         assert data["generations"] == 5 and len(data["history"]) == 5
         assert [c["generation"] for c in data["champions"]] == [0, 2, 4]
-        assert set(data["champions"][0]) == {"generation", "fitness", "nodes", "connections"}
+        assert set(data["champions"][0]) == {"generation", "fitness", "validation", "nodes",
+                                              "connections"}
         assert data["config"]["saving"] == 2
 
     def test_inspect_text(self, run_dir):
@@ -199,7 +204,8 @@ class TestLoadChampion:
     def test_load_champion_acts_like_the_trained_one(self, tmp_path):
         r = ezspark.train(small_cartpole(tmp_path), out=tmp_path / "r", seed=0)
         champ = ezspark.load_champion(r.path)
-        assert champ.genome == r.champion.genome and champ.generation == 2
+        assert champ.genome == r.champion.genome
+        assert champ.generation == r.champion.generation and champ.validation == r.champion.validation
         obs = np.random.default_rng(0).normal(size=(20, 4))
         assert np.array_equal(champ.activate(obs), r.champion.activate(obs))
         assert champ.act(obs[0]) in (0, 1) and champ.activate(obs[0]).shape == (2,)
@@ -231,7 +237,8 @@ with h5py.File(sys.argv[1], "r", swmr=True) as f:
     assert int(f.attrs["env_steps"]) == int(h["env_steps"].sum()) > 0
     index, nodes, conns = (f["champions"][k] for k in ("index", "nodes", "connections"))
     assert index.dtype.names == ("generation", "fitness", "species", "node_offset",
-                                 "node_count", "conn_offset", "conn_count"), index.dtype.names
+                                 "node_count", "conn_offset", "conn_count", "validation"), \
+        index.dtype.names
     assert nodes.dtype == np.dtype([("id", np.int32), ("kind", np.uint8)]), nodes.dtype
     assert conns.dtype == np.dtype([("innovation", np.int32), ("in", np.int32),
                                     ("out", np.int32), ("weight", np.float64),

@@ -21,7 +21,7 @@ ENV = {"gym_game_name": "CartPole-v1", "input_size": 4, "output_size": 2}
 KEYS = TrainingConfig.keys()
 FIELDS = attrs.fields_dict(TrainingConfig)
 EXT_KEYS = ("seed", "fitness_threshold", "min_population", "genomes_per_task",
-            "target_species")
+            "target_species", "validation_games")
 RATES = tuple(k for k in KEYS if FIELDS[k].metadata["range"] == "[0, 1]")
 NUMERIC_KEYS = tuple(k for k in KEYS if FIELDS[k].metadata["kind"] not in ("string", "bool_int"))
 REAL_KEYS = tuple(k for k in KEYS if FIELDS[k].metadata["kind"].startswith("real"))
@@ -38,7 +38,7 @@ SPEC_DEFAULTS = {
     "same_fitness_limit": 10, "age_significance": 0.3, "max_number_of_games": 5,
     "max_number_of_steps": 200, "safeness": 0.5, "sub_games": 1, "minimum_reward": 0,
     "seed": None, "fitness_threshold": None, "min_population": None, "genomes_per_task": 100,
-    "target_species": None,
+    "target_species": None, "validation_games": 20,
 }
 
 # One value outside the allowed range of each key, on its own (not through a cross-key rule).
@@ -54,7 +54,7 @@ OUT_OF_RANGE = {
     "age_significance": 1.3, "max_number_of_games": 0, "max_number_of_steps": -5,
     "safeness": -0.5, "sub_games": 0, "minimum_reward": 10**400, "seed": 2**63,
     "fitness_threshold": -(10**400), "min_population": 0, "genomes_per_task": 0,
-    "target_species": 0,
+    "target_species": 0, "validation_games": -1,
 }
 
 
@@ -411,8 +411,8 @@ class TestMetadata:
         assert md["ext"] is (key in EXT_KEYS)
         assert md["required"] is (key in ("input_size", "output_size"))
 
-    def test_keys_are_34(self):
-        assert len(KEYS) == 34 and len(set(KEYS)) == 34
+    def test_keys_are_35(self):
+        assert len(KEYS) == 35 and len(set(KEYS)) == 35
 
 
 # --- property tests ----------------------------------------------------------------------------

@@ -36,6 +36,8 @@ from ezspark.config.training import ConfigError, TrainingConfig
 from ezspark.engine.evolution import Evolution, Species
 from ezspark.engine.genome import Genome
 from ezspark.evaluation.envs import episode_seed
+from ezspark.evaluation.play import episode_returns
+from ezspark.evaluation.validation import validation_seeds
 from ezspark.plugins.manager import make_plugin_manager
 from ezspark.training.trainer import RewardBelowMinimum
 
@@ -283,10 +285,12 @@ class ChampionLog:
 
     def __init__(self):
         self.generations = []
+        self.champions = []
 
     @hookimpl
     def ezspark_new_champion(self, run, champion):
         self.generations.append(champion.generation)
+        self.champions.append(champion)
 
 
 @covers("generations")
@@ -393,15 +397,15 @@ def test_species_threshold_decides_the_species():
 
 @covers("target_species")
 def test_target_species_adapts_the_threshold_of_the_next_speciation():
-    """Step 7.3: weights 0, 3, 6 (δ = 1.2 and 2.4) form 2 species at thresholds 1.5 and 2.3.
-    Target 1 raises 2.3 by 0.6·(2 − 1)/1 to 2.9, and the same genomes then form 1 species;
-    target 6 lowers 1.5 by 0.6·(2 − 6)/6 to 1.1, and they form 3; a fixed threshold gives 2
-    again.  Every pair is normalised then (5.2), which leaves these genomes (no excess or
-    disjoint gene) at 0.4·W̄."""
+    """Step 7.3: weights 0, 3, 6 (δ = 1.2 and 2.4) form 2 species at thresholds 1.4 and 2.3.
+    Target 1 raises 2.3 by the factor 1 + 0.3·min(1, (2 − 1)/1) to 2.99, and the same genomes
+    then form 1 species; target 6 lowers 1.4 by 1 + 0.3·(2 − 6)/6 = 0.8 to 1.12, and they
+    form 3; a fixed threshold gives 2 again.  Every pair is normalised then (5.2), which
+    leaves these genomes (no excess or disjoint gene) at 0.4·W̄."""
     pop = [genome(w) for w in (0, 0, 3, 3, 6, 6)]
     fitness = np.arange(6.0)
-    for start, target, first, threshold, second in ((2.3, None, 2, 2.3, 2), (2.3, 1, 2, 2.9, 1),
-                                                     (1.5, 6, 2, 1.1, 3)):
+    for start, target, first, threshold, second in ((2.3, None, 2, 2.3, 2), (2.3, 1, 2, 2.99, 1),
+                                                     (1.4, 6, 2, 1.12, 3)):
         cfg = engine_config(species_threshold=start, target_species=target)
         _, out, evo = generation(cfg, pop, fitness)
         assert (out.species, evo.threshold) == (first, pytest.approx(threshold)), target
@@ -640,7 +644,7 @@ def test_distributed_keys_decide_which_batches_are_checked():
 
 def test_every_config_key_has_a_test():
     keys = [field.name for field in attrs.fields(TrainingConfig)]
-    assert len(keys) == 34 and len(set(keys)) == 34
+    assert len(keys) == 35 and len(set(keys)) == 35
     missing = [key for key in keys if not KEY_TESTS.get(key)]
     assert not missing, f"config keys with no test that fails when they are ignored: {missing}"
     assert set(KEY_TESTS) <= set(keys)
@@ -682,3 +686,32 @@ def test_key_tests_fail_when_their_key_is_ignored(key):
             except (Exception, pytest.fail.Exception):
                 continue
         pytest.fail(f"{test.__name__} passes with {key} forced to its default")
+
+
+@covers("validation_games")
+def test_validation_games_is_the_number_of_validation_episodes_of_a_stored_champion():
+    """Each stored champion plays that many fresh episodes (docs/algorithm.md 6.5); 0 plays
+    none and hands out the newest champion.  The history is the same either way."""
+    scored = {}
+    for games in (0, 3):
+        pm = make_plugin_manager(autoload=False)
+        log = ChampionLog()
+        pm.register(log)
+        cfg = TrainingConfig.from_dict(dict(
+            gym_game_name="CartPole-v1", input_size=4, output_size=2, initial_population=10,
+            generations=3, max_number_of_games=1, max_number_of_steps=50,
+            validation_games=games))
+        result = ezspark.train(cfg, seed=1, plugins=pm)
+        scored[games] = result
+        if games:
+            first = int(validation_seeds(1, 3)[0])
+            for c in log.champions:
+                returns = episode_returns(c, episodes=3, seed=first, max_steps=50)
+                assert c.validation == pytest.approx(sum(returns) / 3, abs=1e-12)
+            assert log.champions[0].validation_steps == sum(episode_returns(
+                log.champions[0], episodes=3, seed=first, max_steps=50))
+        else:
+            assert all(math.isnan(c.validation) for c in log.champions)
+            assert result.champion.generation == 2
+    assert [h.best_fitness for h in scored[0].history] == [h.best_fitness
+                                                           for h in scored[3].history]

@@ -9,10 +9,10 @@ from ezspark.store.export import champion_to_json, write_atomic
 from ezspark.store.runfile import RunFile
 
 
-def stored_genome(run, generation: int | None, genome: int):
-    """Genome ``genome`` of the population stored for ``generation``; exit 2 without
-    --generation or when the index is out of range."""
-    if generation is None:
+def stored_genome(run, generation: int | str, genome: int):
+    """Genome ``genome`` of the population stored for ``generation``; exit 2 without a
+    generation number or when the index is out of range."""
+    if not isinstance(generation, int):
         raise UserError("--genome needs --generation G: the generation whose stored "
                         f"population holds it (stored: {_listed(run.populations)})")
     population = run.population(generation)
@@ -48,7 +48,7 @@ def write_output(path, data: bytes) -> None:
               type=click.Path(dir_okay=False, allow_dash=True),
               help="File to write; - writes to standard output.")
 def command(run_file, generation, genome, output):
-    """Write a stored champion (the newest, or --generation) as plain JSON: its nodes,
+    """Write a stored champion (the best validated one, or --generation) as plain JSON: its nodes,
     connections (with weights) and activation function.  With --genome I, genome I of the
     population stored for --generation G instead (a run with --save-population)."""
 

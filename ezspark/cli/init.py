@@ -21,13 +21,15 @@ import click
 from ezspark.cli import form as _form
 from ezspark.cli import validate as _validate
 from ezspark.cli.errors import USER_ERRORS, UserError
+from ezspark.config.training import TrainingConfig
 
 
 @click.command("init")
 @click.argument("out", metavar="[OUT.json]", default="training.json",
                 type=click.Path(dir_okay=False))
 @click.option("--all", "full", is_flag=True,
-              help="Ask every key (34 questions), not only the 5 of a first run.")
+              help=f"Ask every key ({len(TrainingConfig.keys())} questions), not only the "
+                   f"{len(_form.SHORT_KEYS)} of a first run.")
 @click.option("--defaults", is_flag=True,
               help="Write the example of the EzSpark docs (its 29 keys) without asking.")
 @click.option("--force", "-f", is_flag=True,

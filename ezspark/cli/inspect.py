@@ -23,11 +23,15 @@ def run_summary(run) -> dict:
     """The ``--json`` object of the contract."""
     table = run.champions
     champions = [{"generation": int(row["generation"]), "fitness": float(row["fitness"]),
+                  "validation": _number(row["validation"]),
                   "nodes": int(row["node_count"]), "connections": int(enabled)}
                  for row, enabled in zip(table.index, table.enabled_counts())]
+    best = table.best_row()
     history = [{n: row[n].item() for n in run.history.dtype.names} for row in run.history]
     summary = {"format_version": int(run.attrs["format_version"]), "env_id": run.env_id,
-               "generations": len(history), "champions": champions, "history": history,
+               "generations": len(history), "champions": champions,
+               "best_champion": champions[best]["generation"] if champions else None,
+               "history": history,
                "config": json.loads(run.config_json),
                "seed": int(run.attrs["seed"]),
                "ezspark_version": run.attrs.get("ezspark_version"),
@@ -145,6 +149,12 @@ def follow_run(run_file) -> None:
     click.echo(f"ended:        {describe_end(dict(end, config=follower.end['config']))}")
 
 
+def _number(value) -> float | None:
+    """A float, or None for NaN (JSON has no NaN)."""
+    value = float(value)
+    return value if value == value else None
+
+
 def show_run(path, summary: dict) -> None:
     """The text summary of a run.h5."""
     hist, cfg = summary["history"], summary["config"]
@@ -167,22 +177,32 @@ def show_run(path, summary: dict) -> None:
         if checks or excluded:                  # a distributed run with safeness checks
             click.echo(f"safeness:     {checks:,} batches checked, {mismatches:,} mismatches, "
                        f"{excluded:,} worker{'s' if excluded != 1 else ''} excluded")
-    _show_champions(summary["champions"])
+    _show_champions(summary["champions"], summary["best_champion"])
     click.echo("config:")
     width = max(map(len, cfg))
     for key, value in cfg.items():
         click.echo(f"  {key:<{width}}  {json.dumps(value)}")
 
 
-def _show_champions(champs: list[dict]) -> None:
-    click.echo(f"champions:    {len(champs)} stored")
-    shown = champs if len(champs) <= 12 else champs[:5] + [None] + champs[-5:]
-    for c in shown:
-        if c is None:
-            click.echo("    …")
+def _show_champions(champs: list[dict], best: int | None) -> None:
+    """Up to 12 stored champions (the first and last five of more, and always the one
+    handed out), each with its validation score."""
+    click.echo(f"champions:    {len(champs)} stored; the one handed out (best validation "
+               "score, else the newest) is marked *")
+    keep = set(range(5)) | set(range(len(champs) - 5, len(champs))) | {
+        k for k, c in enumerate(champs) if c["generation"] == best}
+    previous = -1
+    for k, c in enumerate(champs):
+        if len(champs) > 12 and k not in keep:
             continue
-        click.echo(f"    generation {c['generation']:>6}  fitness {c['fitness']:>10.6g}  "
-                   f"nodes {c['nodes']:>4}  connections {c['connections']:>4}")
+        if k != previous + 1:
+            click.echo("    …")
+        previous = k
+        score = "-" if c["validation"] is None else format(c["validation"], ".6g")
+        mark = "*" if c["generation"] == best else " "
+        click.echo(f"  {mark} generation {c['generation']:>6}  fitness {c['fitness']:>10.6g}  "
+                   f"validation {score:>10}  nodes {c['nodes']:>4}  "
+                   f"connections {c['connections']:>4}")
 
 
 def show_champion_json(path, as_json: bool) -> None:
@@ -193,6 +213,7 @@ def show_champion_json(path, as_json: bool) -> None:
     fitness = champion.fitness
     summary = {"file": str(path), "generation": champion.generation,
                "fitness": fitness if fitness == fitness else None,     # NaN: not recorded
+               "validation": _number(champion.validation),
                "species": champion.species, "env_id": champion.env_id,
                "n_inputs": champion.n_inputs, "n_outputs": champion.n_outputs,
                "nodes": champion.num_nodes, "hidden_nodes": len(champion.hidden_nodes),
@@ -205,6 +226,8 @@ def show_champion_json(path, as_json: bool) -> None:
     click.echo(f"environment:  {summary['env_id'] or '(fitness function)'}")
     click.echo(f"generation:   {summary['generation']}   fitness "
                f"{'-' if summary['fitness'] is None else format(summary['fitness'], '.6g')}"
+               f"   validation "
+               f"{'-' if summary['validation'] is None else format(summary['validation'], '.6g')}"
                f"   species {summary['species']}")
     click.echo(f"sizes:        {summary['n_inputs']} inputs, {summary['n_outputs']} outputs")
     click.echo(f"network:      {summary['nodes']} nodes ({summary['hidden_nodes']} hidden), "

@@ -21,7 +21,7 @@ from ezspark.store.runfile import RunFile
               help="Resolution of the image, in dots per inch.")
 def command(run_file, output, generation, dpi):
     """Plot best and mean fitness, species and population per generation, and draw a
-    stored champion's network (the newest, or --generation)."""
+    stored champion's network (the best validated one, or --generation)."""
     try:
         import matplotlib  # noqa: F401  (the optional "plot" extra)
     except ImportError:

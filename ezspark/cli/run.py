@@ -1,6 +1,7 @@
 """``ezspark run CONFIG.json``: train, or resume a run."""
 from __future__ import annotations
 
+import math
 import shlex
 import sys
 from pathlib import Path
@@ -11,7 +12,6 @@ import ezspark
 from ezspark.cli import options
 from ezspark.cli.errors import user_errors
 from ezspark.cli.signals import interrupts_stop_the_run
-from ezspark.store.reader import newest_champion_generation
 
 
 def _resume_command(config_file, directory, generations) -> str:
@@ -104,11 +104,20 @@ def command(config_file, out, seed, generations, workers, resume, allow_config_c
         click.echo("champion: not stored (the run.h5 store plugin, ezspark.plugins.hdf5_store, "
                    "is blocked)")
     else:
-        champ = newest_champion_generation(result.path)
-        click.echo(f"champion: {result.path} (generation {champ}, fitness "
-                   f"{result.champion.fitness:.6g})")
+        click.echo(f"champion: {result.path} ({_described(result.champion, cfg)})")
     if result.stopped == "interrupted":
         raise SystemExit(130)
+
+
+def _described(champion, cfg) -> str:
+    """The handed-out champion in a few words: its generation, training fitness and, when
+    validated, its validation score (docs/algorithm.md 6.5)."""
+    text = f"generation {champion.generation}, fitness {champion.fitness:.6g}"
+    if math.isfinite(champion.validation):
+        text = (f"generation {champion.generation}, validation {champion.validation:.6g} over "
+                f"{cfg.validation_games} fresh episodes, the best of the stored champions; "
+                f"training fitness {champion.fitness:.6g}")
+    return text
 
 
 def _announce(address, join_file):

@@ -414,10 +414,17 @@ class TrainingConfig:
         min=1, ext=True)
     target_species: int | None = _key(
         "int_or_null", None, ">= 1",
-        "Number of species the run aims at: from species_threshold on, the threshold moves "
-        "after each speciation by 0.6 times the relative miss (S - target) / target, and "
-        "distances are normalised by gene count; null keeps EzSpark's fixed threshold.",
+        "Number of species the run aims at: from species_threshold on, the threshold is "
+        "multiplied after each speciation by 1 + 0.3 times the relative miss "
+        "(S - target) / target (at most 1), and distances are normalised by gene count; null "
+        "keeps EzSpark's fixed threshold.",
         min=1, ext=True)
+    validation_games: int = _key(
+        "int", 20, ">= 0",
+        "Fresh episodes each stored champion plays after its generation, from a seed stream "
+        "training never uses; their mean return is its validation score, which picks the "
+        "champion a run hands out and never feeds back into evolution; 0 validates nothing "
+        "and hands out the newest champion.", min=0, ext=True)
 
     def __attrs_post_init__(self) -> None:
         problems = _problems(self)

@@ -24,10 +24,11 @@ __all__ = ["Evolution", "Species", "GenerationOutcome", "initial_population", "s
            "floor_shares"]
 
 MIN_SPECIES_KEPT = 10  # culling never leaves fewer species (docs/algorithm.md 5.1, step 9)
-# target_species (docs/algorithm.md 5.1 step 7.3): the threshold moves by this gain times the
-# relative miss (S - target)/target per generation, and never below the floor.  0.6 keeps XOR
-# at 150 genomes within 0.5 to 1.5 times the target from generation 10 on (docs/decisions.md)
-THRESHOLD_GAIN = 0.6
+# target_species (docs/algorithm.md 5.1 step 7.3): the threshold is multiplied by 1 + this
+# gain times the relative miss (S - target)/target, clipped to [-1, 1], per generation, and
+# never falls below the floor.  A factor (not a step) suits distances of any scale, and the
+# clip bounds the swing after a burst of species (docs/decisions.md)
+THRESHOLD_GAIN = 0.3
 THRESHOLD_FLOOR = 0.05
 
 
@@ -267,8 +268,8 @@ class Evolution:
         target = self.cfg.target_species
         if target is None:
             return
-        miss = (len(self.species) - target) / target
-        self.threshold = max(THRESHOLD_FLOOR, self.threshold + THRESHOLD_GAIN * miss)
+        miss = min(1.0, (len(self.species) - target) / target)     # >= -1 already
+        self.threshold = max(THRESHOLD_FLOOR, self.threshold * (1.0 + THRESHOLD_GAIN * miss))
 
     def _first_fit(self, pop: Population, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Step 7.1 in one kernel call: each genome's species (position in ``self.species``,

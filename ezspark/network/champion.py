@@ -21,10 +21,11 @@ class Champion:
     """
 
     __slots__ = ("genome", "n_inputs", "n_outputs", "generation", "fitness", "species",
-                 "env_id", "_programs", "_network")
+                 "env_id", "validation", "validation_steps", "_programs", "_network")
 
     def __init__(self, genome: Genome, n_inputs: int, n_outputs: int, *, generation: int = -1,
-                 fitness: float = float("nan"), species: int = -1, env_id: str | None = None):
+                 fitness: float = float("nan"), species: int = -1, env_id: str | None = None,
+                 validation: float = float("nan")):
         self.genome = genome
         self.n_inputs = int(n_inputs)
         self.n_outputs = int(n_outputs)
@@ -32,6 +33,9 @@ class Champion:
         self.fitness = float(fitness)
         self.species = int(species)
         self.env_id = env_id
+        # mean return over the run's validation episodes (docs/algorithm.md 6.5); NaN: none
+        self.validation = float(validation)
+        self.validation_steps = 0       # env steps the validation cost in this process
         self._programs = None
         self._network = None
 

@@ -9,7 +9,7 @@ from ezspark.network.champion import Champion
 from ezspark.store.layout import (CONNECTION_DTYPE, INDEX_DTYPE, NODE_DTYPE, NODE_HIDDEN,
                                   NODE_INPUT, NODE_OUTPUT)
 
-__all__ = ["ChampionTable", "node_rows"]
+__all__ = ["ChampionTable", "index_rows", "node_rows"]
 
 #: format 1 dataset names of a champion group, as columns of the flat tables
 _V1_NODES = {"id": "node_id", "kind": "node_kind"}
@@ -36,6 +36,7 @@ class ChampionTable:
         index["generation"] = [c.generation for c in champions]
         index["fitness"] = [c.fitness for c in champions]
         index["species"] = [c.species for c in champions]
+        index["validation"] = [c.validation for c in champions]
         index["conn_count"] = [len(g) for g in genomes]
         conns = np.empty(int(index["conn_count"].sum()), dtype=CONNECTION_DTYPE)
         for name, attr in zip(CONNECTION_DTYPE.names, ("innovation", "src", "dst", "weight",
@@ -65,7 +66,8 @@ class ChampionTable:
             for col, name in _V1_CONNS.items():
                 c[col] = g[name][()]
             index[k] = (int(g.attrs["generation"]), float(g.attrs["fitness"]),
-                        int(g.attrs["species"]), n_total, n.shape[0], c_total, c.shape[0])
+                        int(g.attrs["species"]), n_total, n.shape[0], c_total, c.shape[0],
+                        np.nan)
             n_total, c_total = n_total + n.shape[0], c_total + c.shape[0]
             nodes.append(n)
             conns.append(c)
@@ -87,6 +89,16 @@ class ChampionTable:
         total = np.concatenate([[0], np.cumsum(self.connections["enabled"], dtype=np.int64)])
         return total[idx["conn_offset"] + idx["conn_count"]] - total[idx["conn_offset"]]
 
+    def best_row(self) -> int:
+        """The index row of the champion a run hands out: the best validation score
+        (docs/algorithm.md 6.5), the newer one on a tie; the newest champion when none has
+        a score (validation off, a fitness function, a file from before validation)."""
+        scores = self.index["validation"]
+        if not scores.shape[0] or np.isnan(scores).all():
+            return scores.shape[0] - 1
+        best = np.nanmax(scores)
+        return int(np.flatnonzero(scores == best)[-1])
+
     @property
     def generations(self) -> list[int]:
         return sorted(set(self.index["generation"].tolist()))
@@ -106,7 +118,19 @@ class ChampionTable:
         return Champion(genome, int((kinds == NODE_INPUT).sum()),
                         int((kinds == NODE_OUTPUT).sum()), generation=int(row["generation"]),
                         fitness=float(row["fitness"]), species=int(row["species"]),
-                        env_id=env_id)
+                        env_id=env_id, validation=float(row["validation"]))
+
+
+def index_rows(rows: np.ndarray) -> np.ndarray:
+    """Index rows of any format-2 file as INDEX_DTYPE (a column the file lacks: NaN)."""
+    if rows.dtype == INDEX_DTYPE:
+        return rows
+    out = np.zeros(rows.shape[0], dtype=INDEX_DTYPE)
+    out["validation"] = np.nan
+    for name in rows.dtype.names:
+        if name in INDEX_DTYPE.names:
+            out[name] = rows[name]
+    return out
 
 
 def node_rows(n_inputs: np.ndarray, n_outputs: np.ndarray, conns: np.ndarray,

@@ -58,6 +58,9 @@ class RunState:
     # finished runs: the final generation's fitness (``population`` is that generation and
     # ``evolution`` the state after its steps 1 and 2), so that it can still be reproduced
     last_fitness: np.ndarray | None = None
+    # the best validated champion before next_generation: not saved (run.h5 holds the
+    # champions and their scores); a resume reads it from run.h5
+    best_champion: object = None
 
 
 def _write_table(group: h5py.Group, table) -> None:

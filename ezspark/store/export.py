@@ -60,6 +60,8 @@ def champion_to_dict(champion: Champion) -> dict:
         "generation": champion.generation,
         "fitness": fitness if math.isfinite(fitness) else None,
         "species": champion.species,
+        "validation": (champion.validation if math.isfinite(champion.validation)
+                       else None),
         "n_inputs": n_in,
         "n_outputs": n_out,
         "activation": dict(ACTIVATION),
@@ -161,12 +163,15 @@ def champion_from_dict(d: dict) -> Champion:
         raise ValueError("network JSON: the connections form a cycle")
     fitness = _field(d, "fitness", lambda v: v is None or _is_number(v), "a number or null",
                      default=None)
+    validation = _field(d, "validation", lambda v: v is None or _is_number(v),
+                        "a number or null", default=None)
     return Champion(genome, n_in, n_out,
                     generation=_field(d, "generation", _is_int, "an integer", default=-1),
                     fitness=float("nan") if fitness is None else float(fitness),
                     species=_field(d, "species", _is_int, "an integer", default=-1),
                     env_id=_field(d, "env_id", lambda v: v is None or isinstance(v, str),
-                                  "a string or null", default=None))
+                                  "a string or null", default=None),
+                    validation=float("nan") if validation is None else float(validation))
 
 
 def read_champion_json(path, generation: int | None = None) -> Champion:
@@ -191,7 +196,7 @@ def read_champion_json(path, generation: int | None = None) -> Champion:
         champion = champion_from_dict(doc)
     except ValueError as exc:
         raise StoreError(f"{path}: {exc}") from None
-    if generation is not None and generation != champion.generation:
+    if generation not in (None, "best", "last") and generation != champion.generation:
         raise StoreError(f"{path} holds the champion of generation {champion.generation} "
                          f"only, not generation {generation} (an export is one champion)")
     return champion

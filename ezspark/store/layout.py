@@ -7,7 +7,8 @@ Format 2 (docs/architecture.md "run.h5")::
                                  status, stopped_at, reason, wall_seconds, env_steps
     /config               string dataset: the training JSON, normalised
     /history              HISTORY_DTYPE, one row per generation, appended
-    /champions/index      INDEX_DTYPE, one row per stored champion, appended
+    /champions/index      INDEX_DTYPE, one row per stored champion, appended (files from
+                          before validation scores lack that column: read as NaN)
     /champions/nodes      NODE_DTYPE, the nodes of every stored champion, one after another
     /champions/connections  CONNECTION_DTYPE, likewise their connection genes
     /live/wall_seconds    float64[1]: the run's wall time, rewritten in place at every flush
@@ -51,7 +52,7 @@ assert HISTORY_DTYPE.names == HISTORY_FIELDS
 INDEX_DTYPE = np.dtype([
     ("generation", np.int64), ("fitness", np.float64), ("species", np.int64),
     ("node_offset", np.int64), ("node_count", np.int64),
-    ("conn_offset", np.int64), ("conn_count", np.int64),
+    ("conn_offset", np.int64), ("conn_count", np.int64), ("validation", np.float64),
 ])
 #: a genome of a stored population: its generation, its index in that generation's
 #: population, its species (-1: none, the final generation is not speciated) and fitness

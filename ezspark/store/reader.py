@@ -14,14 +14,14 @@ import h5py
 import numpy as np
 
 from ezspark.config.training import TrainingConfig
-from ezspark.store.champions import ChampionTable
+from ezspark.store.champions import ChampionTable, index_rows
 from ezspark.store.export import read_champion_json
 from ezspark.store.history import GenerationStats
 from ezspark.store.layout import FORMAT_VERSION, StoreError, stats_from_rows
 from ezspark.store.population import read_population, stored_generations
 
 __all__ = ["RunFile", "load_champion", "is_json_file", "read_run_tables",
-           "newest_champion_generation", "checked_path", "root_attrs", "config_text"]
+           "checked_path", "root_attrs", "config_text"]
 
 
 def checked_path(path) -> Path:
@@ -89,7 +89,7 @@ def _flat_champions(group: h5py.Group) -> ChampionTable:
     """The format-2 tables; index rows whose nodes or connections a live writer has not
     flushed yet are left out."""
     nodes, conns = group["nodes"][()], group["connections"][()]
-    index = group["index"][()]
+    index = index_rows(group["index"][()])
     whole = ((index["node_offset"] + index["node_count"] <= nodes.shape[0])
              & (index["conn_offset"] + index["conn_count"] <= conns.shape[0]))
     return ChampionTable(index[whole], nodes, conns)
@@ -127,18 +127,22 @@ class RunFile:
     def history_rows(self) -> list[GenerationStats]:
         return stats_from_rows(self.history)
 
-    def champion(self, generation: int | None = None):
-        """The champion of ``generation`` (default: the newest stored one)."""
+    def champion(self, generation: int | str | None = None):
+        """A stored champion: ``generation`` None or "best" (the default everywhere), the one
+        with the best validation score (docs/algorithm.md 6.5; the newest when no champion
+        has one); "last", the newest; a number, that generation's."""
         stored = self.generations
         if not stored:
             raise StoreError(f"{self.path} holds no champion yet")
-        if generation is None:
+        if generation is None or generation == "best":
+            return self.champions.champion_at(self.champions.best_row(), self.env_id)
+        if generation == "last":
             generation = stored[-1]
         if generation not in stored:
             shown = ", ".join(map(str, stored[:8])) + (", …" if len(stored) > 8 else "")
             raise StoreError(f"generation {generation} has no stored champion in {self.path} "
-                             f"(stored: {shown}); choose a stored one (--generation/-g G on "
-                             "the command line)")
+                             f"(stored: {shown}); choose a stored one, or best or last "
+                             "(--generation/-g on the command line)")
         return self.champions.champion(generation, self.env_id)
 
     @property
@@ -155,20 +159,6 @@ class RunFile:
                           lambda f: read_population(f, self.path, generation, self.env_id))
 
 
-def newest_champion_generation(path) -> int | None:
-    """The generation of the newest champion stored in a run.h5 (None: none yet), read
-    without loading the file: the end of a long run names it at a glance."""
-    return _read_file(checked_path(path), _newest_generation)
-
-
-def _newest_generation(f: h5py.File) -> int | None:
-    if int(f.attrs.get("format_version", 1)) == 1:
-        generations = [int(name[len("gen_"):]) for name in f.get("champions", {})]
-        return max(generations, default=None)
-    index = f["champions"]["index"]
-    return int(index[index.shape[0] - 1]["generation"]) if index.shape[0] else None
-
-
 def is_json_file(path) -> bool:
     """Whether ``path`` is a file whose content starts like JSON (``{`` or ``[``, after
     white space or a byte order mark): told by content, whatever the suffix."""
@@ -183,10 +173,12 @@ def is_json_file(path) -> bool:
     return head.removeprefix(b"\xef\xbb\xbf").lstrip()[:1] in (b"{", b"[")
 
 
-def load_champion(path, generation: int | None = None):
-    """The champion stored in ``path`` for ``generation``: a run.h5 (or the directory holding
-    it; default: the newest stored champion), or a champion JSON written by ``ezspark export``
-    (told by content).  It has ``act()`` and ``activate()``."""
+def load_champion(path, generation: int | str | None = None):
+    """The champion stored in ``path``: a run.h5 (or the directory holding it), or a
+    champion JSON written by ``ezspark export`` (told by content).  ``generation``: None or
+    "best" (default), the champion with the best validation score (the newest when none
+    has one); "last", the newest; a number, that generation's.  It has ``act()`` and
+    ``activate()``."""
     if is_json_file(path):
         return read_champion_json(path, generation)
     return RunFile.open(path).champion(generation)

@@ -18,6 +18,7 @@ import numpy as np
 from ezspark.config.training import TrainingConfig
 from ezspark.engine.evolution import Evolution
 from ezspark.evaluation.contract import EvalResult, Evaluator, RunContext
+from ezspark.evaluation.validation import Validator
 from ezspark.network.champion import Champion
 from ezspark.network.programs import compile_csr
 from ezspark.store.checkpoint import RunState, save_checkpoint
@@ -54,12 +55,17 @@ class GenerationLoop:
     may end the run after any generation, like ``fitness_threshold``.  ``checkpoint`` is the
     checkpoint file (None: no checkpoints), written when ``interval`` seconds have passed
     since the last one, and always when the run ends, is interrupted or fails.
+    ``validator`` (None: no validation) scores each stored champion on fresh episodes; the
+    result's champion is the best scored one (docs/algorithm.md 6.5).
     """
 
     def __init__(self, cfg: TrainingConfig, run: RunInfo, evaluator: Evaluator, hook, *,
                  stop: Callable[[Champion], bool] | None = None,
-                 checkpoint: Path | None = None, interval: float = 1.0):
+                 checkpoint: Path | None = None, interval: float = 1.0,
+                 validator: Validator | None = None):
         self.cfg, self.run_info, self.evaluator, self.hook = cfg, run, evaluator, hook
+        self.validator = validator
+        self.best: Champion | None = None         # the best validated champion so far
         self.stop, self.checkpoint, self.interval = stop, checkpoint, interval
         self.last_save = time.monotonic()
         self.save_cost = 0.0                      # seconds the last checkpoint took
@@ -122,6 +128,7 @@ class GenerationLoop:
         self.verification.bit_generator.state = state.rng_states["verification"]
         self.evo = Evolution.from_state(self.cfg, self.rng, state.evolution)
         self.population = state.population
+        self.best = state.best_champion
         self.history = [GenerationStats(**{n: row[n].item() for n in state.history.dtype.names})
                         for row in state.history]
         self.warned = state.warned
@@ -174,6 +181,7 @@ class GenerationLoop:
         self.history.append(stats)
         self.hook.ezspark_generation_end(run=run, stats=stats)
         if k % self.cfg.saving == 0 or final:                                  # step 3
+            self._validate(champion)
             self.hook.ezspark_new_champion(run=run, champion=champion)
         self._report_population(k, final, fitness)
         if final:
@@ -185,6 +193,15 @@ class GenerationLoop:
         if time.monotonic() - self.last_save >= self._spacing():
             self._save(self.snapshot)
         return False
+
+    def _validate(self, champion: Champion) -> None:
+        """Scores a stored champion on the validation episodes (docs/algorithm.md 6.5) and
+        keeps the best: the higher score, the newer champion on a tie."""
+        if self.validator is None:
+            return
+        self.validator.validate(champion)
+        if self.best is None or not champion.validation < self.best.validation:
+            self.best = champion
 
     def _report_population(self, k: int, final: bool, fitness: np.ndarray) -> None:
         """Every ``save_population`` generations: the whole evaluated population with its
@@ -289,7 +306,8 @@ class GenerationLoop:
     def _result(self, stopped: str, reason: str = "") -> RunResult:
         run = self.run_info
         path = run.out if run.out is not None and run.out.exists() else None
-        return RunResult(champion=self.champion, history=tuple(self.history), path=path,
+        champion = self.best if self.best is not None else self.champion
+        return RunResult(champion=champion, history=tuple(self.history), path=path,
                          seed=run.seed, stopped=stopped, reason=reason)
 
 

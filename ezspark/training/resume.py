@@ -26,7 +26,8 @@ __all__ = ["SAFE_TO_CHANGE", "FREE_TO_CHANGE", "load_resume_state", "resumable_c
 #: Config keys that may change when a run is resumed with ``allow_changes``: they change
 #: when the run stops or what it records, never a result it has already computed.
 SAFE_TO_CHANGE = frozenset({"generations", "fitness_threshold", "saving",
-                            "alone_training_iterations", "safeness", "genomes_per_task"})
+                            "alone_training_iterations", "safeness", "genomes_per_task",
+                            "validation_games"})
 #: Keys that may change on resume without ``allow_changes``: the number of generations.
 FREE_TO_CHANGE = frozenset({"generations"})
 
@@ -43,8 +44,10 @@ def load_resume_state(out: str | os.PathLike | None, cfg: TrainingConfig, seed: 
         raise ConfigError("resume needs the output directory of the run (--out DIR; out=DIR "
                           "in Python)")
     state = load_checkpoint(Path(out) / "checkpoint.h5")
+    stored = _stored_run(Path(out) / "run.h5", state)
     if not state.history.size:
-        state.history = _stored_history(Path(out) / "run.h5", state)
+        state.history = _stored_history(stored, state)
+    state.best_champion = _best_validated(stored, state)
     cfg = resumable_config(cfg, state, allow_changes, generations)
     if seed is not None and seed != state.seed:
         raise ConfigError([Problem("seed", seed, f"{seed} differs from the seed of the run "
@@ -52,17 +55,37 @@ def load_resume_state(out: str | os.PathLike | None, cfg: TrainingConfig, seed: 
     return state, cfg, state.seed
 
 
-def _stored_history(path: Path, state: RunState) -> np.ndarray:
-    """The history rows of the generations the checkpoint has done, from run.h5 (the
-    checkpoint does not hold them since run.h5 format 2); none without a run.h5 (a run
-    whose run store was blocked), which a finished run cannot do without."""
+def _stored_run(path: Path, state: RunState) -> RunFile | None:
+    """The run's run.h5, read once; None without one (a run whose run store was blocked),
+    which a finished run cannot do without."""
     if path.exists():
-        rows = RunFile.open(path).history
-        return rows[rows["generation"] < state.next_generation]
+        return RunFile.open(path)
     if state.finished:
         raise StoreError(f"cannot continue this finished run without its {path}: start a new "
                          f"run with {_MORE} and --out DIR or --overwrite")
-    return np.empty(0, HISTORY_DTYPE)
+    return None
+
+
+def _stored_history(stored: RunFile | None, state: RunState) -> np.ndarray:
+    """The history rows of the generations the checkpoint has done, from run.h5 (the
+    checkpoint does not hold them since run.h5 format 2)."""
+    if stored is None:
+        return np.empty(0, HISTORY_DTYPE)
+    rows = stored.history
+    return rows[rows["generation"] < state.next_generation]
+
+
+def _best_validated(stored: RunFile | None, state: RunState):
+    """The best validated champion of the generations the resumed run does not report
+    again (a finished run reports its final generation again), or None."""
+    if stored is None:
+        return None
+    first = state.next_generation - 1 if state.finished else state.next_generation
+    table = stored.champions.below(first)
+    row = table.best_row()
+    if row < 0 or not np.isfinite(table.index["validation"][row]):
+        return None
+    return table.champion_at(row, stored.env_id)
 
 
 def resumable_config(cfg: TrainingConfig, state: RunState, allow_changes: bool,

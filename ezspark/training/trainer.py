@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Callable
@@ -14,6 +15,7 @@ import attrs
 
 from ezspark.config.training import TrainingConfig
 from ezspark.evaluation.envs import inspect_env
+from ezspark.evaluation.validation import Validator
 from ezspark.network.champion import Champion
 from ezspark.plugins.manager import get_plugin_manager
 from ezspark.store.checkpoint import RunState
@@ -86,11 +88,20 @@ def train(config: TrainingConfig | str | os.PathLike, *, out: str | os.PathLike 
     evaluator = build_evaluator(cfg, info, fitness=fitness, workers=workers, serve=serve,
                                 scheduler=scheduler, announce=on_serve,
                                 directory=directory / "serve" if directory is not None else None)
-    with evaluator:
+    validator = _validator(cfg, info, run.seed)
+    with evaluator, contextlib.closing(validator) if validator else contextlib.nullcontext():
         checkpoint = directory / "checkpoint.h5" if directory is not None else None
         loop = GenerationLoop(cfg, run, evaluator, pm.hook, stop=stop, checkpoint=checkpoint,
-                              interval=float(checkpoint_seconds))
+                              interval=float(checkpoint_seconds), validator=validator)
         return loop.run(state)
+
+
+def _validator(cfg: TrainingConfig, info, seed: int) -> Validator | None:
+    """The validator of stored champions (docs/algorithm.md 6.5): none with a fitness
+    function (``info`` None) or ``validation_games`` 0."""
+    if info is None or cfg.validation_games == 0:
+        return None
+    return Validator(info, cfg.validation_games, cfg.max_number_of_steps, seed)
 
 
 def _prepare(config, *, out, seed, fitness, generations, workers, progress, overwrite, resume,
