@@ -19,8 +19,11 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "ezspark-docs-examp
 KEYS = TrainingConfig.keys()
 SHORT = _form.SHORT_KEYS
 #: What the form proposes for CartPole-v1 (its sizes, time limit and "solved" return).
+# what the form proposes beside the environment's facts: the settings that learn
+# (docs/decisions.md "Examples that learn"), not the docs example's
+LEARNING = dict(initial_population=150, min_population=150, same_fitness_limit=1_000_000)
 CARTPOLE = dict(gym_game_name="CartPole-v1", input_size=4, output_size=2, generations=100,
-                max_number_of_steps=500, fitness_threshold=475.0)
+                max_number_of_steps=500, fitness_threshold=475.0, **LEARNING)
 
 
 def answers(keys=KEYS, **given) -> str:
@@ -134,7 +137,8 @@ def test_short_form_asks_five_questions_and_validates(tmp_path):
     data = json.loads(files["first.json"])
     example = json.loads(EXAMPLE.read_text())
     chosen = dict(CARTPOLE, initial_population=50, generations=20, max_number_of_games=3,
-                  max_number_of_steps=300, fitness_threshold=None)   # 300 steps never score 475
+                  max_number_of_steps=300, fitness_threshold=None,   # 300 steps never score 475
+                  min_population=50)                                 # follows the population
     assert data == TrainingConfig(**chosen).to_dict()   # the rest: their defaults, which are
     for key, value in example.items():                  # the docs example's values
         assert data[key] == chosen.get(key, value), key

@@ -4,7 +4,7 @@ The environment comes first; what it says about itself becomes the proposed answ
 it decides: ``input_size`` and ``output_size`` from its spaces, ``max_number_of_steps`` from its
 time limit, ``fitness_threshold`` from its "solved" return.  The short form (the default) then
 asks only what a first run needs (`SHORT_KEYS`) and keeps the documented value of every other
-key; the full form asks every key in `TrainingConfig.keys()` order.  Each question shows what
+key but those of `FORM_LEARNING`, proposed because they learn better; the full form asks every key in `TrainingConfig.keys()` order.  Each question shows what
 the key does, its allowed values and its default (Enter keeps it).
 
 Each answer is checked at once: for that key on its own (type and range) and against the
@@ -26,7 +26,7 @@ import attrs
 from ezspark.envs import EnvSupport, env_support
 from ezspark.config.training import ConfigError, TrainingConfig, show
 
-__all__ = ["FORM_ENV", "FALLBACK_SIZES", "FORM_GENERATIONS", "SHORT_KEYS", "describe",
+__all__ = ["FORM_ENV", "FALLBACK_SIZES", "FORM_GENERATIONS", "FORM_LEARNING", "SHORT_KEYS", "describe",
            "parse_answer", "key_problems", "size_problems", "form_defaults", "run_form",
            "docs_example_dict", "render_default"]
 
@@ -36,6 +36,12 @@ FORM_ENV = "CartPole-v1"
 FALLBACK_SIZES = (4, 2)
 #: generations proposed: a first run that ends within minutes, not the docs' 600000.
 FORM_GENERATIONS = 100
+#: Proposed instead of the docs values, because they learn better (docs/decisions.md,
+#: "Examples that learn"): 150 genomes, never fewer (min_population follows
+#: initial_population in the short form), and no rise of the weight-replacement rate while a
+#: noisy best stalls (same_fitness_limit out of reach).
+FORM_LEARNING = {"initial_population": 150, "min_population": 150,
+                 "same_fitness_limit": 1_000_000}
 #: What the short form asks: the environment, population, generations, games and steps.
 SHORT_KEYS = ("gym_game_name", "initial_population", "generations", "max_number_of_games",
               "max_number_of_steps")
@@ -128,6 +134,7 @@ def form_defaults() -> dict[str, Any]:
     defaults["gym_game_name"] = FORM_ENV
     defaults["input_size"], defaults["output_size"] = FALLBACK_SIZES
     defaults["generations"] = FORM_GENERATIONS
+    defaults.update(FORM_LEARNING)
     return defaults
 
 
@@ -259,6 +266,7 @@ def run_form(ask: Ask, say: Say, *, full: bool = False, strict: bool = True,
         _ask_key(key, values, ask, say, env, position=f"[{index}/{len(questions) + 1}]")
     if not full:
         env.drop_unreachable_threshold(values, say)
+        values["min_population"] = values["initial_population"]   # the floor follows it
     while True:
         try:
             return TrainingConfig(**values)

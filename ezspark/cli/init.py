@@ -42,7 +42,10 @@ def command(out: str, full: bool, defaults: bool, force: bool) -> None:
     Asks the environment first, then proposes what it tells: input_size and output_size from
     its spaces, max_number_of_steps from its time limit, fitness_threshold from its "solved"
     return.  Then asks only what a first run needs (population, generations, games, steps);
-    every other key keeps its documented value (docs/configuration.md).  --all asks every key.
+    every other key keeps its documented value (docs/configuration.md), except that the
+    population never falls below its first size (min_population) and same_fitness_limit is
+    1000000: settings that learn better than the docs values (docs/decisions.md).  --all
+    asks every key.
 
     Each answer is checked at once and asked again, with the reason, when it is wrong.  Enter
     keeps the default shown.  Answers may be piped in, one per line; end of input aborts

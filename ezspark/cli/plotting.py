@@ -280,9 +280,9 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-def run_figure(run, generation: int | None = None) -> Figure:
+def run_figure(run, generation: int | str | None = None) -> Figure:
     """One figure of ``run`` (a RunFile): fitness, species and population curves on the
-    left, the champion of ``generation`` (default: the newest stored) on the right."""
+    left, the champion ``generation`` names (default: the best validated one) on the right."""
     champion = run.champion(generation)
     history = run.history
     pos = network_layout(champion.genome, champion.n_inputs, champion.n_outputs)
