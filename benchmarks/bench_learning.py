@@ -72,7 +72,7 @@ is computed from the whole file.
 
 Usage: python benchmarks/bench_learning.py [--tasks xor,cartpole,acrobot,lunarlander]
            [--systems ezspark,neat-python,multineat] [--seeds 0-9] [-j N]
-           [--ezspark-config TASK=PATH ...] [--quick]
+           [--ezspark-config TASK=PATH ...] [--quick] [--summary-only]
 """
 from __future__ import annotations
 
@@ -377,13 +377,20 @@ def assess_xor(trace) -> dict:
 
 # ---- one run -------------------------------------------------------------------------------------
 
-def species_stability(rows, target) -> dict:
-    vals = [r["species"] for r in rows if r["generation"] >= 10 and r["species"] is not None]
+def species_stability(species, target) -> dict:
+    """Species counts per generation (index = generation; None: not speciated): min /
+    median / max over generations >= 10 and, with a target T, the share of those within
+    [0.5 T, 1.5 T]; ``all``: min / median / max over every generation (runs shorter than
+    11 generations have nothing else)."""
+    vals = [v for g, v in enumerate(species) if g >= 10 and v is not None]
+    every = [v for v in species if v is not None]
     out = {"target_species": target, "generations": len(vals)}
     if vals:
         out.update(min=min(vals), median=statistics.median(vals), max=max(vals))
         if target:
             out["share_in_band"] = sum(0.5 * target <= v <= 1.5 * target for v in vals) / len(vals)
+    if every:
+        out["all"] = {"min": min(every), "median": statistics.median(every), "max": max(every)}
     return out
 
 
@@ -410,7 +417,8 @@ def run_one(job: dict) -> dict:
         "games_per_genome": None if task == "xor" else int(keys["max_number_of_games"]),
         **scored,
         "solved": scored["default"]["solved"],
-        "species_stability": species_stability(rows, keys.get("target_species")),
+        "species_stability": species_stability([r["species"] for r in rows],
+                                                keys.get("target_species")),
         "per_gen": {k: [r[k] for r in rows]
                     for k in ("best", "population", "species", "cum_steps")},
         "train_s": round(train_s, 2), "score_s": round(score_s, 2),
@@ -476,7 +484,9 @@ def summarize(runs: dict) -> dict:
             first = [r["first_solve"]["steps"] if r["first_solve"] else float("inf")
                      for r in recs]
             med_first = _median(first)
-            spec = [r["species_stability"] for r in recs]
+            spec = [species_stability(r["per_gen"]["species"],
+                                      r["species_stability"].get("target_species"))
+                    for r in recs]
             shares = [s["share_in_band"] for s in spec if "share_in_band" in s]
             summary[task][system] = {
                 "runs": len(recs), "seeds": [r["seed"] for r in recs],
@@ -493,6 +503,10 @@ def summarize(runs: dict) -> dict:
                 "species_median_of_medians": _median([s["median"] for s in spec if "median" in s]),
                 "species_min": min((s["min"] for s in spec if "min" in s), default=None),
                 "species_max": max((s["max"] for s in spec if "max" in s), default=None),
+                "species_all_generations": {
+                    "min": min((s["all"]["min"] for s in spec if "all" in s), default=None),
+                    "median_of_medians": _median([s["all"]["median"] for s in spec if "all" in s]),
+                    "max": max((s["all"]["max"] for s in spec if "all" in s), default=None)},
             }
     return summary
 
@@ -517,9 +531,13 @@ def print_table(summary: dict) -> None:
             n = s["runs"]
             if s["species_share_in_band_median"] is not None:
                 species = f"in band {100 * s['species_share_in_band_median']:.0f}%"
-            else:
+            elif s["species_median_of_medians"] is not None:
                 species = (f"{_f(s['species_min'], 0)}/{_f(s['species_median_of_medians'], 0)}"
                            f"/{_f(s['species_max'], 0)}")
+            else:
+                a = s["species_all_generations"]
+                species = (f"all gens {_f(a['min'], 0)}/{_f(a['median_of_medians'], 0)}"
+                           f"/{_f(a['max'], 0)}")
             lines.append((task, system, str(n), _f(s["default_mean"], nd),
                           _f(s["default_median"], nd), _f(s["best_mean"], nd),
                           _f(s["best_median"], nd), f"{s['solved_default']}/{n}",
@@ -527,8 +545,10 @@ def print_table(summary: dict) -> None:
                           f"{_f(s['median_steps_to_first_solve'])} ({s['first_solve_found']}/{n})",
                           _f(s["median_wall_s"]), species))
     widths = [max(len(r[i]) for r in lines) for i in range(len(head))]
-    print("\nSummary (whole results file; XOR: score = 4 - squared error; species: share of "
-          "generations >= 10 within 0.5-1.5x target_species, else min/median/max)")
+    print("\nSummary (whole results file; XOR: score = 4 - squared error; med steps 1st "
+          "solve: unsolved runs count as infinite; species over generations >= 10: share "
+          "within 0.5-1.5x target_species, else min/median of run medians/max; runs of at "
+          "most 10 generations: the same over all generations)")
     for r in lines:
         print("  ".join(c.rjust(w) if i >= 2 else c.ljust(w) for i, (c, w) in
                         enumerate(zip(r, widths))), flush=True)
@@ -571,6 +591,8 @@ def main() -> int:
                                                             QUICK_BUDGET.items())
                     + f", seed 0, {QUICK_SCORING['unseen']} unseen episodes; writes "
                     "results/bench_learning_quick.json")
+    ap.add_argument("--summary-only", action="store_true",
+                    help="run nothing: print the table of the results file and rewrite its summary")
     args = ap.parse_args()
     tasks = [t for t in args.tasks.split(",") if t]
     systems = [s for s in args.systems.split(",") if s]
@@ -594,14 +616,18 @@ def main() -> int:
              "budget": QUICK_BUDGET[t] if args.quick else TASKS[t]["budget"],
              "config": configs.get(t), "scoring": scoring}
             for t in tasks for seed in seeds for s in systems]
+    if args.summary_only:
+        jobs = []
 
     machine = H.machine_info()
     data = load_results(name)
-    data.setdefault("invocations", []).append({"argv": sys.argv[1:], "date_utc": machine["date_utc"],
-                                               "loadavg_at_start": machine["loadavg_at_start"],
-                                               "git_head": machine["ezspark"]["git_head"]})
-    with open(results_path(name), "w") as f:
-        json.dump(data, f, indent=1)
+    if jobs:
+        data.setdefault("invocations", []).append({
+            "argv": sys.argv[1:], "date_utc": machine["date_utc"],
+            "loadavg_at_start": machine["loadavg_at_start"],
+            "git_head": machine["ezspark"]["git_head"]})
+        with open(results_path(name), "w") as f:
+            json.dump(data, f, indent=1)
     H.log(f"# {len(jobs)} runs: tasks {tasks}, systems {systems}, seeds {seeds}, -j {args.jobs}")
 
     failed = []
@@ -626,7 +652,9 @@ def main() -> int:
     data = load_results(name)
     summary = summarize(data.get("runs", {}))
     print_table(summary)
-    data.update(bench=name, machine=machine, summary=summary,
+    if jobs or "machine" not in data:
+        data["machine"] = machine
+    data.update(bench=name, summary=summary,
                 definitions={"budgets": {t: [v["budget"], v["unit"]] for t, v in TASKS.items()},
                              "unseen_seed": UNSEEN_SEED, "unseen_episodes": UNSEEN_EPISODES,
                              "screen_seed": SCREEN_SEED, "screen_episodes": SCREEN_EPISODES,
