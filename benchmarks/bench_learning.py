@@ -63,8 +63,9 @@ that solves; None if none does.
 Also per generation: best training fitness, population size and number of species (the
 species of the evaluated population; ezspark's final generation is not speciated).  Species
 stability over generations >= 10: min / median / max species count, and when the task's
-ezspark config has ``target_species`` T, the share of those generations with a count within
-[0.5 T, 1.5 T].
+ezspark config has ``target_species`` T (the one the ezspark runs recorded, else the one the
+peers' runs read), the share of those generations with a count within [0.5 T, 1.5 T], for
+every system; runs of at most 10 generations get min / median / max over all generations.
 
 Results accumulate in ``results/bench_learning.json`` under "TASK/SYSTEM/SEED" (a rerun of
 the same key replaces it; ``--quick`` writes ``bench_learning_quick.json``); the summary table
@@ -476,6 +477,12 @@ def summarize(runs: dict) -> dict:
     summary = {}
     for task in [t for t in TASKS if t in out]:
         summary[task] = {}
+        # the band of every system comes from the task's ezspark config (as recorded by its
+        # runs, or by the peers' runs, which read it too)
+        targets = [r["species_stability"].get("target_species") for recs in
+                   sorted(out[task].values(), key=lambda rs: rs[0]["system"] != "ezspark")
+                   for r in recs]
+        target = next((t for t in targets if t), None)
         for system in [s for s in SYSTEMS if s in out[task]]:
             recs = sorted(out[task][system], key=lambda r: r["seed"])
             key = "score" if task == "xor" else "unseen_mean"
@@ -484,9 +491,7 @@ def summarize(runs: dict) -> dict:
             first = [r["first_solve"]["steps"] if r["first_solve"] else float("inf")
                      for r in recs]
             med_first = _median(first)
-            spec = [species_stability(r["per_gen"]["species"],
-                                      r["species_stability"].get("target_species"))
-                    for r in recs]
+            spec = [species_stability(r["per_gen"]["species"], target) for r in recs]
             shares = [s["share_in_band"] for s in spec if "share_in_band" in s]
             summary[task][system] = {
                 "runs": len(recs), "seeds": [r["seed"] for r in recs],
@@ -499,6 +504,7 @@ def summarize(runs: dict) -> dict:
                 else med_first,
                 "median_steps": _median([r["steps"] for r in recs]),
                 "median_wall_s": _median([r["wall_s"] for r in recs]),
+                "target_species": target,
                 "species_share_in_band_median": _median(shares) if shares else None,
                 "species_median_of_medians": _median([s["median"] for s in spec if "median" in s]),
                 "species_min": min((s["min"] for s in spec if "min" in s), default=None),
