@@ -10,8 +10,11 @@ ezspark also its validation episodes (``champion.validation_steps``).  CartPole-
 generations).  A run stops at the end of the first generation whose cumulative spending
 reaches the budget; the steps actually used are reported (``steps``).  For ezspark the budget
 is a ``stop`` callback (``BudgetStop``), which ezspark asks *before* it reports the
-generation's steps: its runs stop one generation after the budget is reached
-(``generations_after_budget`` records it; 0 for the peers).
+generation's steps, so its runs go one generation further; validation never changes
+training, so the benchmark cuts the run at the first generation that reached the budget
+and takes what that run would have handed out: the best validated champion of the
+generations up to there (``budget_generation``, ``handed_out_row``).  Every system is thus
+measured up to the end of the first generation that reaches the budget.
 
 Training.  Per genome per generation the fitness is the mean return over G episodes, G =
 ``max_number_of_games`` of the task's ezspark config (read at run time; 5 for CartPole, 3 for
@@ -86,6 +89,8 @@ import sys
 import tempfile
 import time
 import traceback
+
+import numpy as np
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -222,6 +227,22 @@ class EzPolicy:
         return self.champion.activate(np.asarray(rows, dtype=np.float64))[:, 0].tolist()
 
 
+def budget_generation(stop: "BudgetStop", budget: int) -> int:
+    """The first generation by whose end the budget was spent (the last one run when the
+    run ended before)."""
+    reached = [g for g, spent in sorted(stop.cum.items()) if spent >= budget]
+    return reached[0] if reached else max(stop.cum)
+
+
+def handed_out_row(index) -> int:
+    """The stored champion ezspark hands out (docs/algorithm.md 6.5): the best validation
+    score, the newer on a tie; the newest when none has a score."""
+    scores = index["validation"]
+    if np.isnan(scores).all():
+        return len(index) - 1
+    return int(np.flatnonzero(scores == np.nanmax(scores))[-1])
+
+
 def train_ezspark(task: str, seed: int, budget: int, keys: dict):
     keys = dict(keys, generations=EZSPARK_GENERATIONS, saving=1)
     keys["fitness_threshold"] = None
@@ -232,10 +253,19 @@ def train_ezspark(task: str, seed: int, budget: int, keys: dict):
         result = ezspark.train(cfg, out=out, seed=seed, plugins=stop.manager(), stop=stop,
                                **extra)
         rf = ezspark.RunFile.open(os.path.join(out, "run.h5"))
-        gens = [int(g) for g in rf.champions.index["generation"]]
-        stored = [rf.champion(g) for g in gens]
-    trace = C.Trace(steps=stop.steps)
-    for s in result.history:
+        last = budget_generation(stop, budget)
+        index = rf.champions.index
+        keep = index["generation"] <= last
+        stored = [rf.champion(int(g)) for g in index["generation"][keep]]
+        handed_out = rf.champions.champion_at(handed_out_row(index[keep]), rf.env_id)
+    # ezspark asks ``stop`` before it reports a generation's steps, so the run went one
+    # generation past the budget.  Validation never changes training, so the run that
+    # stopped at the first generation reaching the budget is this one cut there: its
+    # history, its stored champions and, as its handed-out champion, the best validated of
+    # those (exactly what RunResult.champion would have been).
+    trace = C.Trace(steps=stop.cum[last])
+    history = [s for s in result.history if s.generation <= last]
+    for s in history:
         trace.rows.append({"generation": s.generation, "best": s.best_fitness,
                            "population": s.population,
                            "species": s.species if s.species >= 0 else None,
@@ -243,12 +273,12 @@ def train_ezspark(task: str, seed: int, budget: int, keys: dict):
     for ch in stored:
         trace.champions.append(C.Champ(ch.generation, ch.fitness, genes_key(ch.genome),
                                        EzPolicy(ch)))
-    champ = result.champion
+    champ = handed_out
     trace.default = C.Champ(champ.generation, champ.fitness, genes_key(champ.genome),
                             EzPolicy(champ))
     validation = getattr(champ, "validation", None)
-    trace.notes = {"stopped": result.stopped, "training_steps": stop.training_steps,
-                   "validation_steps": stop.validation_steps,
+    trace.notes = {"stopped": result.stopped, "generations_run": len(result.history),
+                   "training_steps": sum(s.env_steps for s in history),
                    "default_validation": (None if validation is None or validation != validation
                                           else float(validation)),
                    "validation_games": getattr(cfg, "validation_games", None),
