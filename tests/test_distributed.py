@@ -523,3 +523,29 @@ def test_killing_join_takes_all_its_workers_with_it(served):
         assert wait_for(lambda: cluster.live_workers() == [], 30), cluster.live_workers()
     finally:
         finish(proc, timeout=10)
+
+
+def test_an_answer_whose_worker_cannot_be_named_is_always_checked(monkeypatch):
+    """Dask sometimes cannot say which worker holds a result (who_has fails, or the holder
+    left before it was asked).  Such an answer is never accepted unchecked, even with
+    safeness 0, because a lie in it could not be traced to its worker: the coordinator
+    evaluates the batch again (a real in-process Dask cluster; only who_has is made to
+    fail)."""
+    distributed = pytest.importorskip("distributed")
+    from ezspark.distributed import cluster as cluster_module
+
+    monkeypatch.setattr(cluster_module._Base, "identities_of",
+                        lambda self, futures: {f.key: cluster_module.UNKNOWN for f in futures})
+    cfg = ezspark.TrainingConfig.from_dict(dict(
+        gym_game_name="CartPole-v1", input_size=4, output_size=2, initial_population=10,
+        min_population=10, max_population=10, generations=3, max_number_of_games=1,
+        max_number_of_steps=5, safeness=0.0, genomes_per_task=4, alone_training_iterations=1,
+        validation_games=0))
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  protocol="tcp", host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        served = ezspark.train(cfg, seed=2, scheduler=cluster.scheduler_address)
+    local = ezspark.train(cfg, seed=2)
+    assert [h.best_fitness for h in served.history] == [h.best_fitness for h in local.history]
+    assert [h.checks for h in served.history] == [0, 3, 3]      # every remote batch
+    assert sum(h.excluded for h in served.history) == 0         # nobody to exclude

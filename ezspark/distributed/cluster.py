@@ -26,7 +26,7 @@ import threading
 import time
 from typing import Callable
 
-from ezspark.distributed.coordinator import COORDINATOR, WorkerIdentity
+from ezspark.distributed.coordinator import COORDINATOR, UNKNOWN, WorkerIdentity
 
 __all__ = ["ServedCluster", "ExternalCluster", "machine_of_name", "public_address",
            "parse_host_port", "install_registration_gate", "DistributedError", "REFUSED"]
@@ -181,8 +181,7 @@ class _Base:
         out = {}
         for fut in futures:
             where = tuple(holders.get(fut.key, ()))
-            out[fut.key] = (self.identity_at(where[0]) if where
-                            else WorkerIdentity("?", "?"))
+            out[fut.key] = self.identity_at(where[0]) if where else UNKNOWN
         return out
 
     def remote_workers(self) -> dict:

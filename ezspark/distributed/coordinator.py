@@ -72,6 +72,9 @@ class WorkerIdentity:
 
 
 COORDINATOR = WorkerIdentity("coordinator", "local")
+#: the identity of an answer whose worker Dask can no longer name (who_has failed or the
+#: holder left before it was asked): nobody can be held to account for it
+UNKNOWN = WorkerIdentity("?", "?")
 
 
 class Role(enum.Enum):
@@ -334,6 +337,13 @@ class GenerationRound:
         if isinstance(reply, ReplyError):
             self.failed(task, ident, reply)
             return
+        if ident == UNKNOWN and task.role in (Role.PRIMARY, Role.CHECK):
+            # an answer nobody vouches for is never accepted, nor taken as a check: a
+            # lie in it could not be traced back to its worker when that worker is
+            # excluded; the coordinator evaluates the batch and compares
+            first = Answer(ident, reply) if task.role is Role.PRIMARY else task.first
+            self.submit(Task(b, Role.CHECK_BY_COORDINATOR, on_coordinator=True, first=first))
+            return
         if task.role is not Role.PRIMARY and task.w1 is not None \
                 and self.ev.is_excluded(task.w1):
             self.submit(Task(b, Role.PRIMARY))        # W1 was excluded meanwhile
@@ -408,7 +418,7 @@ class GenerationRound:
 
     def exclude(self, ident: WorkerIdentity | None, why: str) -> None:
         """Rule 4: no more batches for ``ident``; what it vouched for is evaluated again."""
-        if ident is None or ident.trusted or self.ev.is_excluded(ident):
+        if ident is None or ident == UNKNOWN or ident.trusted or self.ev.is_excluded(ident):
             return                  # (None: a batch lost three times, nobody to blame)
         self.ev.exclude(ident)
         self.excluded += 1
