@@ -39,9 +39,9 @@ class TestRun:
         gen_lines = [l for l in lines if l.startswith("gen ")]
         assert len(gen_lines) == 3 and "steps/s" in gen_lines[0] and "species" in gen_lines[0]
         champ = ezspark.load_champion(tmp_path / "out")          # the best validated one
-        assert lines[-1].startswith(f"champion: {tmp_path / 'out' / 'run.h5'} (generation "
-                                    f"{champ.generation}, validation {champ.validation:.6g} "
-                                    "over 20 fresh episodes")
+        assert lines[-1] == (f"champion: {tmp_path / 'out' / 'run.h5'} (generation "
+                             f"{champ.generation}, validation {champ.validation:.6g}, fitness "
+                             f"{champ.fitness:.6g})")
 
     def test_quiet_prints_only_the_champion_line(self, tmp_path):
         res = invoke("run", small_cartpole(tmp_path), "--out", tmp_path / "o", "--quiet")

@@ -13,7 +13,7 @@ pexpect = pytest.importorskip("pexpect")
 pyte = pytest.importorskip("pyte")
 
 ROOT = Path(__file__).resolve().parent.parent
-COLUMNS, LINES = 120, 40
+COLUMNS, LINES = 160, 40     # wide enough for the last line with pytest's long tmp paths
 SUMMARY = re.compile(r"^gen +\d+  best ")
 BAR_PIECES = ("genomes", "━", "gen 0 ", "gen 1 ")
 

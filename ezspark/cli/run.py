@@ -104,20 +104,18 @@ def command(config_file, out, seed, generations, workers, resume, allow_config_c
         click.echo("champion: not stored (the run.h5 store plugin, ezspark.plugins.hdf5_store, "
                    "is blocked)")
     else:
-        click.echo(f"champion: {result.path} ({_described(result.champion, cfg)})")
+        click.echo(f"champion: {result.path} ({_described(result.champion)})")
     if result.stopped == "interrupted":
         raise SystemExit(130)
 
 
-def _described(champion, cfg) -> str:
-    """The handed-out champion in a few words: its generation, training fitness and, when
-    validated, its validation score (docs/algorithm.md 6.5)."""
-    text = f"generation {champion.generation}, fitness {champion.fitness:.6g}"
-    if math.isfinite(champion.validation):
-        text = (f"generation {champion.generation}, validation {champion.validation:.6g} over "
-                f"{cfg.validation_games} fresh episodes, the best of the stored champions; "
-                f"training fitness {champion.fitness:.6g}")
-    return text
+def _described(champion) -> str:
+    """The handed-out champion in a few words: its generation, its validation score when it
+    has one (the best of the stored champions: docs/algorithm.md 6.5) and its training
+    fitness."""
+    score = ("" if not math.isfinite(champion.validation)
+             else f", validation {champion.validation:.6g}")
+    return f"generation {champion.generation}{score}, fitness {champion.fitness:.6g}"
 
 
 def _announce(address, join_file):

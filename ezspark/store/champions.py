@@ -118,7 +118,8 @@ class ChampionTable:
         return Champion(genome, int((kinds == NODE_INPUT).sum()),
                         int((kinds == NODE_OUTPUT).sum()), generation=int(row["generation"]),
                         fitness=float(row["fitness"]), species=int(row["species"]),
-                        env_id=env_id, validation=float(row["validation"]))
+                        env_id=env_id, validation=float(row["validation"])
+                        if "validation" in row.dtype.names else float("nan"))
 
 
 def index_rows(rows: np.ndarray) -> np.ndarray:
