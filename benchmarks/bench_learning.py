@@ -18,7 +18,7 @@ measured up to the end of the first generation that reaches the budget.
 
 Training.  Per genome per generation the fitness is the mean return over G episodes, G =
 ``max_number_of_games`` of the task's ezspark config (read at run time; 5 for CartPole, 3 for
-Acrobot and LunarLander in the examples).  Actions: the lowest index of the largest output.
+Acrobot, 1 for LunarLander in the examples).  Actions: the lowest index of the largest output.
 Episodes end at the env's own time limit (``gym.make`` default wrappers).  ezspark seeds its
 episodes itself (docs/algorithm.md 6.2); the peers use
 ``peers.learning_common.train_seed(run seed, generation, genome position, game)``, fresh per
