@@ -131,6 +131,35 @@ def champion_from_dict(d: dict) -> Champion:
     nodes = _field(d, "nodes", lambda v: isinstance(v, list), "a list", default=None)
     connections = _field(d, "connections", lambda v: isinstance(v, list), "a list")
 
+    columns, innovation = _connection_columns(connections, n_in, n_out)
+    if nodes is not None:
+        _check_nodes(nodes, n_in, n_out, columns)
+    order = np.argsort(innovation, kind="stable")
+    genome = Genome(*(np.array(columns[key])[order] if connections else []
+                      for key in ("innovation", "in", "out", "weight", "enabled")))
+    if not is_acyclic(genome):
+        raise ValueError("network JSON: the connections form a cycle")
+    return Champion(genome, n_in, n_out,
+                    generation=_field(d, "generation", _is_int, "an integer", default=-1),
+                    fitness=_score(d, "fitness"),
+                    species=_field(d, "species", _is_int, "an integer", default=-1),
+                    env_id=_field(d, "env_id", lambda v: v is None or isinstance(v, str),
+                                  "a string or null", default=None),
+                    validation=_score(d, "validation"))
+
+
+def _score(d: dict, key: str) -> float:
+    """An optional number of the document (fitness, validation): NaN when null or absent."""
+    value = _field(d, key, lambda v: v is None or _is_number(v), "a number or null",
+                   default=None)
+    return float("nan") if value is None else float(value)
+
+
+def _connection_columns(connections: list, n_in: int, n_out: int) -> tuple[dict, np.ndarray]:
+    """The ``connections`` list as columns (innovation, in, out, weight, enabled), each
+    entry checked, and the innovation numbers as an array; ValueError naming what is wrong
+    (a wrong field, an edge into an input or out of an output, a repeated innovation number
+    or node pair)."""
     columns = {"innovation": [], "in": [], "out": [], "weight": [], "enabled": []}
     checks = {"innovation": (_is_id, "a positive 32-bit integer"),
               "in": (_is_id, "a positive 32-bit integer"),
@@ -154,29 +183,13 @@ def champion_from_dict(d: dict) -> Champion:
     pairs = set(zip(columns["in"], columns["out"]))
     if len(pairs) != len(connections):
         raise ValueError("network JSON: two connections join the same pair of nodes")
-    if nodes is not None:
-        _check_nodes(nodes, n_in, n_out, columns)
-    order = np.argsort(innovation, kind="stable")
-    genome = Genome(*(np.array(columns[key])[order] if connections else []
-                      for key in ("innovation", "in", "out", "weight", "enabled")))
-    if not is_acyclic(genome):
-        raise ValueError("network JSON: the connections form a cycle")
-    fitness = _field(d, "fitness", lambda v: v is None or _is_number(v), "a number or null",
-                     default=None)
-    validation = _field(d, "validation", lambda v: v is None or _is_number(v),
-                        "a number or null", default=None)
-    return Champion(genome, n_in, n_out,
-                    generation=_field(d, "generation", _is_int, "an integer", default=-1),
-                    fitness=float("nan") if fitness is None else float(fitness),
-                    species=_field(d, "species", _is_int, "an integer", default=-1),
-                    env_id=_field(d, "env_id", lambda v: v is None or isinstance(v, str),
-                                  "a string or null", default=None),
-                    validation=float("nan") if validation is None else float(validation))
+    return columns, innovation
 
 
-def read_champion_json(path, generation: int | None = None) -> Champion:
+def read_champion_json(path, generation: int | str | None = None) -> Champion:
     """The champion of a JSON file written by ``ezspark export``; any other file, or a
-    ``generation`` other than the one it holds, raises StoreError saying what is wrong."""
+    generation number other than the one it holds, raises StoreError saying what is wrong
+    (None, "best" and "last" all name the one champion it holds)."""
     path = Path(path)
     try:
         doc = json.loads(path.read_text(encoding="utf-8-sig"))
