@@ -85,23 +85,27 @@ def train(config: TrainingConfig | str | os.PathLike, *, out: str | os.PathLike 
         progress=progress, overwrite=overwrite, resume=resume, allow_changes=allow_changes,
         serve=serve, scheduler=scheduler, save_population=save_population)
     pm = plugins if plugins is not None else get_plugin_manager()
-    evaluator = build_evaluator(cfg, info, fitness=fitness, workers=workers, serve=serve,
-                                scheduler=scheduler, announce=on_serve,
-                                directory=directory / "serve" if directory is not None else None)
-    validator = _validator(cfg, info, run.seed)
-    with evaluator, contextlib.closing(validator) if validator else contextlib.nullcontext():
+    with _evaluation(cfg, info, run, directory, fitness=fitness, workers=workers, serve=serve,
+                     scheduler=scheduler, on_serve=on_serve) as (evaluator, validator):
         checkpoint = directory / "checkpoint.h5" if directory is not None else None
         loop = GenerationLoop(cfg, run, evaluator, pm.hook, stop=stop, checkpoint=checkpoint,
                               interval=float(checkpoint_seconds), validator=validator)
         return loop.run(state)
 
 
-def _validator(cfg: TrainingConfig, info, seed: int) -> Validator | None:
-    """The validator of stored champions (docs/algorithm.md 6.5): none with a fitness
-    function (``info`` None) or ``validation_games`` 0."""
-    if info is None or cfg.validation_games == 0:
-        return None
-    return Validator(info, cfg.validation_games, cfg.max_number_of_steps, seed)
+@contextlib.contextmanager
+def _evaluation(cfg: TrainingConfig, info, run: RunInfo, directory: Path | None, *, fitness,
+                workers, serve, scheduler, on_serve):
+    """What plays the run's episodes, closed when the run ends: the evaluator of every
+    generation, and the validator of stored champions (docs/algorithm.md 6.5; None with a
+    fitness function, ``info`` None, or ``validation_games`` 0)."""
+    evaluator = build_evaluator(cfg, info, fitness=fitness, workers=workers, serve=serve,
+                                scheduler=scheduler, announce=on_serve,
+                                directory=directory / "serve" if directory is not None else None)
+    validator = (None if info is None or cfg.validation_games == 0 else
+                 Validator(info, cfg.validation_games, cfg.max_number_of_steps, run.seed))
+    with evaluator, contextlib.closing(validator) if validator else contextlib.nullcontext():
+        yield evaluator, validator
 
 
 def _prepare(config, *, out, seed, fitness, generations, workers, progress, overwrite, resume,
