@@ -7,7 +7,7 @@ import numpy as np
 from ezspark.engine.genome import Genome
 from ezspark.network.champion import Champion
 from ezspark.store.layout import (CONNECTION_DTYPE, INDEX_DTYPE, NODE_DTYPE, NODE_HIDDEN,
-                                  NODE_INPUT, NODE_OUTPUT)
+                                  NODE_INPUT, NODE_OUTPUT, conformed)
 
 __all__ = ["ChampionTable", "index_rows", "node_rows"]
 
@@ -123,15 +123,9 @@ class ChampionTable:
 
 
 def index_rows(rows: np.ndarray) -> np.ndarray:
-    """Index rows of any format-2 file as INDEX_DTYPE (a column the file lacks: NaN)."""
-    if rows.dtype == INDEX_DTYPE:
-        return rows
-    out = np.zeros(rows.shape[0], dtype=INDEX_DTYPE)
-    out["validation"] = np.nan
-    for name in rows.dtype.names:
-        if name in INDEX_DTYPE.names:
-            out[name] = rows[name]
-    return out
+    """Index rows of any format-2 file as INDEX_DTYPE (files written before validation
+    scores existed: NaN, not validated)."""
+    return conformed(rows, INDEX_DTYPE, {"validation": np.nan})
 
 
 def node_rows(n_inputs: np.ndarray, n_outputs: np.ndarray, conns: np.ndarray,

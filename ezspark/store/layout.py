@@ -37,7 +37,7 @@ import numpy as np
 from ezspark.store.history import HISTORY_FIELDS, GenerationStats
 
 __all__ = ["FORMAT_VERSION", "HISTORY_DTYPE", "INDEX_DTYPE", "NODE_DTYPE",
-           "CONNECTION_DTYPE", "GENOME_INDEX_DTYPE", "END_ATTRS", "StoreError", "atomic_replace", "history_rows", "stats_from_rows",
+           "CONNECTION_DTYPE", "GENOME_INDEX_DTYPE", "END_ATTRS", "StoreError", "atomic_replace", "conformed", "history_rows", "stats_from_rows",
            "NODE_INPUT", "NODE_OUTPUT", "NODE_HIDDEN"]
 
 FORMAT_VERSION = 2
@@ -89,6 +89,20 @@ def atomic_replace(tmp: Path, final: Path) -> None:
         fsync_path(final.parent)
     except OSError:  # some file systems cannot fsync a directory
         pass
+
+
+def conformed(rows: np.ndarray, dtype: np.dtype, missing: dict | None = None) -> np.ndarray:
+    """``rows`` of a table as ``dtype``: a file written before a column was added lacks it,
+    which then holds ``missing[name]`` (default 0); columns ``dtype`` lacks are dropped."""
+    if rows.dtype == dtype:
+        return rows
+    out = np.zeros(rows.shape[0], dtype=dtype)
+    for name in dtype.names:
+        if name in (rows.dtype.names or ()):
+            out[name] = rows[name]
+        elif missing and name in missing:
+            out[name] = missing[name]
+    return out
 
 
 def history_rows(stats: list) -> np.ndarray:

@@ -37,7 +37,7 @@ from ezspark._version import __version__
 from ezspark.store.champions import ChampionTable
 from ezspark.store.layout import (CONNECTION_DTYPE, END_ATTRS, FORMAT_VERSION, HISTORY_DTYPE,
                                   INDEX_DTYPE, NODE_DTYPE, StoreError, atomic_replace,
-                                  history_rows)
+                                  conformed, history_rows)
 from ezspark.store.population import GROUP, create_population_tables, population_rows
 from ezspark.store.reader import RunFile, is_json_file, load_champion
 
@@ -105,11 +105,8 @@ class RunStore:
         old = RunFile.open(path)            # a clear error for a missing or foreign file
         store = cls(Path(path), flush_seconds, save_population)
         store._wall_before = float(old.attrs.get("wall_seconds", 0.0))
-        rows = old.history[old.history["generation"] < keep_below]
-        history = np.zeros(rows.shape[0], dtype=HISTORY_DTYPE)
-        for name in rows.dtype.names:       # a file from before columns were added: zeros
-            if name in HISTORY_DTYPE.names:
-                history[name] = rows[name]
+        # a file from before columns were added: zeros
+        history = conformed(old.history[old.history["generation"] < keep_below], HISTORY_DTYPE)
         identity = {"env_id": old.attrs.get("env_id", ""), "seed": np.uint64(old.attrs["seed"]),
                     "created": old.attrs.get("created", "")}
         store._start(identity, cfg.to_json() if cfg is not None else old.config_json,
