@@ -13,7 +13,7 @@ is a ``stop`` callback (``BudgetStop``), which ezspark asks *before* it reports 
 generation's steps, so its runs go one generation further; validation never changes
 training, so the benchmark cuts the run at the first generation that reached the budget
 and takes what that run would have handed out: the best validated champion of the
-generations up to there (``budget_generation``, ``handed_out_row``).  Every system is thus
+generations up to there (``budget_generation``, ``ChampionTable.best_row``).  Every system is thus
 measured up to the end of the first generation that reaches the budget.
 
 Training.  Per genome per generation the fitness is the mean return over G episodes, G =
@@ -234,15 +234,6 @@ def budget_generation(stop: "BudgetStop", budget: int) -> int:
     return reached[0] if reached else max(stop.cum)
 
 
-def handed_out_row(index) -> int:
-    """The stored champion ezspark hands out (docs/algorithm.md 6.5): the best validation
-    score, the newer on a tie; the newest when none has a score."""
-    scores = index["validation"]
-    if np.isnan(scores).all():
-        return len(index) - 1
-    return int(np.flatnonzero(scores == np.nanmax(scores))[-1])
-
-
 def train_ezspark(task: str, seed: int, budget: int, keys: dict):
     keys = dict(keys, generations=EZSPARK_GENERATIONS, saving=1)
     keys["fitness_threshold"] = None
@@ -254,15 +245,14 @@ def train_ezspark(task: str, seed: int, budget: int, keys: dict):
                                **extra)
         rf = ezspark.RunFile.open(os.path.join(out, "run.h5"))
         last = budget_generation(stop, budget)
-        index = rf.champions.index
-        keep = index["generation"] <= last
-        stored = [rf.champion(int(g)) for g in index["generation"][keep]]
-        handed_out = rf.champions.champion_at(handed_out_row(index[keep]), rf.env_id)
+        table = rf.champions.below(last + 1)       # the champions of generations <= last
+        stored = [table.champion_at(k, rf.env_id) for k in range(len(table.index))]
+        handed_out = table.champion_at(table.best_row(), rf.env_id)
     # ezspark asks ``stop`` before it reports a generation's steps, so the run went one
     # generation past the budget.  Validation never changes training, so the run that
     # stopped at the first generation reaching the budget is this one cut there: its
     # history, its stored champions and, as its handed-out champion, the best validated of
-    # those (exactly what RunResult.champion would have been).
+    # those (exactly what RunResult.champion would have been: ChampionTable.best_row).
     trace = C.Trace(steps=stop.cum[last])
     history = [s for s in result.history if s.generation <= last]
     for s in history:
