@@ -48,8 +48,8 @@ def write_output(path, data: bytes) -> None:
               type=click.Path(dir_okay=False, allow_dash=True),
               help="File to write; - writes to standard output.")
 def command(run_file, generation, genome, output):
-    """Write a stored champion (the best validated one, or --generation) as plain JSON: its nodes,
-    connections (with weights) and activation function.  With --genome I, genome I of the
+    """Write a stored champion (the best validated one, or --generation) as plain JSON:
+    its nodes, connections (with weights) and activation function.  With --genome I, genome I of the
     population stored for --generation G instead (a run with --save-population)."""
 
     with user_errors():

@@ -4,8 +4,9 @@ The environment comes first; what it says about itself becomes the proposed answ
 it decides: ``input_size`` and ``output_size`` from its spaces, ``max_number_of_steps`` from its
 time limit, ``fitness_threshold`` from its "solved" return.  The short form (the default) then
 asks only what a first run needs (`SHORT_KEYS`) and keeps the documented value of every other
-key but those of `FORM_LEARNING`, proposed because they learn better; the full form asks every key in `TrainingConfig.keys()` order.  Each question shows what
-the key does, its allowed values and its default (Enter keeps it).
+key but those of `FORM_LEARNING`, proposed because they learn better; the full form asks every
+key in `TrainingConfig.keys()` order.  Each question shows what the key does, its allowed
+values and its default (Enter keeps it).
 
 Each answer is checked at once: for that key on its own (type and range) and against the
 environment (an environment ezspark cannot train here, a size its spaces contradict); a wrong
@@ -26,8 +27,8 @@ import attrs
 from ezspark.envs import EnvSupport, env_support
 from ezspark.config.training import ConfigError, TrainingConfig, show
 
-__all__ = ["FORM_ENV", "FALLBACK_SIZES", "FORM_GENERATIONS", "FORM_LEARNING", "SHORT_KEYS", "describe",
-           "parse_answer", "key_problems", "size_problems", "form_defaults", "run_form",
+__all__ = ["FORM_ENV", "FALLBACK_SIZES", "FORM_GENERATIONS", "FORM_LEARNING", "SHORT_KEYS",
+           "describe", "parse_answer", "key_problems", "size_problems", "form_defaults", "run_form",
            "docs_example_dict", "render_default"]
 
 #: The environment the form proposes (the docs example's CartPole-v0 is deprecated).

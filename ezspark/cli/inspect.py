@@ -210,9 +210,8 @@ def show_champion_json(path, as_json: bool) -> None:
     sizes and node and connection counts (``--json``: one object of those)."""
     with user_errors():
         champion = ezspark.load_champion(path)
-    fitness = champion.fitness
     summary = {"file": str(path), "generation": champion.generation,
-               "fitness": fitness if fitness == fitness else None,     # NaN: not recorded
+               "fitness": _number(champion.fitness),               # NaN: not recorded
                "validation": _number(champion.validation),
                "species": champion.species, "env_id": champion.env_id,
                "n_inputs": champion.n_inputs, "n_outputs": champion.n_outputs,
