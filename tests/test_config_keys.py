@@ -33,7 +33,7 @@ from gymnasium import spaces
 import ezspark
 from ezspark import hookimpl
 from ezspark.config.training import ConfigError, TrainingConfig
-from ezspark.engine.evolution import Evolution, Species
+from ezspark.engine.evolution import Evolution, Species, next_threshold, species_band
 from ezspark.engine.genome import Genome
 from ezspark.evaluation.envs import episode_seed
 from ezspark.evaluation.play import episode_returns
@@ -397,21 +397,33 @@ def test_species_threshold_decides_the_species():
 
 @covers("target_species")
 def test_target_species_adapts_the_threshold_of_the_next_speciation():
-    """Step 7.3: weights 0, 3, 6 (δ = 1.2 and 2.4) form 2 species at thresholds 1.4 and 2.3.
-    Target 1 raises 2.3 by the factor 1 + 0.3·min(1, (2 − 1)/1) to 2.99, and the same genomes
-    then form 1 species; target 6 lowers 1.4 by 1 + 0.3·(2 − 6)/6 = 0.8 to 1.12, and they
-    form 3; a fixed threshold gives 2 again.  Every pair is normalised then (5.2), which
-    leaves these genomes (no excess or disjoint gene) at 0.4·W̄."""
-    pop = [genome(w) for w in (0, 0, 3, 3, 6, 6)]
-    fitness = np.arange(6.0)
-    for start, target, first, threshold, second in ((2.3, None, 2, 2.3, 2), (2.3, 1, 2, 2.99, 1),
-                                                     (1.4, 6, 2, 1.12, 3)):
+    """Step 7.3: weights 0, 3, 6, 9 (δ = 1.2 between neighbours) form 4 species at 1.0 and
+    2 at 2.3 (0 with 3, 6 with 9).  Both counts lie in the band of target 3 (2 to 4), so no
+    search: 1.0 rises by the factor 1 + 0.3·(4 − 3)/3 to 1.1, 2.3 falls by 1 − 0.3/3 to 2.07,
+    and without the key 2.3 stays.  Every pair is normalised then (5.2), which leaves these
+    genomes (no excess or disjoint gene) at 0.4·W̄."""
+    pop = [genome(w) for w in (0, 0, 3, 3, 6, 6, 9, 9)]
+    fitness = np.arange(8.0)
+    for start, target, species, threshold in ((2.3, None, 2, 2.3), (1.0, 3, 4, 1.1),
+                                              (2.3, 3, 2, 2.07)):
         cfg = engine_config(species_threshold=start, target_species=target)
         _, out, evo = generation(cfg, pop, fitness)
-        assert (out.species, evo.threshold) == (first, pytest.approx(threshold)), target
-        evo.species = []
-        _, out = evo.reproduce(pop, fitness, 1, int(np.argmax(fitness)))
-        assert out.species == second, target
+        assert (out.species, evo.threshold) == (species, pytest.approx(threshold)), target
+
+
+@covers("target_species")
+def test_target_species_searches_the_threshold_when_the_count_leaves_the_band():
+    """Step 7.1: weights 0, 3, 6 form 2 species at 2.3 and at 1.4.  Target 1 (band 1 to 1)
+    doubles 2.3 to 4.6, where they form 1 species (then 4.6·(1 + 0)); target 6 (band 3 to 9)
+    halves 1.4 to 0.7, below δ = 1.2, so 3 species (then 0.7·(1 − 0.3·3/6) = 0.595).  The
+    search starts from the species before the step, so the failed tries found none."""
+    pop = [genome(w) for w in (0, 0, 3, 3, 6, 6)]
+    fitness = np.arange(6.0)
+    for start, target, species, threshold in ((2.3, 1, 1, 4.6), (1.4, 6, 3, 0.595)):
+        cfg = engine_config(species_threshold=start, target_species=target)
+        _, out, evo = generation(cfg, pop, fitness)
+        assert (out.species, evo.threshold) == (species, pytest.approx(threshold)), target
+        assert [sp.id for sp in evo.species] == list(range(1, species + 1)), target
 
 
 def _stagnant_species(n, stagnation):
@@ -432,6 +444,27 @@ def test_limiting_species_is_the_stagnation_limit_for_culling():
     _, out, _ = generation(engine_config(species_threshold=0.5, limiting_species=4,
                                          limiting_threshold=0), pop, fit, 20, species=species)
     assert out.culled == ()
+
+
+@covers("target_species")
+def test_target_species_above_twenty_keeps_its_band_through_the_cull():
+    """24 stagnant species: the cull keeps 10 without the key, ⌈24/2⌉ = 12 with target 24
+    (step 9), so the count stays in the band of step 7.1 (12 to 36)."""
+    species, pop, fit = _stagnant_species(24, 2)
+    for target, kept in ((None, 10), (24, 12)):
+        _, out, _ = generation(engine_config(species_threshold=0.5, limiting_species=3,
+                                             limiting_threshold=0, target_species=target),
+                               pop, fit, 20, species=species)
+        assert out.culled == tuple(range(1, 25 - kept)) and out.species == kept, target
+
+
+def test_the_threshold_search_doubles_halves_then_bisects():
+    """Step 7.1's band and the θ its search tries next (docs/algorithm.md)."""
+    assert [species_band(t, 100) for t in (1, 3, 10, 24)] == [(1, 1), (2, 4), (5, 15),
+                                                               (12, 36)]
+    assert species_band(10, 3) == (3, 15)
+    assert next_threshold(1.5, None) == 3.0 and next_threshold(None, 1.5) == 0.75
+    assert next_threshold(None, 0.06) == 0.05 and next_threshold(1.0, 4.0) == 2.0
 
 
 def _mode_children(limiting_species, limiting_threshold, stagnation):

@@ -21,7 +21,7 @@ from ezspark.engine.operators import CHILD_DRAWS, GENE_DRAWS, seqsum, weight_pas
 from ezspark.engine.population import Population
 
 __all__ = ["Evolution", "Species", "GenerationOutcome", "initial_population", "species_quotas",
-           "floor_shares"]
+           "floor_shares", "species_band", "next_threshold"]
 
 MIN_SPECIES_KEPT = 10  # culling never leaves fewer species (docs/algorithm.md 5.1, step 9)
 # target_species (docs/algorithm.md 5.1 step 7.3): the threshold is multiplied by 1 + this
@@ -30,6 +30,11 @@ MIN_SPECIES_KEPT = 10  # culling never leaves fewer species (docs/algorithm.md 5
 # clip bounds the swing after a burst of species (docs/decisions.md)
 THRESHOLD_GAIN = 0.3
 THRESHOLD_FLOOR = 0.05
+# and when the count at that threshold falls outside [T/2, 3T/2], step 7.1 searches this
+# generation's threshold (doubling or halving, then geometric bisection): a transient such as
+# the burst of species when the first structure appears is corrected at once, not over the
+# ten or more generations the factor alone needs (docs/decisions.md)
+THRESHOLD_TRIES = 24
 
 
 @attrs.define
@@ -245,7 +250,10 @@ class Evolution:
         """Step 7: first-fit speciation, then each species' new representative; species left
         without members are deleted.  Returns the members of every species (indices into
         ``pop``, ascending) by species id; ``self.species`` keeps id order."""
-        assigned, dist = self._first_fit(pop, k)
+        if self.cfg.target_species is None:
+            assigned, dist = self._first_fit(pop, k, self.threshold)
+        else:
+            assigned, dist = self._first_fit_in_band(pop, k)
         order = np.argsort(assigned, kind="stable")          # members by species, in index order
         bounds = np.searchsorted(assigned[order], np.arange(len(self.species) + 1))
         members: dict[int, np.ndarray] = {}
@@ -271,9 +279,32 @@ class Evolution:
         miss = min(1.0, (len(self.species) - target) / target)     # >= -1 already
         self.threshold = max(THRESHOLD_FLOOR, self.threshold * (1.0 + THRESHOLD_GAIN * miss))
 
-    def _first_fit(self, pop: Population, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Step 7.1 in one kernel call: each genome's species (position in ``self.species``,
-        founders appended in order) and its distance to that species' representative."""
+    def _first_fit_in_band(self, pop: Population, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Step 7.1 with target_species T: first fit at θ; while the species count S lies
+        outside the band (at most len(pop) at the low end), first fit again from the same
+        species at a searched θ, which becomes this generation's threshold."""
+        low, high = species_band(self.cfg.target_species, len(pop))
+        species, next_id = list(self.species), self.next_species_id
+        theta, too_low, too_high = self.threshold, None, None
+        for _ in range(THRESHOLD_TRIES):
+            self.species, self.next_species_id = list(species), next_id
+            assigned, dist = self._first_fit(pop, k, theta)
+            count = np.unique(assigned).shape[0]
+            if low <= count <= high or (count < low and theta == THRESHOLD_FLOOR):
+                break
+            if count > high:
+                too_low = theta
+            else:
+                too_high = theta
+            theta = next_threshold(too_low, too_high)
+        self.threshold = theta
+        return assigned, dist
+
+    def _first_fit(self, pop: Population, k: int,
+                   theta: float) -> tuple[np.ndarray, np.ndarray]:
+        """Step 7.1 in one kernel call at threshold ``theta``: each genome's species (position
+        in ``self.species``, founders appended in order) and its distance to that species'
+        representative."""
         n = len(pop)
         reps = Population.from_genomes([sp.representative for sp in self.species])
         # the kernel divides E and D by N for genomes of at least 20 + n_io genes (5.2); an
@@ -287,7 +318,7 @@ class Evolution:
         founders = np.empty(n, dtype=np.int64)
         n_new = _core.speciate(pop.off, pop.innovation, pop.weight, pop.enabled.view(np.uint8),
                                reps.off, reps.innovation, reps.weight,
-                               reps.enabled.view(np.uint8), float(self.threshold),
+                               reps.enabled.view(np.uint8), float(theta),
                                n_io, assigned, dist,
                                founders)
         for f in founders[:n_new]:
@@ -311,11 +342,15 @@ class Evolution:
 
     def _cull(self, best_in: dict, champ_species: int) -> set[int]:
         """Step 9: delete the stagnant species with the lowest m_s (ties: higher id first),
-        keeping at least MIN_SPECIES_KEPT and the champion's; returns the culled ids."""
+        keeping at least MIN_SPECIES_KEPT (with target_species, the band's low end if higher)
+        and the champion's; returns the culled ids."""
         limit = self.cfg.limiting_species
         stagnant = [sp for sp in self.species
                     if sp.stagnation >= limit and sp.id != champ_species]
-        room = max(0, len(self.species) - MIN_SPECIES_KEPT)
+        keep = MIN_SPECIES_KEPT
+        if self.cfg.target_species is not None:      # nor below the band of step 7.1
+            keep = max(keep, species_band(self.cfg.target_species, len(self.species))[0])
+        room = max(0, len(self.species) - keep)
         stagnant.sort(key=lambda sp: (best_in[sp.id], -sp.id))
         culled = {sp.id for sp in stagnant[: min(room, len(stagnant))]}
         self.species = [sp for sp in self.species if sp.id not in culled]
@@ -411,6 +446,23 @@ class Evolution:
                 pairs.append((fitter, other))
                 pair_u.append(self.rng.random(int(pop.gene_counts[fitter])))
         return pairs, pair_u
+
+
+def species_band(target: int, n: int) -> tuple[int, int]:
+    """The species counts step 7.1 accepts with target_species T: ⌈T/2⌉ to ⌊3T/2⌋, the low
+    end no more than the n genomes there are."""
+    return min(math.ceil(target / 2), n), max(1, math.floor(1.5 * target))
+
+
+def next_threshold(too_low: float | None, too_high: float | None) -> float:
+    """The next θ the search of step 7.1 tries: double the last one that gave too many
+    species, halve (down to the floor) the last that gave too few, and once both are known
+    their geometric mean."""
+    if too_high is None:
+        return too_low * 2.0
+    if too_low is None:
+        return max(THRESHOLD_FLOOR, too_high / 2.0)
+    return math.sqrt(too_low * too_high)
 
 
 def cap_population(population: Population, fitness: np.ndarray, champion_index: int,
