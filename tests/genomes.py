@@ -17,8 +17,9 @@ def initial_genome(n_in: int, n_out: int, weights=None) -> Genome:
 
 
 def grown_genome(rng: np.random.Generator, registry: InnovationRegistry, steps: int = 20,
-                 base: Genome | None = None) -> Genome:
-    """A genome grown by random add-node / add-connection / disable operations."""
+                 base: Genome | None = None, recurrent: bool = False) -> Genome:
+    """A genome grown by random add-node / add-connection / disable operations
+    (``recurrent``: add-connection may close cycles and make self-loops)."""
     n_in, n_out = registry.n_inputs, registry.n_outputs
     g = base.copy() if base is not None else initial_genome(n_in, n_out,
                                                               rng.uniform(-2, 2, n_in * n_out))
@@ -27,7 +28,7 @@ def grown_genome(rng: np.random.Generator, registry: InnovationRegistry, steps: 
         if op < 0.35:
             g = add_node(g, rng.random(), registry)
         elif op < 0.85:
-            g = add_connection(g, rng.random(), rng.random(), registry)
+            g = add_connection(g, rng.random(), rng.random(), registry, recurrent=recurrent)
         elif len(g):
             g.enabled[rng.integers(len(g))] = False
         g.weight[:] = g.weight + rng.normal(0, 0.5, len(g))

@@ -21,9 +21,10 @@ ENV = {"gym_game_name": "CartPole-v1", "input_size": 4, "output_size": 2}
 KEYS = TrainingConfig.keys()
 FIELDS = attrs.fields_dict(TrainingConfig)
 EXT_KEYS = ("seed", "fitness_threshold", "min_population", "genomes_per_task",
-            "target_species", "validation_games")
+            "target_species", "validation_games", "recurrent")
 RATES = tuple(k for k in KEYS if FIELDS[k].metadata["range"] == "[0, 1]")
-NUMERIC_KEYS = tuple(k for k in KEYS if FIELDS[k].metadata["kind"] not in ("string", "bool_int"))
+NUMERIC_KEYS = tuple(k for k in KEYS
+                     if FIELDS[k].metadata["kind"] not in ("string", "bool_int", "bool"))
 REAL_KEYS = tuple(k for k in KEYS if FIELDS[k].metadata["kind"].startswith("real"))
 
 # Spec table 2.2, column "default".
@@ -38,7 +39,7 @@ SPEC_DEFAULTS = {
     "same_fitness_limit": 10, "age_significance": 0.3, "max_number_of_games": 5,
     "max_number_of_steps": 200, "safeness": 0.5, "sub_games": 1, "minimum_reward": 0,
     "seed": None, "fitness_threshold": None, "min_population": None, "genomes_per_task": 100,
-    "target_species": None, "validation_games": 20,
+    "target_species": None, "validation_games": 20, "recurrent": False,
 }
 
 # One value outside the allowed range of each key, on its own (not through a cross-key rule).
@@ -54,7 +55,7 @@ OUT_OF_RANGE = {
     "age_significance": 1.3, "max_number_of_games": 0, "max_number_of_steps": -5,
     "safeness": -0.5, "sub_games": 0, "minimum_reward": 10**400, "seed": 2**63,
     "fitness_threshold": -(10**400), "min_population": 0, "genomes_per_task": 0,
-    "target_species": 0, "validation_games": -1,
+    "target_species": 0, "validation_games": -1, "recurrent": 1,
 }
 
 
@@ -405,14 +406,15 @@ class TestMetadata:
     @pytest.mark.parametrize("key", KEYS)
     def test_every_key_is_described(self, key):
         md = FIELDS[key].metadata
-        assert md["kind"] in {"int", "real", "bool_int", "string", "int_or_null", "real_or_null"}
+        assert md["kind"] in {"int", "real", "bool_int", "bool", "string", "int_or_null",
+                              "real_or_null"}
         assert md["range"] and md["allowed"]
         assert len(md["help"]) > 20 and md["help"].endswith(".")
         assert md["ext"] is (key in EXT_KEYS)
         assert md["required"] is (key in ("input_size", "output_size"))
 
-    def test_keys_are_35(self):
-        assert len(KEYS) == 35 and len(set(KEYS)) == 35
+    def test_keys_are_36(self):
+        assert len(KEYS) == 36 and len(set(KEYS)) == 36
 
 
 # --- property tests ----------------------------------------------------------------------------
@@ -429,6 +431,8 @@ def valid_configs(draw) -> TrainingConfig:
             base = base.filter(str.strip)
         elif kind == "bool_int":
             base = st.sampled_from([0, 1, True, False])
+        elif kind == "bool":
+            base = st.booleans()
         elif kind.startswith("int"):
             base = st.integers(low, min(high, low + 10**6))
         else:

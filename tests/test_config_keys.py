@@ -673,11 +673,39 @@ def test_distributed_keys_decide_which_batches_are_checked():
     assert _served_history(safeness=0.0) == [0, 0, 0, 0]
 
 
+@covers("recurrent")
+def test_recurrent_lets_add_connection_close_cycles():
+    """docs/algorithm.md 3.3: with recurrent true, add-connection may create cycles, self-loops
+    and connections from outputs; with false every genome of every generation stays acyclic
+    and no output is a source."""
+    from ezspark.engine.operators import is_acyclic
+    kinds = {}
+    for recurrent in (False, True):
+        cfg = engine_config(recurrent=recurrent, initial_population=30, min_population=30,
+                            add_connection_big_specie_rate=1.0,
+                            add_connection_small_specie_rate=1.0, add_node_specie_rate=0.3)
+        evo, pop = Evolution.start(cfg, np.random.default_rng(0))
+        found = set()
+        for k in range(6):
+            genomes = list(pop)
+            for g in genomes:
+                pairs = list(zip(g.src.tolist(), g.dst.tolist()))
+                found |= {"self-loop"} if any(a == b for a, b in pairs) else set()
+                found |= {"output source"} if any(N_IN < a <= N_IN + N_OUT
+                                                  for a, _ in pairs) else set()
+                found |= set() if is_acyclic(g) else {"cycle"}
+            fitness = np.arange(len(genomes), dtype=float)
+            j, _, _ = evo.observe(fitness)
+            pop, _ = evo.reproduce(genomes, fitness, k, j)
+        kinds[recurrent] = found
+    assert kinds == {False: set(), True: {"self-loop", "output source", "cycle"}}
+
+
 # -- the meta-tests ---------------------------------------------------------------------------
 
 def test_every_config_key_has_a_test():
     keys = [field.name for field in attrs.fields(TrainingConfig)]
-    assert len(keys) == 35 and len(set(keys)) == 35
+    assert len(keys) == 36 and len(set(keys)) == 36
     missing = [key for key in keys if not KEY_TESTS.get(key)]
     assert not missing, f"config keys with no test that fails when they are ignored: {missing}"
     assert set(KEY_TESTS) <= set(keys)

@@ -115,13 +115,23 @@ def is_acyclic(genome) -> bool:
     return True
 
 
-def add_connection_candidates(genome, n_inputs: int, n_outputs: int) -> list[tuple[int, int]]:
-    """Pairs (a, b) that add-connection may choose (5.4), ordered by (a, b)."""
+def add_connection_candidates(genome, n_inputs: int, n_outputs: int, *,
+                              recurrent: bool = False) -> list[tuple[int, int]]:
+    """Pairs (a, b) that add-connection may choose (5.4), ordered by (a, b).
+
+    Acyclic rule: a an input or hidden node, b an output or hidden node, a != b, no enabled
+    gene (a, b), and no path b -> a among all genes.  With ``recurrent`` (the extension key,
+    docs/algorithm.md 3.3): a may also be an output, a == b is allowed (a self-loop) and
+    cycles are allowed; the other conditions stay.
+    """
     hidden = hidden_nodes(genome, n_inputs, n_outputs).tolist()
-    sources = list(range(1, n_inputs + 1)) + hidden
-    targets = list(range(n_inputs + 1, n_inputs + n_outputs + 1)) + hidden
+    outputs = list(range(n_inputs + 1, n_inputs + n_outputs + 1))
+    sources = list(range(1, n_inputs + 1)) + (outputs if recurrent else []) + hidden
+    targets = outputs + hidden
     enabled_pairs = set(zip(genome.src[genome.enabled].tolist(),
                             genome.dst[genome.enabled].tolist()))
+    if recurrent:
+        return [(a, b) for a in sources for b in targets if (a, b) not in enabled_pairs]
     reach = _descendants(genome)
     out = []
     for a in sources:
@@ -143,11 +153,14 @@ def _insert_gene(genes: Genes, innovation: int, src: int, dst: int, weight: floa
                  np.insert(genes.enabled, pos, enabled))
 
 
-def add_connection(genome, u_pick: float, u_weight: float, registry) -> Genes:
+def add_connection(genome, u_pick: float, u_weight: float, registry, *,
+                   recurrent: bool = False) -> Genes:
     """5.4 add-connection: pick a valid pair uniformly; enable its disabled gene if the
-    genome has one (in place), else add a new gene with weight U(-2, 2)."""
+    genome has one (in place), else add a new gene with weight U(-2, 2).  ``recurrent``:
+    the candidate rule of the extension key (``add_connection_candidates``)."""
     genes = as_genes(genome)
-    cands = add_connection_candidates(genes, registry.n_inputs, registry.n_outputs)
+    cands = add_connection_candidates(genes, registry.n_inputs, registry.n_outputs,
+                                      recurrent=recurrent)
     if not cands:
         return genes
     a, b = cands[_pick(u_pick, len(cands))]
@@ -190,9 +203,10 @@ def add_node(genome, u_pick: float, registry) -> Genes:
 
 def mutate(parent, gene_u: np.ndarray, gene_z: np.ndarray, child_u: np.ndarray, *,
            activate_rate: float, weight_rate: float, rho: float, p_add: float, p_rem: float,
-           add_node_rate: float, simplify: bool, registry) -> Genes:
+           add_node_rate: float, simplify: bool, registry, recurrent: bool = False) -> Genes:
     """One mutated offspring of ``parent`` (5.4 a to d), with the draw layout of the module
-    docstring.  The parent is not modified."""
+    docstring.  The parent is not modified.  ``recurrent``: add-connection may close cycles
+    (the extension key; the draws are the same)."""
     n = parent.innovation.shape[0]
     if gene_u.shape != (n, GENE_DRAWS) or gene_z.shape != (n,) or child_u.shape != (CHILD_DRAWS,):
         raise ValueError("mutation draws do not match the parent's gene count")
@@ -210,7 +224,7 @@ def mutate(parent, gene_u: np.ndarray, gene_z: np.ndarray, child_u: np.ndarray, 
     else:
         do_add = None
     if do_add is True:
-        child = add_connection(child, child_u[2], child_u[3], registry)
+        child = add_connection(child, child_u[2], child_u[3], registry, recurrent=recurrent)
     elif do_add is False:
         child = remove_connection(child, child_u[2])
     if child_u[4] < add_node_rate:                                       # d. node

@@ -72,6 +72,8 @@ cdef struct Rates:
     float64_t add_node_rate     # 5.4 d
     intp_t n_inputs             # I: input nodes 1 ... I
     intp_t n_outputs            # O: output nodes I+1 ... I+O
+    bint recurrent              # the extension key: add-connection may close cycles, outputs
+                                # are sources too and self-loops are pairs (algorithm.md 3.3)
 
 
 cdef struct Scratch:

@@ -278,46 +278,47 @@ cdef int _ancestors(const int32_t* ls, const int32_t* ld, intp_t n, intp_t L, in
 
 
 cdef inline uint64_t _valid_targets(const Scratch* s, intp_t la, intp_t w, intp_t n_in,
-                                    intp_t L, intp_t W) noexcept nogil:
+                                    intp_t L, intp_t W, bint recurrent) noexcept nogil:
     # Word w of the targets source la may get a new connection to: a non-input node, not la,
-    # not already an enabled target of la, not an ancestor of la (no cycle).
+    # not already an enabled target of la, not an ancestor of la (no cycle).  Recurrent: la
+    # itself is a target too (a self-loop), and s.anc is all zero (cycles are allowed).
     cdef uint64_t bits = _target_word(w, n_in, L) & ~s.eout[la * W + w] & ~s.anc[la * W + w]
-    if w == (la >> 6):
+    if w == (la >> 6) and not recurrent:
         bits &= ~((<uint64_t>1) << (la & 63))
     return bits
 
 
 cdef intp_t _count_candidates(Scratch* s, intp_t n_in, intp_t n_io, intp_t L,
-                              intp_t W) noexcept nogil:
+                              intp_t W, bint recurrent) noexcept nogil:
     # Candidate pairs per source (s.per_source, sources in id order: inputs, then hidden
-    # nodes; outputs are no sources) and their total.
+    # nodes; outputs are sources only when recurrent) and their total.
     cdef intp_t la, w, cnt, total = 0
     for la in range(L):
-        if n_in <= la < n_io:
+        if n_in <= la < n_io and not recurrent:
             continue
         cnt = 0
         for w in range(W):
-            cnt += ez_popcount64(_valid_targets(s, la, w, n_in, L, W))
+            cnt += ez_popcount64(_valid_targets(s, la, w, n_in, L, W, recurrent))
         s.per_source[la] = <int32_t>cnt
         total += cnt
     return total
 
 
 cdef void _pick_pair(const Scratch* s, intp_t k, intp_t n_in, intp_t n_io, intp_t L,
-                     intp_t W, intp_t* la_out, intp_t* lb_out) noexcept nogil:
+                     intp_t W, bint recurrent, intp_t* la_out, intp_t* lb_out) noexcept nogil:
     # The k-th candidate pair (k < total) in (source, target) order: walk the per-source
     # counts to the source, then the bits of its valid targets.
     cdef intp_t la = 0, w, cnt
     cdef uint64_t bits
     while True:
-        if not (n_in <= la < n_io):
+        if recurrent or not (n_in <= la < n_io):
             if k < s.per_source[la]:
                 break
             k -= s.per_source[la]
         la += 1
     la_out[0] = la
     for w in range(W):
-        bits = _valid_targets(s, la, w, n_in, L, W)
+        bits = _valid_targets(s, la, w, n_in, L, W, recurrent)
         cnt = ez_popcount64(bits)
         if k >= cnt:
             k -= cnt
@@ -346,16 +347,19 @@ cdef int _add_connection(const GeneTable* par, intp_t p, const Rates* r, float64
     ld = s.local_dst + base
     L = n_io + s.hidden_len[p]
     W = (L + 63) >> 6
-    _ancestors(ls, ld, n, L, W, s)
+    if r.recurrent:
+        memset(s.anc, 0, L * W * sizeof(uint64_t))     # cycles allowed: no ancestor excluded
+    else:
+        _ancestors(ls, ld, n, L, W, s)
     # enabled targets of each node in the child (enable step a already applied)
     memset(s.eout, 0, L * W * sizeof(uint64_t))
     for i in range(n):
         if out.enabled[start + i]:
             s.eout[ls[i] * W + (ld[i] >> 6)] |= (<uint64_t>1) << (ld[i] & 63)
-    total = _count_candidates(s, n_in, n_io, L, W)
+    total = _count_candidates(s, n_in, n_io, L, W, r.recurrent)
     if total == 0:
         return 0
-    _pick_pair(s, _pick(u_pick, total), n_in, n_io, L, W, &la, &lb)
+    _pick_pair(s, _pick(u_pick, total), n_in, n_io, L, W, r.recurrent, &la, &lb)
     a = _node_of(la, n_io, s.hidden + 2 * base)
     b = _node_of(lb, n_io, s.hidden + 2 * base)
     # a disabled gene (a, b) is enabled again, keeping its weight; else a new gene
@@ -647,7 +651,7 @@ def reproduce(const int64_t[::1] p_off not None, const int32_t[::1] p_innovation
               int64_t[::1] counters not None, int64_t[::1] out_off not None,
               int32_t[::1] out_innovation not None, int32_t[::1] out_src not None,
               int32_t[::1] out_dst not None, float64_t[::1] out_weight not None,
-              uint8_t[::1] out_enabled not None):
+              uint8_t[::1] out_enabled not None, bint recurrent=False):
     """Mutated offspring of every child of the plan (docs/algorithm.md 5.4), in one ``nogil``
     loop.
 
@@ -660,11 +664,14 @@ def reproduce(const int64_t[::1] p_off not None, const int32_t[::1] p_innovation
     Rates: ``activate_rate``, ``weight_rate``, ``rho``, ``p_rem``, ``add_node_rate``.
     Registry: the five arrays of an innovation registry (layout in ``_reproduce.pxd``),
     updated in place; innovation numbers are handed out in child order.
+    ``recurrent`` (the extension key, docs/algorithm.md 3.3): add-connection takes outputs as
+    sources as well, allows self-loops and cycles; the draws are the same.
     Outputs: ``out_off`` int64[Q+1] and gene columns with at least G + 3Q rows; child c is
     rows ``out_off[c]:out_off[c+1]``, sorted by innovation.
 
     Returns the total number of child genes (``out_off[Q]``).  Raises ValueError for
-    mismatched shapes, a parent whose gene graph has a cycle (when add-connection looks at it)
+    mismatched shapes, a parent whose gene graph has a cycle (when add-connection looks at it
+    without ``recurrent``)
     or exhausted int32 numbers, and ``TableFull`` (a ValueError) when a registry table would
     pass half full: call ``registry.ensure_capacity(3 * Q, Q)`` first (a child adds at most 3
     pairs and 1 split).  After an error the outputs and the registry are partly written.
@@ -675,7 +682,7 @@ def reproduce(const int64_t[::1] p_off not None, const int32_t[::1] p_innovation
     cdef Scratch s
     cdef intp_t n_children = child_parent.shape[0], n_max = 0, total_genes, pos = 0
     cdef Rates rates = Rates(activate_rate, weight_rate, rho, p_rem, add_node_rate, n_inputs,
-                             n_outputs)
+                             n_outputs, recurrent)
     _check_table(p_off, p_innovation, p_src, p_dst, p_weight, p_enabled, &par)
     total_genes = _check_plan(p_off, child_parent, child_simplify, child_p_add, gene_u, gene_z,
                               child_u, n_inputs, n_outputs, &n_max)

@@ -130,9 +130,10 @@ def reproduce(p_off, p_innovation, p_src, p_dst, p_weight, p_enabled,
               child_parent, child_simplify, child_p_add, gene_u, gene_z, child_u,
               activate_rate, weight_rate, rho, p_rem, add_node_rate, n_inputs, n_outputs,
               pair_keys, pair_values, split_keys, split_values, counters,
-              out_off, out_innovation, out_src, out_dst, out_weight, out_enabled) -> int:
+              out_off, out_innovation, out_src, out_dst, out_weight, out_enabled,
+              recurrent=False) -> int:
     """Mutated offspring of every child of the plan (docs/algorithm.md 5.4); see
-    ``_reproduce.pyx``.
+    ``_reproduce.pyx`` (``recurrent``: the extension key's add-connection rule).
 
     Returns the total number of child genes; raises as the compiled kernel does.
     """
@@ -154,7 +155,8 @@ def reproduce(p_off, p_innovation, p_src, p_dst, p_weight, p_enabled,
         child = mutate(parent, gene_u[row:row + n], gene_z[row:row + n], child_u[c],
                        activate_rate=activate_rate, weight_rate=weight_rate, rho=rho,
                        p_add=float(child_p_add[c]), p_rem=p_rem, add_node_rate=add_node_rate,
-                       simplify=bool(child_simplify[c]), registry=registry)
+                       simplify=bool(child_simplify[c]), registry=registry,
+                       recurrent=bool(recurrent))
         pos = _write(child, pos, out_innovation, out_src, out_dst, out_weight, out_enabled)
         row += n
         out_off[c + 1] = pos

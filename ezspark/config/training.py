@@ -5,8 +5,8 @@ Every key is one attrs field whose metadata describes it, so the docs reference 
 interactive ``init`` form are generated from this module:
 
 ``kind``
-    ``"int"``, ``"real"``, ``"bool_int"`` (0/1, false/true), ``"string"``, ``"int_or_null"`` or
-    ``"real_or_null"``.
+    ``"int"``, ``"real"``, ``"bool_int"`` (0/1, false/true), ``"bool"`` (false/true only),
+    ``"string"``, ``"int_or_null"`` or ``"real_or_null"``.
 ``range``
     The allowed range as short text (``">= 1"``, ``"[0, 1]"``, ``"(0, 1]"``, ...).
 ``allowed``
@@ -169,16 +169,19 @@ _CONVERTERS = {
     "real": _to_float,
     "real_or_null": _to_float,
     "string": None,
+    "bool": None,
 }
 _NOUNS = {"int": "integer", "int_or_null": "integer", "real": "number", "real_or_null": "number",
           "string": "string"}
 _ARTICLES = {"int": "an integer", "bool_int": "an integer", "real": "a number",
-             "string": "a string"}
+             "string": "a string", "bool": "a boolean"}
 
 
 def _allowed(kind: str, range_text: str, nullable: bool) -> str:
     if kind == "bool_int":
         return "0, 1, false or true"
+    if kind == "bool":
+        return "false or true"
     noun = _NOUNS[kind]
     if range_text in ("finite", "non-empty"):
         text = f"{range_text} {noun}"
@@ -237,6 +240,8 @@ def _fault(md: Mapping[str, Any], default: Any, value: Any) -> str | None:
         if md["required"]:
             return "null given, but this key is required and has no default"
         return f"null is not {_ARTICLES[kind]}"
+    if kind == "bool":
+        return None if isinstance(value, bool) else f"{show(value)} is not false or true"
     if kind == "string":
         if not isinstance(value, str):
             return f"{show(value)} is not a string"
@@ -425,6 +430,12 @@ class TrainingConfig:
         "training never uses; their mean return is its validation score, which picks the "
         "champion a run hands out and never feeds back into evolution; 0 validates nothing "
         "and hands out the newest champion.", min=0, ext=True)
+    recurrent: bool = _key(
+        "bool", False, "false or true",
+        "With true, add-connection may also create cycles and self-loops (outputs become "
+        "sources too), and a connection that closes a cycle reads its source's value of the "
+        "previous step, so networks have memory within an episode; false keeps acyclic "
+        "feed-forward networks.", ext=True)
 
     def __attrs_post_init__(self) -> None:
         problems = _problems(self)

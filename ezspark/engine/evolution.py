@@ -413,7 +413,7 @@ class Evolution:
                         float(self.rho), float(cfg.remove_connection_rate),
                         float(cfg.add_node_specie_rate), cfg.input_size, cfg.output_size,
                         reg.pair_keys, reg.pair_values, reg.split_keys, reg.split_values,
-                        reg.counters, *out)
+                        reg.counters, *out, recurrent=bool(cfg.recurrent))
         return _population_from_buffers(out)
 
     # -- step 13 -----------------------------------------------------------------------------

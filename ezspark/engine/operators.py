@@ -73,10 +73,12 @@ def crossover(x: Genome, fx: float, y: Genome, fy: float, gene_u: np.ndarray) ->
 
 # --- mutation ---------------------------------------------------------------------------
 def add_connection(genome: Genome, u_pick: float, u_weight: float,
-                   registry: InnovationRegistry) -> Genome:
+                   registry: InnovationRegistry, *, recurrent: bool = False) -> Genome:
     """5.4 add-connection: pick a valid pair uniformly; enable its disabled gene if the
-    genome has one, else add a new gene with weight U(-2, 2)."""
-    return Genome(*_genes.add_connection(genome, u_pick, u_weight, registry))
+    genome has one, else add a new gene with weight U(-2, 2).  ``recurrent``: cycles and
+    self-loops may be created (the extension key, docs/algorithm.md 3.3)."""
+    return Genome(*_genes.add_connection(genome, u_pick, u_weight, registry,
+                                         recurrent=recurrent))
 
 
 def remove_connection(genome: Genome, u_pick: float) -> Genome:
@@ -91,10 +93,11 @@ def add_node(genome: Genome, u_pick: float, registry: InnovationRegistry) -> Gen
 
 def mutate(parent: Genome, gene_u: np.ndarray, gene_z: np.ndarray, child_u: np.ndarray, *,
            activate_rate: float, weight_rate: float, rho: float, p_add: float, p_rem: float,
-           add_node_rate: float, simplify: bool, registry: InnovationRegistry) -> Genome:
+           add_node_rate: float, simplify: bool, registry: InnovationRegistry,
+           recurrent: bool = False) -> Genome:
     """One mutated offspring of ``parent`` (5.4 a to d), with the draw layout of
     ``ezspark._core._operators``.  The parent is not modified."""
     return Genome(*_genes.mutate(parent, gene_u, gene_z, child_u, activate_rate=activate_rate,
                                  weight_rate=weight_rate, rho=rho, p_add=p_add, p_rem=p_rem,
                                  add_node_rate=add_node_rate, simplify=simplify,
-                                 registry=registry))
+                                 registry=registry, recurrent=recurrent))
