@@ -24,7 +24,7 @@ LAYERS = (
     ("_core",),
     ("config",),
     # the plugin machinery sits low: making an environment asks plugins to register theirs
-    ("hookspecs", "plugins.manager", "envs"),
+    ("hookspecs", "plugins.manager", "envs", "poles"),
     ("engine",),
     ("network",),
     ("evaluation",),

@@ -5,7 +5,9 @@ or that registers an environment id that is already taken, is reported with a
 ``PluginWarning`` naming it and its distribution, and is switched off (or, for a clashing
 id, that id is skipped).  ezspark keeps running every configuration that does not need
 it.  Built-in plugins and plugins registered from Python with ``pm.register`` are not
-guarded: their exceptions propagate.
+guarded: their exceptions propagate.  A plugin registering again exactly the environment
+that gymnasium already holds under that id (same entry point, kwargs and time limit), as
+every plugin does when a second manager is built in one process, is no clash.
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "ezspark.plugins.progress",
     "ezspark.plugins.summary",
     "ezspark.plugins.hdf5_store",
+    "ezspark.plugins.poles",
 )
 
 ENTRY_POINT_GROUP = "ezspark"
@@ -114,19 +117,30 @@ def _register_envs(pm: pluggy.PluginManager) -> None:
         name = impl.plugin_name
 
         def register(env_id, entry_point, _name=name, **kwargs):
-            taken = pm._ezspark.envs.get(env_id)
-            if taken is not None or env_id in gymnasium.registry:
+            taken, known = pm._ezspark.envs.get(env_id), gymnasium.registry.get(env_id)
+            if taken is None and _same_env(known, entry_point, kwargs):
+                pass        # an earlier manager of this process registered it: no clash
+            elif taken is not None or known is not None:
                 owner = f"plugin {taken[0]!r}" if taken else "gymnasium"
                 warnings.warn(f"plugin {_name!r} registers environment {env_id!r}, which "
                               f"{owner} already registered; the second registration is "
                               "skipped", PluginWarning, stacklevel=2)
                 return
-            gymnasium.register(env_id, entry_point=entry_point, **kwargs)
+            else:
+                gymnasium.register(env_id, entry_point=entry_point, **kwargs)
             shown = entry_point if isinstance(entry_point, str) else \
                 f"{getattr(entry_point, '__module__', '?')}:{getattr(entry_point, '__qualname__', '?')}"
             pm._ezspark.envs[env_id] = (_name, shown)
 
         impl.function(register)
+
+
+def _same_env(spec, entry_point, kwargs: dict) -> bool:
+    """Whether the registered ``spec`` is what ``register(id, entry_point, **kwargs)`` asks
+    for: a plugin's registration repeated by a second plugin manager of the same process."""
+    return (spec is not None and spec.entry_point == entry_point
+            and spec.kwargs == kwargs.get("kwargs", {})
+            and spec.max_episode_steps == kwargs.get("max_episode_steps"))
 
 
 def make_plugin_manager(*, autoload: bool | None = None,
