@@ -19,8 +19,8 @@ import os
 import warnings
 from types import SimpleNamespace
 
-__all__ = ["COMPILED", "IMPORT_ERROR", "KernelWarning", "load", "activate_rows", "activate_all", "distance_pairs",
-           "speciate", "reproduce", "crossover", "step_rows"]
+__all__ = ["COMPILED", "IMPORT_ERROR", "KernelWarning", "load", "activate_rows", "activate_all",
+           "activate_state", "distance_pairs", "speciate", "reproduce", "crossover", "step_rows"]
 
 _MODULES = ("_activate", "_distance", "_reproduce", "_step")
 
@@ -63,6 +63,7 @@ else:
 COMPILED: bool = _kernels.COMPILED
 activate_rows = _kernels.activate_rows
 activate_all = _kernels.activate_all
+activate_state = _kernels.activate_state
 distance_pairs = _kernels.distance_pairs
 speciate = _kernels.speciate
 reproduce = _kernels.reproduce

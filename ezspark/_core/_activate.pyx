@@ -28,11 +28,12 @@ from libc.string cimport memcpy
 
 import numpy as np
 
-from ezspark._core._typedefs cimport float64_t, int32_t, int64_t, intp_t
+from ezspark._core._typedefs cimport float64_t, int32_t, int64_t, intp_t, uint8_t
 
 cnp.import_array()
 
-__all__ = ["activate_rows", "activate_all", "SingleProgram", "exp", "sigmoid"]
+__all__ = ["activate_rows", "activate_all", "activate_state", "SingleProgram", "exp",
+           "sigmoid"]
 
 
 cdef extern from "ez_activate.h" nogil:
@@ -447,3 +448,109 @@ cdef class SingleProgram:
         self._load(x)
         self._run()
         return ez_argmax(self._outputs, self.n_outputs)
+
+
+# ---- recurrent programs: one step with per-row state ----------------------------------------
+
+cdef int _check_state_args(const ez_prog* view, intp_t n_edges, const uint8_t[::1] in_delay,
+                           const int64_t[::1] row_genome, const float64_t[:, ::1] X,
+                           float64_t[:, ::1] state, float64_t[:, ::1] out,
+                           int64_t[::1] act) except -1:
+    """The shapes of ``activate_state`` (the program arrays are checked by _make_view)."""
+    cdef intp_t r, n_rows = X.shape[0]
+    if in_delay.shape[0] != n_edges:
+        raise ValueError(f"in_delay has {in_delay.shape[0]} entries but in_src has {n_edges}")
+    if X.shape[1] != view.n_inputs:
+        raise ValueError(f"X has {X.shape[1]} columns but the programs take {view.n_inputs} "
+                         f"inputs")
+    if row_genome.shape[0] != n_rows:
+        raise ValueError(f"row_genome has {row_genome.shape[0]} entries but X has {n_rows} rows")
+    if state.shape[0] != n_rows or state.shape[1] < view.max_values - view.n_inputs:
+        raise ValueError(f"state has shape ({state.shape[0]}, {state.shape[1]}), expected "
+                         f"({n_rows}, >= {view.max_values - view.n_inputs}): one row per row "
+                         f"of X, a column per computed node of the widest program")
+    if out is not None and (out.shape[0] != n_rows or out.shape[1] != view.n_outputs):
+        raise ValueError(f"out has shape ({out.shape[0]}, {out.shape[1]}), "
+                         f"expected ({n_rows}, {view.n_outputs})")
+    if act is not None and act.shape[0] != n_rows:
+        raise ValueError(f"act has {act.shape[0]} entries, expected {n_rows}")
+    for r in range(n_rows):
+        if row_genome[r] < 0 or row_genome[r] >= view.n_programs:
+            raise ValueError(f"row_genome[{r}] = {row_genome[r]} is not a program index "
+                             f"(there are {view.n_programs} programs)")
+    return 0
+
+
+cdef void _state_row(const ez_prog* p, const uint8_t* delay, intp_t g, const double* x,
+                     double* prev, intp_t width, double* values, double* outputs) noexcept nogil:
+    """One step of program g on one row: ``_activate.pxd``'s arithmetic, a delayed input
+    reading ``prev`` (the row's state); then the new node values become the state."""
+    cdef intp_t n_in = p.n_inputs, first = p.node_off[g], n = p.node_off[g + 1] - first
+    cdef intp_t a, k, i, e
+    cdef int32_t src
+    cdef double s, v
+    for a in range(n_in):
+        values[a] = x[a]
+    for k in range(n):
+        i = first + k
+        s = 0.0
+        for e in range(p.in_off[i], p.in_off[i + 1]):
+            src = p.in_src[e]
+            if delay[e]:
+                v = prev[src - n_in]
+            else:
+                v = values[src]
+            s = s + p.in_w[e] * v
+        values[n_in + k] = ez_sigmoid(p.slope * (p.node_bias[i] + s))
+    for a in range(p.n_outputs):
+        outputs[a] = values[p.out_slot[g * p.n_outputs + a]]
+    for k in range(n):
+        prev[k] = values[n_in + k]
+
+
+def activate_state(const int64_t[::1] node_off not None, const float64_t[::1] node_bias not None,
+                   const int64_t[::1] in_off not None, const int32_t[::1] in_src not None,
+                   const float64_t[::1] in_w not None, const uint8_t[::1] in_delay not None,
+                   const int32_t[::1] out_slot not None, intp_t n_inputs, intp_t n_outputs,
+                   float64_t slope, const int64_t[::1] row_genome not None,
+                   const float64_t[:, ::1] X not None, float64_t[:, ::1] state not None,
+                   float64_t[:, ::1] out, int64_t[::1] act):
+    """One step of recurrent programs: program ``row_genome[r]`` on row ``X[r]`` with the
+    state ``state[r]``, for every row r, in one ``nogil`` section (docs/algorithm.md 3.4).
+
+    Program arrays as in ``_activate.pxd``, plus ``in_delay`` uint8[E]: 1 marks a delayed
+    input, whose ``in_src`` is the slot I + k of any computed node k of the same program and
+    which reads ``state[r, k]``, that node's value at the previous step; an undelayed input
+    reads this step's value (a slot below its node's own).  ``state`` float64[R, S], S at
+    least the widest program's node count: on return ``state[r, k]`` holds the new value of
+    node k of row r's program (columns past its node count are left alone).  Writes ``out``
+    float64[R, O] unless None and ``act`` int64[R] unless None, as ``activate_rows``.  Rows
+    run one by one, scalar, in row order.  Raises ValueError (nothing written) on bad shapes.
+    """
+    cdef ez_prog view
+    cdef intp_t r, n_rows = X.shape[0], width = state.shape[1] if state.shape[0] else 0
+    cdef double* values = NULL
+    cdef double* outputs = NULL
+    cdef const uint8_t* delay
+    _make_view(&view, node_off, node_bias, in_off, in_src, in_w, out_slot,
+               n_inputs, n_outputs, slope)
+    _check_state_args(&view, in_src.shape[0], in_delay, row_genome, X, state, out, act)
+    if n_rows == 0:
+        return
+    delay = &in_delay[0] if in_delay.shape[0] else NULL
+    values = <double*>malloc((view.max_values + 1) * sizeof(double))
+    outputs = <double*>malloc(n_outputs * sizeof(double))
+    try:
+        if values == NULL or outputs == NULL:
+            raise MemoryError("no memory for the activation scratch buffer")
+        with nogil:
+            for r in range(n_rows):
+                _state_row(&view, delay, row_genome[r], &X[r, 0] if n_inputs else NULL,
+                           &state[r, 0] if width else NULL, width, values, outputs)
+                if out is not None:
+                    memcpy(&out[r, 0], outputs, n_outputs * sizeof(double))
+                if act is not None:
+                    act[r] = ez_argmax(outputs, n_outputs)
+    finally:
+        free(values)
+        free(outputs)

@@ -17,7 +17,8 @@ import numpy as np
 
 from ._checks import check_array as _array
 
-__all__ = ["activate_rows", "activate_all", "SingleProgram", "exp", "sigmoid"]
+__all__ = ["activate_rows", "activate_all", "activate_state", "SingleProgram", "exp",
+           "sigmoid"]
 
 # ---- ezspark's exp (the constants and steps of ez_exp in _activate.pyx) ---------------------
 _INV_LN2 = 1.4426950408889634
@@ -214,6 +215,106 @@ def activate_all(node_off, node_bias, in_off, in_src, in_w, out_slot, n_inputs, 
     outputs = _evaluate(node_off, node_bias, in_off, in_src, in_w, out_slot, n_inputs,
                         n_outputs, slope, row_genome, np.tile(X, (n_programs, 1)))
     out[...] = outputs.reshape(n_programs, n_rows, n_outputs)
+
+
+def _evaluate_state(node_off, node_bias, in_off, in_src, in_w, in_delay, out_slot, n_inputs,
+                    n_outputs, slope, row_genome, X, state):
+    """``_evaluate`` with state: a delayed input reads the row's state (its source's value of
+    the previous step); the new node values are written to ``state`` at the end."""
+    n_rows = X.shape[0]
+    first = node_off[row_genome]
+    n_nodes = node_off[row_genome + 1] - first
+    order = np.argsort(-n_nodes, kind="stable")
+    first, n_nodes = first[order], n_nodes[order]
+    widest = int(n_nodes[0])
+    n_active = np.searchsorted(-n_nodes, -np.arange(widest), side="left")
+    prev = state[order]
+    values = np.zeros((n_rows, n_inputs + widest))
+    values[:, :n_inputs] = X[order]
+    with np.errstate(all="ignore"):
+        for k in range(widest):
+            m = int(n_active[k])
+            node = first[:m] + k
+            start = in_off[node]
+            degree = in_off[node + 1] - start
+            s = np.zeros(m)
+            for j in range(int(degree.max(initial=0))):
+                rows = np.flatnonzero(degree > j)
+                e = start[rows] + j
+                src = in_src[e].astype(np.int64)
+                delayed = in_delay[e] != 0
+                v = np.where(delayed, prev[rows, np.where(delayed, src - n_inputs, 0)],
+                             values[rows, np.where(delayed, 0, src)])
+                s[rows] = s[rows] + in_w[e] * v
+            z = slope * (node_bias[node] + s)
+            values[:m, n_inputs + k] = 1.0 / (1.0 + _exp(-z))
+    for k in range(widest):
+        m = int(n_active[k])
+        state[order[:m], k] = values[:m, n_inputs + k]
+    slots = out_slot.reshape(-1, n_outputs)[row_genome[order]]
+    outputs = np.empty((n_rows, n_outputs))
+    outputs[order] = values[np.arange(n_rows)[:, None], slots]
+    return outputs
+
+
+def _check_state_args(node_off, in_src, in_delay, n_inputs, n_outputs, row_genome, X, state,
+                      out, act) -> None:
+    """The shapes of ``activate_state``, as the compiled ``_check_state_args`` checks them."""
+    _array(in_delay, "bu", 1, 1, "in_delay")
+    _array(row_genome, "i", 8, 1, "row_genome")
+    _array(X, "f", 8, 2, "X")
+    _array(state, "f", 8, 2, "state", writeable=True)
+    n_rows, n_programs = X.shape[0], node_off.shape[0] - 1
+    widest = int(np.diff(node_off).max(initial=0))
+    if in_delay.shape[0] != in_src.shape[0]:
+        raise ValueError(f"in_delay has {in_delay.shape[0]} entries but in_src has "
+                         f"{in_src.shape[0]}")
+    if X.shape[1] != n_inputs:
+        raise ValueError(f"X has {X.shape[1]} columns but the programs take {n_inputs} inputs")
+    if row_genome.shape[0] != n_rows:
+        raise ValueError(f"row_genome has {row_genome.shape[0]} entries but X has {n_rows} rows")
+    if state.shape[0] != n_rows or state.shape[1] < widest:
+        raise ValueError(f"state has shape ({state.shape[0]}, {state.shape[1]}), expected "
+                         f"({n_rows}, >= {widest}): one row per row of X, a column per "
+                         f"computed node of the widest program")
+    if out is not None:
+        _array(out, "f", 8, 2, "out", writeable=True)
+        if out.shape != (n_rows, n_outputs):
+            raise ValueError(f"out has shape ({out.shape[0]}, {out.shape[1]}), "
+                             f"expected ({n_rows}, {n_outputs})")
+    if act is not None:
+        _array(act, "i", 8, 1, "act", writeable=True)
+        if act.shape[0] != n_rows:
+            raise ValueError(f"act has {act.shape[0]} entries, expected {n_rows}")
+    bad = np.flatnonzero((row_genome < 0) | (row_genome >= n_programs))
+    if bad.size:
+        r = int(bad[0])
+        raise ValueError(f"row_genome[{r}] = {int(row_genome[r])} is not a program index "
+                         f"(there are {n_programs} programs)")
+
+
+def activate_state(node_off, node_bias, in_off, in_src, in_w, in_delay, out_slot, n_inputs,
+                   n_outputs, slope, row_genome, X, state, out, act):
+    """One step of recurrent programs: program ``row_genome[r]`` on row ``X[r]`` with the
+    state ``state[r]``, for every row r (see ``_activate.pyx``).
+
+    ``in_delay`` uint8[E] marks the delayed inputs, which read ``state[r, in_src - I]``;
+    ``state`` float64[R, S] (S at least the widest program's node count) gets the new node
+    values.  Writes ``out`` and ``act`` as ``activate_rows``.  Raises ValueError (nothing
+    written) on bad shapes.
+    """
+    n_inputs, n_outputs, slope = int(n_inputs), int(n_outputs), float(slope)
+    _check_program(node_off, node_bias, in_off, in_src, in_w, out_slot, n_inputs, n_outputs)
+    _check_state_args(node_off, in_src, in_delay, n_inputs, n_outputs, row_genome, X, state,
+                      out, act)
+    if X.shape[0] == 0:
+        return
+    outputs = _evaluate_state(node_off, node_bias, in_off, in_src, in_w, in_delay, out_slot,
+                              n_inputs, n_outputs, slope, row_genome, X, state)
+    if out is not None:
+        out[...] = outputs
+    if act is not None:
+        act[...] = np.argmax(outputs, axis=1)
 
 
 class SingleProgram:

@@ -12,6 +12,13 @@ A ``Programs`` value holds the networks of P genomes as flat arrays concatenated
 5. group each node's incoming connections (stable, so summation order survives) into the CSR.
 
 Steps 3 and 4 take one vectorised pass per layer of the deepest network.
+
+Recurrent compilation (``recurrent=True``, docs/algorithm.md 3.4) marks, after step 2, every
+enabled connection that closes a cycle among the connections of its network accepted before
+it (in the given order, a self-loop included) as **delayed**; step 4 orders the nodes by the
+undelayed connections only, and ``in_delay`` records the delayed inputs, which read their
+source's value of the previous step (the per-row state of ``RowStates``).  A network without
+cycles has no delayed input and compiles exactly as without ``recurrent``.
 """
 from __future__ import annotations
 
@@ -23,7 +30,7 @@ import numpy as np
 from ezspark import _core
 from ezspark.engine.genome import Genome
 
-__all__ = ["Programs", "compile_programs", "compile_csr", "compile_program_arrays"]
+__all__ = ["Programs", "RowStates", "compile_programs", "compile_csr", "compile_program_arrays"]
 
 EZSPARK_SLOPE = 4.9          # sigma(x) = 1 / (1 + exp(-4.9 x)), docs/algorithm.md 3.4
 EZSPARK_OUTPUT_BIAS = 1.0    # output j computes sigma(s + 1)
@@ -62,9 +69,16 @@ class Programs:
     - ``in_off`` int64[Nn+1], ``in_src`` int32[E], ``in_w`` float64[E]: CSR of each computed
       node's inputs in summation order; ``in_src`` is a local value slot below the node's own.
     - ``out_slot`` int32[P*O]: local value slot of output j of program g at ``g*O + j``.
+    - ``in_delay`` uint8[E] (default: all 0): 1 marks a delayed input of a recurrent program,
+      which reads its source's value of the previous step (``in_src`` is then the slot of any
+      computed node of the same program); ``recurrent`` is True when any input is delayed.
 
     The constructor checks the structure (offsets, slots), so arrays received from elsewhere
     cannot make a kernel read out of bounds.
+
+    Programs with delayed inputs keep state between steps in a ``RowStates``
+    (``with_state(rows)``), one row per environment; their stateless calls (``activate``,
+    ``activate_rows``, ``act_rows``) compute one step from the zero state.
     """
 
     n_inputs: int = attrs.field(converter=int)
@@ -77,10 +91,14 @@ class Programs:
     in_src: np.ndarray = _array_field(np.int32)
     in_w: np.ndarray = _array_field(np.float64)
     out_slot: np.ndarray = _array_field(np.int32)
+    in_delay: np.ndarray = attrs.field(default=None, converter=lambda v: _frozen_delay(v),
+                                       eq=attrs.cmp_using(eq=np.array_equal), repr=False)
     _args: tuple = attrs.field(init=False, eq=False, repr=False)
     _singles: dict = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
+        if self.in_delay is None:
+            object.__setattr__(self, "in_delay", _frozen_delay(np.zeros(self.in_src.shape[0])))
         _check_structure(self)
         object.__setattr__(self, "_args", (
             self.node_off, self.node_bias, self.in_off, self.in_src, self.in_w, self.out_slot,
@@ -103,6 +121,26 @@ class Programs:
     def n_nodes(self) -> np.ndarray:
         """Computed nodes per program, int64[P]."""
         return np.diff(self.node_off)
+
+    @property
+    def recurrent(self) -> bool:
+        """Some program has a delayed input: results depend on the state of earlier steps."""
+        return bool(self.in_delay.any())
+
+    def with_state(self, rows: int) -> "RowStates":
+        """These programs with the state of ``rows`` rows (environments), all zero: what one
+        episode per row needs (docs/algorithm.md 3.4)."""
+        return RowStates(self, rows)
+
+    def _stateless(self, row_genome, X, out, act, kernels) -> None:
+        """One step from the zero state (recurrent programs' stateless calls)."""
+        state = np.zeros((X.shape[0], int(self.n_nodes.max(initial=0))))
+        (kernels or _core).activate_state(*self._state_args, row_genome, X, state, out, act)
+
+    @property
+    def _state_args(self) -> tuple:
+        return (self.node_off, self.node_bias, self.in_off, self.in_src, self.in_w,
+                self.in_delay, self.out_slot, self.n_inputs, self.n_outputs, self.slope)
 
     # ---- activation -------------------------------------------------------------------
 
@@ -143,8 +181,12 @@ class Programs:
         ``net.activate(x)`` returns the outputs float64[O] of one observation x (a list,
         tuple or array of I values), ``net.act(x)`` the action as an int; both equal
         ``activate_rows`` on that row bit for bit, with far less overhead per call.  Built once
-        per program and kept (``kernels`` given: built anew from that set).
+        per program and kept (``kernels`` given: built anew from that set).  Recurrent
+        programs have none (ValueError): their state lives in ``with_state``.
         """
+        if self.recurrent:
+            raise ValueError("recurrent programs keep state between steps: use "
+                             "with_state(rows) instead of a single-row network")
         if kernels is None:
             net = self._singles.get(g)
             if net is not None:
@@ -164,7 +206,7 @@ class Programs:
     def _single_row(self, X, kernels) -> bool:
         """The one-program fast path applies to X: a float array of shape (1, I)."""
         return (type(X) is np.ndarray and self.node_off.shape[0] == 2
-                and X.shape == (1, self.n_inputs) and X.dtype.kind == "f"
+                and X.shape == (1, self.n_inputs) and X.dtype.kind == "f" and not self.recurrent
                 and (kernels is None or hasattr(kernels, "SingleProgram")))
 
     def activate(self, X, *, out=None, kernels=None) -> np.ndarray:
@@ -184,6 +226,11 @@ class Programs:
                    else self._out(out, (1, 1, self.n_outputs), np.float64, "out"))
             return self.network(0, kernels=kernels).activate(X, out)
         out = self._out(out, (len(self), X.shape[0], self.n_outputs), np.float64, "out")
+        if self.recurrent:
+            rows = np.repeat(np.arange(len(self), dtype=np.int64), X.shape[0])
+            flat = out.reshape(-1, self.n_outputs)
+            self._stateless(rows, np.tile(X, (len(self), 1)), flat, None, kernels)
+            return out
         (kernels or _core).activate_all(*self._args, X, out)
         return out
 
@@ -198,6 +245,8 @@ class Programs:
         out = self._out(out, (X.shape[0], self.n_outputs), np.float64, "out")
         if self._single_row(X, kernels) and row_genome[0] == 0:
             self.network(0, kernels=kernels).activate(X, out)
+        elif self.recurrent:
+            self._stateless(row_genome, X, out, None, kernels)
         else:
             (kernels or _core).activate_rows(*self._args, row_genome, X, out, None)
         return out
@@ -214,6 +263,8 @@ class Programs:
         out = self._out(out, (X.shape[0],), np.int64, "out")
         if self._single_row(X, kernels) and row_genome[0] == 0:
             out[0] = self.network(0, kernels=kernels).act(X)
+        elif self.recurrent:
+            self._stateless(row_genome, X, None, out, kernels)
         else:
             (kernels or _core).activate_rows(*self._args, row_genome, X, None, out)
         return out
@@ -239,7 +290,7 @@ class Programs:
         out_slot = self.out_slot.reshape(-1, O)[indices].reshape(-1)
         return Programs(self.n_inputs, O, self.slope, node_off, self.node_id[nodes],
                         self.node_bias[nodes], in_off, self.in_src[edges], self.in_w[edges],
-                        out_slot)
+                        out_slot, self.in_delay[edges])
 
     @classmethod
     def concat(cls, parts: Sequence["Programs"]) -> "Programs":
@@ -259,7 +310,77 @@ class Programs:
                    np.concatenate([p.node_bias for p in parts]), in_off,
                    np.concatenate([p.in_src for p in parts]),
                    np.concatenate([p.in_w for p in parts]),
-                   np.concatenate([p.out_slot for p in parts]))
+                   np.concatenate([p.out_slot for p in parts]),
+                   np.concatenate([p.in_delay for p in parts]))
+
+
+def _frozen_delay(value) -> np.ndarray | None:
+    if value is None:
+        return None
+    return _frozen_array(np.uint8)(np.asarray(value) != 0)
+
+
+class RowStates:
+    """Programs with one state row per environment row: what a recurrent network remembers
+    (docs/algorithm.md 3.4).  ``state[r, k]`` is the value that computed node k of the program
+    row r runs had at row r's previous step; zero after ``reset``.
+
+    ``act_rows`` and ``activate_rows`` take the arguments of ``Programs``' and advance the
+    state of rows 0 … len(X) - 1 by one step (one kernel call); ``reset(rows)`` zeroes rows
+    (a new episode), ``swap(a, b)`` exchanges two rows' state (when the rows move).
+    Feed-forward programs (no delayed input) keep no state: every call goes to ``Programs``
+    and ``reset``/``swap`` do nothing, so an evaluator can hold a ``RowStates`` whatever it
+    plays.  ``len()`` is the number of programs.
+    """
+
+    __slots__ = ("programs", "state")
+
+    def __init__(self, programs: Programs, rows: int):
+        self.programs = programs
+        width = int(programs.n_nodes.max(initial=0)) if programs.recurrent else 0
+        self.state = np.zeros((int(rows), width))
+
+    def __len__(self) -> int:
+        return len(self.programs)
+
+    def reset(self, rows=None) -> None:
+        """Zero the state of ``rows`` (an index, a sequence of them, or None: every row)."""
+        if self.state.shape[1]:
+            self.state[slice(None) if rows is None else rows] = 0.0
+
+    def swap(self, a: int, b: int) -> None:
+        """Exchange the state of rows a and b."""
+        if self.state.shape[1] and a != b:
+            self.state[[a, b]] = self.state[[b, a]]
+
+    def _step(self, row_genome, X, out, act, kernels) -> None:
+        n = X.shape[0]
+        if n > self.state.shape[0]:
+            raise ValueError(f"X has {n} rows but the state only {self.state.shape[0]}")
+        (kernels or _core).activate_state(*self.programs._state_args, row_genome, X,
+                                          self.state[:n], out, act)
+
+    def activate_rows(self, row_genome, X, *, out=None, kernels=None) -> np.ndarray:
+        """``Programs.activate_rows`` with the state of rows 0 … len(X) - 1 (one step)."""
+        p = self.programs
+        if not self.state.shape[1]:
+            return p.activate_rows(row_genome, X, out=out, kernels=kernels)
+        X = p._rows(X)
+        row_genome = p._row_genome(row_genome, X.shape[0])
+        out = p._out(out, (X.shape[0], p.n_outputs), np.float64, "out")
+        self._step(row_genome, X, out, None, kernels)
+        return out
+
+    def act_rows(self, row_genome, X, *, out=None, kernels=None) -> np.ndarray:
+        """``Programs.act_rows`` with the state of rows 0 … len(X) - 1 (one step)."""
+        p = self.programs
+        if not self.state.shape[1]:
+            return p.act_rows(row_genome, X, out=out, kernels=kernels)
+        X = p._rows(X)
+        row_genome = p._row_genome(row_genome, X.shape[0])
+        out = p._out(out, (X.shape[0],), np.int64, "out")
+        self._step(row_genome, X, None, out, kernels)
+        return out
 
 
 _SINGLE_PROGRAM = None
@@ -314,8 +435,15 @@ def _check_structure(p: Programs) -> None:
     genome_of_node = np.repeat(np.arange(P), np.diff(p.node_off))
     node_slot = I + np.arange(Nn) - p.node_off[genome_of_node]
     node_of_edge = np.repeat(np.arange(Nn), np.diff(p.in_off))
-    if ((p.in_src < 0) | (p.in_src >= node_slot[node_of_edge])).any():
+    if p.in_delay.shape != p.in_src.shape:
+        raise ValueError(f"in_delay needs {p.in_src.shape[0]} entries, got "
+                         f"{p.in_delay.shape[0]}")
+    delayed = p.in_delay != 0
+    slot_end = (I + np.diff(p.node_off))[genome_of_node[node_of_edge]]
+    if ((p.in_src < 0) | (~delayed & (p.in_src >= node_slot[node_of_edge]))).any():
         raise ValueError("in_src must name a slot below its node's own (topological order)")
+    if (delayed & ((p.in_src < I) | (p.in_src >= slot_end))).any():
+        raise ValueError("a delayed in_src must name a computed node of its own program")
     limit = np.repeat(I + np.diff(p.node_off), O)
     if ((p.out_slot < 0) | (p.out_slot >= limit)).any():
         raise ValueError("out_slot must name a value slot of its own program")
@@ -326,28 +454,30 @@ def _check_structure(p: Programs) -> None:
 def compile_programs(genomes: Sequence[Genome], n_inputs: int, n_outputs: int, *,
                      hidden_bias: float = EZSPARK_HIDDEN_BIAS,
                      output_bias: float = EZSPARK_OUTPUT_BIAS,
-                     slope: float = EZSPARK_SLOPE) -> Programs:
+                     slope: float = EZSPARK_SLOPE, recurrent: bool = False) -> Programs:
     """Programs of EzSpark genomes (docs/algorithm.md 3.4), one per genome, in order.
 
     Node ids: inputs 1 ... I, outputs I+1 ... I+O, hidden above.  Each node sums its enabled
-    genes in increasing innovation order (the genome's gene order).
+    genes in increasing innovation order (the genome's gene order).  ``recurrent``: genomes
+    may have cycles (the extension key; delayed genes as in the module docstring).
     """
     counts = np.fromiter((len(g) for g in genomes), dtype=np.int64, count=len(genomes))
     cat = (lambda name: np.concatenate([getattr(g, name) for g in genomes])) if len(genomes) \
         else (lambda name: np.zeros(0))
     return compile_csr(_offsets(counts), cat("src"), cat("dst"), cat("weight"), cat("enabled"),
                        n_inputs, n_outputs, hidden_bias=hidden_bias, output_bias=output_bias,
-                       slope=slope)
+                       slope=slope, recurrent=recurrent)
 
 
 def compile_csr(conn_off, src, dst, weight, enabled, n_inputs: int, n_outputs: int, *,
                 hidden_bias: float = EZSPARK_HIDDEN_BIAS,
                 output_bias: float = EZSPARK_OUTPUT_BIAS,
-                slope: float = EZSPARK_SLOPE) -> Programs:
+                slope: float = EZSPARK_SLOPE, recurrent: bool = False) -> Programs:
     """Programs of a population stored as CSR gene columns (as ``ezspark.engine.population``).
 
     Genome g is genes ``conn_off[g] ... conn_off[g+1]-1`` of ``src``, ``dst``, ``weight``,
-    ``enabled``, sorted by innovation within each genome; ids as in ``compile_programs``.
+    ``enabled``, sorted by innovation within each genome; ids and ``recurrent`` as in
+    ``compile_programs``.
     """
     I, O = int(n_inputs), int(n_outputs)
     if I < 1 or O < 1:
@@ -360,13 +490,13 @@ def compile_csr(conn_off, src, dst, weight, enabled, n_inputs: int, n_outputs: i
     return compile_program_arrays(
         conn_off, src, dst, weight, enabled=enabled,
         input_ids=np.arange(1, I + 1), output_ids=np.arange(I + 1, I + O + 1),
-        hidden_bias=hidden_bias, output_bias=output_bias, slope=slope)
+        hidden_bias=hidden_bias, output_bias=output_bias, slope=slope, recurrent=recurrent)
 
 
 def compile_program_arrays(conn_off, src, dst, weight, *, input_ids, output_ids,
                            enabled=None, node_off=None, node_id=None, node_bias=None,
                            hidden_bias: float = 0.0, output_bias: float = 0.0,
-                           slope: float = 1.0) -> Programs:
+                           slope: float = 1.0, recurrent: bool = False) -> Programs:
     """Programs of P networks given as connection arrays with arbitrary node ids.
 
     This is the general path (EzSpark's is ``compile_programs``); it also expresses networks
@@ -383,16 +513,21 @@ def compile_program_arrays(conn_off, src, dst, weight, *, input_ids, output_ids,
       network) give a node its own bias.
     - Each computed node outputs ``1 / (1 + exp(-slope * (bias + sum)))``.
 
-    Raises ValueError for an input used as a target, a cycle among enabled connections,
-    overlapping input and output ids, or inconsistent lengths.  The steps are those of the
-    module docstring, one function each.
+    - ``recurrent``: cycles are allowed; a connection that closes one is delayed (module
+      docstring).
+
+    Raises ValueError for an input used as a target, a cycle among enabled connections
+    (without ``recurrent``), overlapping input and output ids, or inconsistent lengths.  The
+    steps are those of the module docstring, one function each.
     """
     conn_off, src, dst, weight, input_ids, output_ids = _checked_arrays(
         conn_off, src, dst, weight, input_ids, output_ids)
     gene_genome, src, dst, weight = _enabled_connections(conn_off, src, dst, weight, enabled)  # 1
     graph = _node_graph(conn_off.shape[0] - 1, gene_genome, src, dst, input_ids, output_ids)  # 2
+    delayed = _delayed(graph) if recurrent else np.zeros(weight.shape[0], dtype=bool)
     kept, i_src, i_dst = _prune(graph)                                                       # 3
-    depth = _depths(graph, kept, i_src, i_dst)                                               # 4
+    ahead = ~delayed[~graph.from_input]
+    depth = _depths(graph, kept, i_src[ahead], i_dst[ahead])                                 # 4
     order, new_index, node_off_out, local = _node_order(graph, kept, depth)
     by_node, in_off, in_src = _incoming(graph, kept, new_index, local)                       # 5
     out_slot = graph.I + local[new_index[np.searchsorted(graph.keys, graph.out_key)]]
@@ -402,7 +537,7 @@ def compile_program_arrays(conn_off, src, dst, weight, *, input_ids, output_ids,
         bias = _explicit_bias(bias, graph.keys[order], graph.ids, graph.P, node_off, node_id,
                               node_bias)
     return Programs(graph.I, output_ids.shape[0], slope, node_off_out, graph.ids[node_rank],
-                    bias, in_off, in_src, weight[by_node], out_slot)
+                    bias, in_off, in_src, weight[by_node], out_slot, delayed[by_node])
 
 
 class _NodeGraph(NamedTuple):
@@ -489,6 +624,35 @@ def _node_graph(P: int, gene_genome, src, dst, input_ids, output_ids) -> _NodeGr
     e_src = np.where(from_input, -1, np.searchsorted(keys, np.where(from_input, 0, src_key)))
     return _NodeGraph(P, I, K, ids, output_rank, input_slot_of, src_rank, from_input, out_key,
                       keys, e_src, e_dst)
+
+
+def _delayed(g: _NodeGraph) -> np.ndarray:
+    """The delayed connections of recurrent networks (module docstring): in the given order,
+    a connection is delayed when it is a self-loop or its target already reaches its source
+    along the undelayed connections accepted before it.  A connection from an input is never
+    delayed (inputs have no incoming connection)."""
+    delayed = np.zeros(g.e_dst.shape[0], dtype=bool)
+    after: dict[int, list[int]] = {}
+    for e in np.flatnonzero(~g.from_input).tolist():
+        a, b = int(g.e_src[e]), int(g.e_dst[e])
+        if a == b or _reaches(after, b, a):
+            delayed[e] = True
+        else:
+            after.setdefault(a, []).append(b)
+    return delayed
+
+
+def _reaches(after: dict[int, list[int]], start: int, goal: int) -> bool:
+    """A path start -> goal along the edges ``after`` (depth-first)."""
+    seen, todo = {start}, [start]
+    while todo:
+        for nxt in after.get(todo.pop(), ()):
+            if nxt == goal:
+                return True
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return False
 
 
 def _prune(g: _NodeGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
