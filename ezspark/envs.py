@@ -27,15 +27,16 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.envs.classic_control.cartpole import CartPoleEnv
 
+from ezspark.network.actions import box_problem
 from ezspark.plugins.manager import get_plugin_manager
 
 __all__ = ["SlowCartPole", "register_builtin_envs", "BUILTIN_ENVS", "SUPPORTED", "flat_size",
            "unsupported", "EnvSupport", "env_support"]
 
 #: What ezspark can train; every message refusing an environment's spaces ends with it.
-SUPPORTED = ("ezspark trains only discrete actions (Discrete spaces), with Box, Discrete, "
-             "MultiBinary or MultiDiscrete observations ('ezspark envs' lists those it can "
-             "train here)")
+SUPPORTED = ("ezspark trains Discrete actions and bounded Box actions of shape (n,), with Box, "
+             "Discrete, MultiBinary or MultiDiscrete observations ('ezspark envs' lists those "
+             "it can train here)")
 
 BUILTIN_ENVS = ("ezspark/SlowCartPole-v1",)
 
@@ -74,7 +75,7 @@ def unsupported(observation_space, action_space) -> str | None:
     if flat_size(observation_space) is None:
         return f"{type(observation_space).__name__} observations"
     if isinstance(action_space, spaces.Box):
-        return "continuous actions"
+        return box_problem(action_space)
     if not isinstance(action_space, spaces.Discrete):
         return f"{type(action_space).__name__} actions"
     return None
@@ -90,8 +91,11 @@ class EnvSupport:
     #: Shape and flattened size of one observation (None when unknown or unsupported).
     observation_shape: tuple[int, ...] | None = None
     observation_size: int | None = None
-    #: Number of discrete actions (None when the actions are not Discrete, or unknown).
+    #: The output_size the actions need: n for Discrete(n) or a Box of shape (n,) (None when
+    #: they are neither, or unknown).
     actions: int | None = None
+    #: True for a Box (continuous) action space.
+    continuous: bool = False
     #: The registered time limit and "solved" return (None when the registry has none).
     max_episode_steps: int | None = None
     reward_threshold: float | None = None
@@ -126,9 +130,18 @@ def env_support(env_id: str) -> EnvSupport:
         env_id, unsupported(obs_space, act_space),
         observation_shape=None if size is None else tuple(int(n) for n in obs_space.shape),
         observation_size=size,
-        actions=int(act_space.n) if isinstance(act_space, spaces.Discrete) else None,
+        actions=_action_count(act_space), continuous=isinstance(act_space, spaces.Box),
         max_episode_steps=spec.max_episode_steps if spec else None,
         reward_threshold=spec.reward_threshold if spec else None)
+
+
+def _action_count(space) -> int | None:
+    """n of Discrete(n) or of a Box of shape (n,); None otherwise."""
+    if isinstance(space, spaces.Discrete):
+        return int(space.n)
+    if isinstance(space, spaces.Box) and len(space.shape) == 1:
+        return int(space.shape[0])
+    return None
 
 
 # `pip install "gymnasium[box2d]"`, as gymnasium's missing-dependency messages spell it.

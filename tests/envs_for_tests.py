@@ -58,6 +58,32 @@ class DictObsEnv(gymnasium.Env):
         return self.observation_space.sample(), 0.0, True, False, {}
 
 
+class BoxActionEnv(gymnasium.Env):
+    """Continuous actions of the given bounds and shape; the reward of a step is the sum of
+    the action's values, so a network is rewarded for asking for the top of every range.
+    Episodes last 5 steps; the observation is the step count and a constant."""
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, low=-1.0, high=1.0, shape=(2,)):
+        self.observation_space = spaces.Box(-10.0, 10.0, (2,), np.float64)
+        self.action_space = spaces.Box(np.broadcast_to(np.float32(low), shape),
+                                       np.broadcast_to(np.float32(high), shape), shape,
+                                       np.float32)
+        self.seen: list = []
+        self._t = 0
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self._t = 0
+        return np.array([0.0, 1.0]), {}
+
+    def step(self, action):
+        self.seen.append(action)
+        self._t += 1
+        return np.array([self._t, 1.0]), float(np.sum(action)), self._t >= 5, False, {}
+
+
 class RaisingEnv(SeedLogEnv):
     def step(self, action):
         raise RuntimeError("simulator exploded")
@@ -71,6 +97,9 @@ def register_all():
         ("ezspark_tests/NaNObs-v0", SeedLogEnv, {"obs_value": float("nan")}),
         ("ezspark_tests/Negative-v0", SeedLogEnv, {"reward_value": -1.0}),
         ("ezspark_tests/Raising-v0", RaisingEnv, {}),
+        ("ezspark_tests/Box-v0", BoxActionEnv, {"low": [-1.0, 0.0], "high": [1.0, 3.0]}),
+        ("ezspark_tests/BoxMatrix-v0", BoxActionEnv, {"shape": (2, 2)}),
+        ("ezspark_tests/BoxUnbounded-v0", BoxActionEnv, {"low": -np.inf, "high": np.inf}),
     ]:
         if env_id not in gymnasium.registry:
             gymnasium.register(env_id, entry_point=entry, kwargs=kw, max_episode_steps=50)

@@ -15,7 +15,11 @@ from ezspark.cli import form as _form
 from ezspark.config.training import TrainingConfig
 from ezspark.cli import cli
 
+from .envs_for_tests import register_all
+
+register_all()
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "ezspark-docs-example.json"
+MATRIX = "ezspark_tests/BoxMatrix-v0"      # a Box of actions of shape (2, 2): not trainable
 KEYS = TrainingConfig.keys()
 SHORT = _form.SHORT_KEYS
 #: What the form proposes for CartPole-v1 (its sizes, time limit and "solved" return).
@@ -112,11 +116,11 @@ def test_a_size_the_environment_contradicts_is_asked_again(tmp_path, key, wrong,
 
 
 def test_an_environment_it_cannot_train_is_asked_again(tmp_path):
-    given = "Pendulum-v1\nNoSuchEnv-v0\nAcrobot-v1\n" + answers(SHORT[1:])
+    given = f"{MATRIX}\nNoSuchEnv-v0\nAcrobot-v1\n" + answers(SHORT[1:])
     result, files = init(tmp_path, input=given)
     assert result.exit_code == 0, result.output
-    assert ("invalid: ezspark cannot train Pendulum-v1 here: continuous actions ('ezspark "
-            "envs' lists") in result.stdout
+    assert (f"invalid: ezspark cannot train {MATRIX} here: Box actions of shape (2, 2)"
+            in result.stdout)
     assert "invalid: ezspark cannot train NoSuchEnv-v0 here: not registered" in result.stdout
     assert json.loads(files["training.json"])["gym_game_name"] == "Acrobot-v1"
 
@@ -170,16 +174,23 @@ def test_force_keeps_an_environment_it_cannot_train_and_asks_the_sizes(tmp_path)
 
 
 def test_without_force_nothing_that_training_refuses_is_written(tmp_path):
-    # Pendulum-v1 is asked again; the input ends before an answer training accepts.
-    result, files = init(tmp_path, input="Pendulum-v1\n")
+    # The matrix of actions is asked again; the input ends before an answer training accepts.
+    result, files = init(tmp_path, input=f"{MATRIX}\n")
     assert result.exit_code == 1 and files == {}
-    result, files = init(tmp_path, "--force", input="Pendulum-v1\n\n1\n" + answers(SHORT[1:]))
+    result, files = init(tmp_path, "--force", input=f"{MATRIX}\n\n4\n" + answers(SHORT[1:]))
     assert result.exit_code == 0, result.output
-    assert "Warning: Pendulum-v1 has continuous actions" in result.stderr
-    path = tmp_path / "pendulum.json"
+    assert f"Warning: {MATRIX} has Box actions of shape (2, 2)" in result.stderr
+    path = tmp_path / "matrix.json"
     path.write_text(files["training.json"])
     check = CliRunner().invoke(cli, ["validate", str(path)])
-    assert check.exit_code == 2 and "Pendulum-v1 has continuous actions" in check.stderr
+    assert check.exit_code == 2 and f"{MATRIX} has Box actions of shape (2, 2)" in check.stderr
+
+
+def test_continuous_actions_set_output_size_to_their_count(tmp_path):
+    result, files = init(tmp_path, input="Pendulum-v1\n" + answers(SHORT[1:]))
+    assert result.exit_code == 0, result.output
+    data = json.loads(files["training.json"])
+    assert (data["input_size"], data["output_size"], data["max_number_of_steps"]) == (3, 1, 200)
 
 
 def test_a_refused_configuration_is_not_written(tmp_path, monkeypatch):

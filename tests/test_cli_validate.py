@@ -12,6 +12,9 @@ from click.testing import CliRunner
 
 from ezspark.cli import cli
 
+from .envs_for_tests import register_all
+
+register_all()
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "ezspark-docs-example.json"
 
 
@@ -119,8 +122,19 @@ def test_wrong_output_size(write):
 def test_continuous_actions(write):
     result = validate(write({"gym_game_name": "Pendulum-v1", "input_size": 3,
                              "output_size": 1}))
+    assert result.exit_code == 0, result.output
+    result = validate(write({"gym_game_name": "Pendulum-v1", "input_size": 3,
+                             "output_size": 2}))
     assert result.exit_code == 2
-    assert "only discrete actions" in result.stderr
+    assert "output_size is 2 but Pendulum-v1 has 1 continuous action in [-2, 2]" in result.stderr
+
+
+def test_box_actions_without_a_range_are_refused_naming_the_space(write):
+    result = validate(write({"gym_game_name": "ezspark_tests/BoxUnbounded-v0", "input_size": 2,
+                             "output_size": 2}))
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert ("ezspark_tests/BoxUnbounded-v0 has unbounded Box actions (Box(-inf, inf, (2,), "
+            "float32); every bound must be finite)") in result.stderr
 
 
 def test_unknown_env_id(write):

@@ -42,10 +42,24 @@ class TestInspectEnv:
         with pytest.raises(EnvError, match="output_size is 3 but CartPole-v1 has 2 actions"):
             inspect_env("CartPole-v1", 4, 3)
 
-    def test_continuous_actions_are_refused(self):
-        with pytest.raises(EnvError, match="Pendulum-v1 has continuous actions; ezspark trains "
-                                            "only discrete actions"):
-            inspect_env("Pendulum-v1", 3, 1)
+    def test_continuous_actions_are_accepted_with_their_bounds(self):
+        info = inspect_env("Pendulum-v1", 3, 1)
+        assert (info.box.low, info.box.high, info.box.dtype) == ((-2.0,), (2.0,), "float32")
+        assert inspect_env("CartPole-v1", 4, 2).box is None
+        with pytest.raises(EnvError, match=r"output_size is 2 but Pendulum-v1 has 1 continuous "
+                                            r"action in \[-2, 2\] \(Box\(-2.0, 2.0, \(1,\), "
+                                            r"float32\)\): set output_size to 1"):
+            inspect_env("Pendulum-v1", 3, 2)
+
+    @pytest.mark.parametrize("env_id, reason", [
+        ("ezspark_tests/BoxMatrix-v0", "Box actions of shape (2, 2)"),
+        ("ezspark_tests/BoxUnbounded-v0", "unbounded Box actions (Box(-inf, inf, (2,), "
+                                          "float32); every bound must be finite)")])
+    def test_other_box_actions_are_refused_naming_the_space(self, env_id, reason):
+        with pytest.raises(EnvError) as err:
+            inspect_env(env_id, 2, 2)
+        assert str(err.value).startswith(f"{env_id} has {reason}")
+        assert "bounded Box actions of shape (n,)" in str(err.value)
 
     def test_dict_observations_are_refused(self):
         with pytest.raises(EnvError, match="ezspark_tests/Dict-v0 has Dict observations"):
@@ -97,9 +111,11 @@ class TestEnvSupport:
 
     def test_continuous_actions(self):
         support = env_support("Pendulum-v1")
-        assert not support.trainable
-        assert (support.reason, support.observation_size, support.actions) == (
-            "continuous actions", 3, None)
+        assert (support.trainable, support.observation_size, support.actions,
+                support.continuous) == (True, 3, 1, True)
+        support = env_support("ezspark_tests/BoxMatrix-v0")
+        assert not support.trainable and support.actions is None
+        assert support.reason.startswith("Box actions of shape (2, 2)")
 
     def test_unsupported_observations(self):
         assert env_support("ezspark_tests/Dict-v0").reason == "Dict observations"
@@ -138,12 +154,15 @@ class TestEnvsCommand:
     def test_untrainable_ones_only_with_all_and_their_reason(self):
         default = envs()
         ids = [line.split()[0] for line in default.stdout.splitlines()[1:]]
-        assert "Pendulum-v1" not in ids and "ezspark_tests/Dict-v0" not in ids
+        assert "ezspark_tests/BoxMatrix-v0" not in ids and "ezspark_tests/Dict-v0" not in ids
+        pendulum = next(line for line in default.stdout.splitlines()
+                        if line.startswith("Pendulum-v1 "))
+        assert pendulum.split()[1:] == ["gymnasium", "3", "1", "continuous", "yes"]
         assert "'ezspark envs --all' lists them" in default.stderr
         lines = envs("--all").stdout.splitlines()
-        pendulum = next(line for line in lines if line.startswith("Pendulum-v1 "))
-        assert pendulum.split()[1:4] == ["gymnasium", "3", "-"]
-        assert pendulum.endswith("no: continuous actions")
+        matrix = next(line for line in lines if line.startswith("ezspark_tests/BoxMatrix-v0 "))
+        assert matrix.split()[1:4] == ["gymnasium", "2", "-"]
+        assert "no: Box actions of shape (2, 2)" in matrix
         assert any(line.startswith("ezspark_tests/Dict-v0 ") and line.endswith(
             "no: Dict observations") for line in lines)
         assert len(lines) - 1 == len(gymnasium.registry)
@@ -157,7 +176,7 @@ class TestEnvsCommand:
             "id": "CartPole-v1", "plugin": "gymnasium",
             "entry_point": "gymnasium.envs.classic_control.cartpole:CartPoleEnv",
             "observation_size": 4, "observation_shape": [4], "actions": 2,
-            "trainable": True, "reason": None}
+            "continuous": False, "trainable": True, "reason": None}
         pendulum = by_id["Pendulum-v1"]
-        assert (pendulum["trainable"], pendulum["reason"], pendulum["actions"]) == (
-            False, "continuous actions", None)
+        assert (pendulum["trainable"], pendulum["reason"], pendulum["actions"],
+                pendulum["continuous"]) == (True, None, 1, True)

@@ -124,7 +124,8 @@ def size_problems(key: str, value: Any, support: EnvSupport | None) -> list[str]
         return [f"observations of {support.env_id} have {support.observation_size} values, "
                 f"so input_size must be {support.observation_size}"]
     if key == "output_size" and support.actions not in (None, value):
-        return [f"{support.env_id} has {support.actions} actions, so output_size must be "
+        kind = "continuous action values" if support.continuous else "actions"
+        return [f"{support.env_id} has {support.actions} {kind}, so output_size must be "
                 f"{support.actions}"]
     return []
 

@@ -23,8 +23,9 @@ def envs_command(show_all, as_json):
     """List the registered environments that ezspark can train here.
 
     One row per environment: its id, the plugin that registered it, the size of one
-    observation, the number of actions, and whether ezspark can train it with what is installed
-    ("yes", or "no: " and why: continuous actions, a missing dependency, ...).  --all also lists the
+    observation, the number of actions (values of a continuous action, marked "continuous"),
+    and whether ezspark can train it with what is installed ("yes", or "no: " and why:
+    unbounded Box actions, a missing dependency, ...).  --all also lists the
     ones it cannot train.  A header line, then one row per line (styled on a terminal only).
     --json prints a list of objects with the same fields.
     """
@@ -59,6 +60,7 @@ def _env_rows() -> list[dict]:
         rows.append({"id": env_id, "plugin": source, "entry_point": entry,
                      "observation_size": support.observation_size,
                      "observation_shape": _shape(support), "actions": support.actions,
+                     "continuous": support.continuous,
                      "trainable": support.trainable, "reason": support.reason})
     return rows
 
@@ -74,6 +76,8 @@ def _cells(row: dict) -> tuple[str, ...]:
     if shape is not None and len(shape) > 1:  # an image or a grid: show its shape too
         observation += f" ({'x'.join(map(str, shape))})"
     actions = "-" if row["actions"] is None else str(row["actions"])
+    if row["continuous"] and row["actions"] is not None:
+        actions += " continuous"
     trainable = "yes" if row["trainable"] else f"no: {row['reason']}"
     return row["id"], row["plugin"], observation, actions, trainable
 

@@ -9,6 +9,7 @@ import difflib
 import hashlib
 from typing import Any
 
+from ezspark.network.actions import box_actions
 from ezspark.plugins.manager import get_plugin_manager
 
 __all__ = ["EnvError", "EnvInfo", "episode_seed", "inspect_env", "make_env", "FastEnv"]
@@ -57,19 +58,24 @@ def make_env(env_id: str, **kwargs: Any):
 class EnvInfo:
     """What evaluation needs to know about an environment id."""
 
-    __slots__ = ("env_id", "input_size", "output_size", "action_start")
+    __slots__ = ("env_id", "input_size", "output_size", "action_start", "box")
 
-    def __init__(self, env_id: str, input_size: int, output_size: int, action_start: int):
+    def __init__(self, env_id: str, input_size: int, output_size: int, action_start: int,
+                 box=None):
         self.env_id = env_id
         self.input_size = input_size
         self.output_size = output_size
         self.action_start = action_start
+        # BoxActions of a continuous action space, None for Discrete; evaluation reads the
+        # bounds off its own environments, the run store and champions from here
+        self.box = box
 
 
 def inspect_env(env_id: str, input_size: int, output_size: int) -> EnvInfo:
     """docs/algorithm.md 2.3: make the env once and check its spaces against the configuration."""
     # deferred: gymnasium (ezspark.envs subclasses one of its environments)
     from ezspark.envs import SUPPORTED, flat_size, unsupported
+    from gymnasium import spaces
 
     env = make_env(env_id)
     try:
@@ -83,6 +89,12 @@ def inspect_env(env_id: str, input_size: int, output_size: int) -> EnvInfo:
     if size != input_size:
         raise EnvError(f"input_size is {input_size} but observations of {env_id} have "
                        f"{size} values")
+    if isinstance(act_space, spaces.Box):
+        box = box_actions(act_space)
+        if box.size != output_size:
+            raise EnvError(f"output_size is {output_size} but {env_id} has {box} "
+                           f"({act_space}): set output_size to {box.size}")
+        return EnvInfo(env_id, input_size, output_size, 0, box)
     if int(act_space.n) != output_size:
         raise EnvError(f"output_size is {output_size} but {env_id} has {int(act_space.n)} "
                        "actions")

@@ -17,6 +17,7 @@ import numpy as np
 from ezspark.evaluation.contract import EvalResult, EvaluationError, Evaluator, Progress
 from ezspark.evaluation.envs import EnvInfo, FastEnv, episode_seed
 from ezspark.evaluation.lockstep import Lockstep, SeedOf, jobs
+from ezspark.network.actions import BoxActions, box_actions
 
 # EvaluationError is re-exported: callers catch it from here
 __all__ = ["EvalResult", "EnvEvaluator", "EvaluationError", "episode_seeds"]
@@ -116,8 +117,9 @@ class EnvEvaluator(Evaluator):
             self._pool.append(FastEnv(self.info.env_id))
         return self._pool[:n]
 
-    def _action_table(self, envs) -> tuple:
-        """The action objects handed to ``step``: index j is action ``action_start + j``.
+    def _action_table(self, envs) -> tuple | BoxActions:
+        """The action objects handed to ``step``: index j is action ``action_start + j``; for
+        a ``Box`` action space its BoxActions (the bounds of the environments played).
 
         For gymnasium's own ``Discrete`` class with a signed integer dtype and the same start
         they are scalars of the space's dtype (what ``action_space.sample()`` returns, and the
@@ -127,6 +129,8 @@ class EnvEvaluator(Evaluator):
 
         start, n_out = self.info.action_start, self.info.output_size
         space = envs[0].env.action_space if envs else None
+        if isinstance(space, spaces.Box):
+            return box_actions(space)
         if (type(space) is spaces.Discrete and space.dtype is not None
                 and np.dtype(space.dtype).kind == "i" and int(space.start) == start):
             make = np.dtype(space.dtype).type

@@ -18,6 +18,7 @@ import numpy as np
 from ezspark import _core
 from ezspark.evaluation.contract import EvalResult, EvaluationError, Progress
 from ezspark.evaluation.envs import EnvError
+from ezspark.network.actions import BoxActions
 
 __all__ = ["Lockstep", "jobs"]
 
@@ -41,7 +42,8 @@ class Lockstep:
 
     ``settings`` is the EnvEvaluator whose ``info``, ``games``, ``sub_games``,
     ``max_steps`` and ``minimum_reward`` apply; ``envs`` gives one environment per row and
-    ``table`` the action objects of its action indices.  ``work`` yields (program, copy)
+    ``table`` the action objects of its action indices, or the BoxActions of a continuous
+    action space.  ``work`` yields (program, copy)
     jobs; copy c of program p plays games c, c + sub_games, …  ``ids[p]`` (genome index)
     and ``generation`` only label error messages.
     """
@@ -78,6 +80,11 @@ class Lockstep:
         self.r_game = [0] * rows                          # current game g
         self.steps = [env.step for env in envs]
         self.live = 0
+        # a Box action space (table is its BoxActions): each row's action is the row's own
+        # entry of a table made anew every step from the outputs (docs/algorithm.md 3.4)
+        self.box = table if isinstance(table, BoxActions) else None
+        self.own_row = np.arange(rows, dtype=np.int64)
+        self.out = np.zeros((rows, settings.info.output_size))
 
     def run(self, pulled: bool) -> EvalResult:
         """Plays every job; with ``pulled``, programs never handed out keep fitness NaN."""
@@ -107,9 +114,15 @@ class Lockstep:
     def _step(self) -> int:
         """One step of every live row; returns how many games ended (rows in finished[:k])."""
         live, state = self.live, self.state
-        self.programs.act_rows(self.row_genome[:live], self.X[:live], out=self.act[:live])
+        if self.box is None:
+            self.programs.act_rows(self.row_genome[:live], self.X[:live], out=self.act[:live])
+            actions, table = self.act, self.table
+        else:
+            out = self.programs.activate_rows(self.row_genome[:live], self.X[:live],
+                                              out=self.out[:live])
+            actions, table = self.own_row, tuple(self.box.of(out))
         try:
-            return self.step_rows(live, self.steps, self.act, self.table, self.X, self.r_ret,
+            return self.step_rows(live, self.steps, actions, table, self.X, self.r_ret,
                                   self.r_len, self.r_cap, self.floor, self.finished, state,
                                   self.low, self._put_row)
         except Exception as exc:

@@ -23,7 +23,9 @@ def play_episodes(champion, env_id: str | None = None, *, episodes: int = 1, see
     if not env_id:
         raise EnvError("this champion was trained without an environment: name one with "
                        "--env ID (env_id=ID in Python)")
-    start = inspect_env(env_id, champion.n_inputs, champion.n_outputs).action_start
+    info = inspect_env(env_id, champion.n_inputs, champion.n_outputs)
+    check_action_kind(champion, info)
+    start = info.action_start
     if own:
         env = make_env(env_id)
     programs = champion.programs
@@ -40,7 +42,10 @@ def play_episodes(champion, env_id: str | None = None, *, episodes: int = 1, see
                     raise EnvError(f"{env_id} returned an observation with {flat.shape[0]} "
                                    f"values, but the network has {champion.n_inputs} inputs")
                 x[0] = flat
-                action = int(programs.act_rows(row, x)[0]) + start
+                if info.box is None:
+                    action = int(programs.act_rows(row, x)[0]) + start
+                else:
+                    action = info.box.of(programs.activate_rows(row, x)[0])
                 obs, reward, terminated, truncated, _ = env.step(action)
                 total += float(reward)
                 steps += 1
@@ -51,6 +56,16 @@ def play_episodes(champion, env_id: str | None = None, *, episodes: int = 1, see
         if own:
             env.close()
     return returns
+
+
+def check_action_kind(champion, info) -> None:
+    """EnvError when the champion's outputs were made for the other kind of action space
+    (continuous outputs have no +1 bias: docs/algorithm.md 3.4)."""
+    trained = "continuous" if champion.actions is not None else "discrete"
+    here = "continuous" if info.box is not None else "discrete"
+    if trained != here:
+        raise EnvError(f"this champion was trained for {trained} actions, but {info.env_id} "
+                       f"has {here} actions")
 
 
 def episode_returns(champion, env_id: str | None = None, *, episodes: int = 1, seed: int = 0,
@@ -71,6 +86,7 @@ def episode_returns(champion, env_id: str | None = None, *, episodes: int = 1, s
     if episodes <= 0:
         return []
     info = inspect_env(env_id, champion.n_inputs, champion.n_outputs)
+    check_action_kind(champion, info)
     cap = (1 << 62) if max_steps is None else int(max_steps)
     kwargs = dict(games=1, max_steps=cap, sub_games=1, minimum_reward=-np.inf)
     programs = champion.programs.subset(np.zeros(episodes, dtype=np.int64))

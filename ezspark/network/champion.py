@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ezspark.engine.genome import Genome
+from ezspark.network.actions import BoxActions
 from ezspark.network.programs import compile_programs
 
 __all__ = ["Champion"]
@@ -15,17 +16,20 @@ class Champion:
     ``activate(observation)`` returns the ``output_size`` outputs (docs/algorithm.md 3.4) of one
     observation, or an array (rows, output_size) for a 2-D batch of flattened observations.
     ``act(observation)`` returns the action index j: the lowest index of the largest output
-    (an environment whose Discrete space starts at s receives j + s; ``play`` adds it).
+    (an environment whose Discrete space starts at s receives j + s; ``play`` adds it).  A
+    champion of a continuous (``Box``) action space has ``actions`` (its BoxActions): its
+    outputs have no +1 bias and ``act`` returns the action array (docs/algorithm.md 3.4).
     One observation goes through ``network`` (the compiled single-row path: well under a
     microsecond of overhead per call); a batch through one batched kernel call.
     """
 
     __slots__ = ("genome", "n_inputs", "n_outputs", "generation", "fitness", "species",
-                 "env_id", "validation", "validation_steps", "_programs", "_network")
+                 "env_id", "validation", "validation_steps", "actions", "_programs",
+                 "_network")
 
     def __init__(self, genome: Genome, n_inputs: int, n_outputs: int, *, generation: int = -1,
                  fitness: float = float("nan"), species: int = -1, env_id: str | None = None,
-                 validation: float = float("nan")):
+                 validation: float = float("nan"), actions: BoxActions | None = None):
         self.genome = genome
         self.n_inputs = int(n_inputs)
         self.n_outputs = int(n_outputs)
@@ -36,13 +40,16 @@ class Champion:
         # mean return over the run's validation episodes (docs/algorithm.md 6.5); NaN: none
         self.validation = float(validation)
         self.validation_steps = 0       # env steps the validation cost in this process
+        self.actions = actions
         self._programs = None
         self._network = None
 
     @property
     def programs(self):
         if self._programs is None:
-            self._programs = compile_programs([self.genome], self.n_inputs, self.n_outputs)
+            bias = {} if self.actions is None else {"output_bias": self.actions.output_bias}
+            self._programs = compile_programs([self.genome], self.n_inputs, self.n_outputs,
+                                              **bias)
         return self._programs
 
     @property
@@ -79,6 +86,8 @@ class Champion:
         return out if batch else out[0]
 
     def act(self, observation):
+        if self.actions is not None:
+            return self.actions.of(self.activate(observation))
         if self._is_single(observation):
             return self.network.act(observation)
         out = self.activate(observation)

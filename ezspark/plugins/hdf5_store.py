@@ -27,7 +27,8 @@ def ezspark_run_start(run):
     else:
         _stores[id(run)] = RunStore.create(run.out.parent, run.config, run.seed, run.env_id,
                                            overwrite=run.overwrite,
-                                           save_population=run.save_population)
+                                           save_population=run.save_population,
+                                           actions=getattr(run, "actions", None))
 
 
 @hookimpl

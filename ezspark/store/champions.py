@@ -103,13 +103,14 @@ class ChampionTable:
     def generations(self) -> list[int]:
         return sorted(set(self.index["generation"].tolist()))
 
-    def champion(self, generation: int, env_id: str | None) -> Champion:
+    def champion(self, generation: int, env_id: str | None, actions=None) -> Champion:
         """The champion stored for ``generation`` (the last one, were there two)."""
         return self.champion_at(int(np.flatnonzero(self.index["generation"] == generation)[-1]),
-                                env_id)
+                                env_id, actions)
 
-    def champion_at(self, k: int, env_id: str | None) -> Champion:
-        """The genome of index row ``k``, as a Champion."""
+    def champion_at(self, k: int, env_id: str | None, actions=None) -> Champion:
+        """The genome of index row ``k``, as a Champion (``actions``: the run's BoxActions,
+        None for Discrete actions)."""
         row = self.index[k]
         n0, c0 = int(row["node_offset"]), int(row["conn_offset"])
         kinds = self.nodes["kind"][n0:n0 + int(row["node_count"])]
@@ -119,7 +120,7 @@ class ChampionTable:
                         int((kinds == NODE_OUTPUT).sum()), generation=int(row["generation"]),
                         fitness=float(row["fitness"]), species=int(row["species"]),
                         env_id=env_id, validation=float(row["validation"])
-                        if "validation" in row.dtype.names else float("nan"))
+                        if "validation" in row.dtype.names else float("nan"), actions=actions)
 
 
 def index_rows(rows: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ezspark.network.actions import BoxActions
 from ezspark.network.champion import Champion
 from ezspark.engine.genome import Genome
 from ezspark.network.programs import EZSPARK_HIDDEN_BIAS, EZSPARK_OUTPUT_BIAS, EZSPARK_SLOPE
@@ -39,6 +40,9 @@ ACTIVATION = {
                 "output_bias); connections are acyclic, so any topological order works"),
 }
 ACTION = "argmax of outputs (lowest index on ties) + action space start"
+# a continuous (Box) action space: outputs without the +1 (docs/algorithm.md 3.4)
+BOX_ACTION = ("action[j] = low[j] + output[j] * (high[j] - low[j]), clipped to [low[j], "
+              "high[j]], in the dtype of action_space")
 KINDS = ("input", "output", "hidden")
 
 
@@ -64,8 +68,10 @@ def champion_to_dict(champion: Champion) -> dict:
                        else None),
         "n_inputs": n_in,
         "n_outputs": n_out,
-        "activation": dict(ACTIVATION),
-        "action": ACTION,
+        "activation": _activation(champion.actions),
+        "action": ACTION if champion.actions is None else BOX_ACTION,
+        "action_space": None if champion.actions is None else json.loads(
+            champion.actions.to_json()),
         "nodes": [{"id": n, "kind": _kind(n, n_in, n_out)} for n in node_ids],
         "connections": [
             {"innovation": i, "in": a, "out": b, "weight": w, "enabled": e}
@@ -124,10 +130,13 @@ def champion_from_dict(d: dict) -> Champion:
     n_in = _field(d, "n_inputs", _is_id, "a positive integer")
     n_out = _field(d, "n_outputs", _is_id, "a positive integer")
     activation = _field(d, "activation", lambda v: isinstance(v, dict), "an object", default={})
+    actions = _action_space(d)
+    expected = _activation(actions)
     for key in ("function", "slope", "hidden_bias", "output_bias"):
-        if key in activation and activation[key] != ACTIVATION[key]:
+        if key in activation and activation[key] != expected[key]:
             raise ValueError(f"network JSON: activation.{key} is {activation[key]!r}, but "
-                             f"ezspark networks use {ACTIVATION[key]!r}")
+                             f"ezspark networks {'of Box actions ' if actions else ''}use "
+                             f"{expected[key]!r}")
     nodes = _field(d, "nodes", lambda v: isinstance(v, list), "a list", default=None)
     connections = _field(d, "connections", lambda v: isinstance(v, list), "a list")
 
@@ -145,7 +154,29 @@ def champion_from_dict(d: dict) -> Champion:
                     species=_field(d, "species", _is_int, "an integer", default=-1),
                     env_id=_field(d, "env_id", lambda v: v is None or isinstance(v, str),
                                   "a string or null", default=None),
-                    validation=_score(d, "validation"))
+                    validation=_score(d, "validation"), actions=actions)
+
+
+def _activation(actions: BoxActions | None) -> dict:
+    """The activation block: EzSpark's, with no output bias for Box actions."""
+    if actions is None:
+        return dict(ACTIVATION)
+    return {**ACTIVATION, "output_bias": actions.output_bias,
+            "formula": ACTIVATION["formula"].replace("output_bias); ", "output_bias, 0 for "
+                                                     "Box actions); ")}
+
+
+def _action_space(d: dict) -> BoxActions | None:
+    """The document's ``action_space`` (null or absent: Discrete actions)."""
+    space = _field(d, "action_space", lambda v: v is None or isinstance(v, dict),
+                   "an object or null", default=None)
+    if space is None:
+        return None
+    try:
+        return BoxActions(space["low"], space["high"], str(space.get("dtype", "float32")))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"network JSON: action_space needs numeric lists low and high of "
+                         f"one length ({type(exc).__name__}: {exc})") from exc
 
 
 def _score(d: dict, key: str) -> float:

@@ -4,7 +4,9 @@ dtypes, and the atomic file replacement both files use.
 Format 2 (docs/architecture.md "run.h5")::
 
     /                     attrs: format_version (2), ezspark_version, env_id, seed, created,
-                                 status, stopped_at, reason, wall_seconds, env_steps
+                                 status, stopped_at, reason, wall_seconds, env_steps,
+                                 actions (JSON of a Box action space's bounds; "" or
+                                 absent: Discrete actions)
     /config               string dataset: the training JSON, normalised
     /history              HISTORY_DTYPE, one row per generation, appended
     /champions/index      INDEX_DTYPE, one row per stored champion, appended (files from

@@ -108,7 +108,7 @@ def stored_generations(f: h5py.File) -> list[int]:
 
 
 def read_population(f: h5py.File, path: Path, generation: int,
-                    env_id: str | None) -> list[Champion]:
+                    env_id: str | None, actions=None) -> list[Champion]:
     """Every genome of ``generation`` as a Champion (its ``generation``, ``fitness`` and
     ``species`` set), in population order; a generation not stored is a StoreError naming
     the stored ones and ``--save-population``."""
@@ -129,7 +129,7 @@ def read_population(f: h5py.File, path: Path, generation: int,
     rows["node_offset"] -= n0
     rows["conn_offset"] -= c0
     table = ChampionTable(rows, nodes, conns)
-    return [table.champion_at(k, env_id) for k in range(rows.shape[0])]
+    return [table.champion_at(k, env_id, actions) for k in range(rows.shape[0])]
 
 
 def resolve_save_population(every: int | None, directory: Path | None, *,

@@ -14,6 +14,7 @@ import h5py
 import numpy as np
 
 from ezspark.config.training import TrainingConfig
+from ezspark.network.actions import BoxActions
 from ezspark.store.champions import ChampionTable, index_rows
 from ezspark.store.export import read_champion_json
 from ezspark.store.history import GenerationStats
@@ -120,6 +121,13 @@ class RunFile:
         return self.attrs.get("env_id") or None
 
     @property
+    def actions(self) -> BoxActions | None:
+        """The bounds of a continuous action space (attribute ``actions``), None for
+        Discrete actions and for files written before continuous actions existed."""
+        text = self.attrs.get("actions") or ""
+        return BoxActions.from_json(text) if text else None
+
+    @property
     def generations(self) -> list[int]:
         """Generations with a stored champion, in increasing order."""
         return self.champions.generations
@@ -135,7 +143,8 @@ class RunFile:
         if not stored:
             raise StoreError(f"{self.path} holds no champion yet")
         if generation is None or generation == "best":
-            return self.champions.champion_at(self.champions.best_row(), self.env_id)
+            return self.champions.champion_at(self.champions.best_row(), self.env_id,
+                                              self.actions)
         if generation == "last":
             generation = stored[-1]
         if generation not in stored:
@@ -143,7 +152,7 @@ class RunFile:
             raise StoreError(f"generation {generation} has no stored champion in {self.path} "
                              f"(stored: {shown}); choose a stored one, or best or last "
                              "(--generation/-g on the command line)")
-        return self.champions.champion(generation, self.env_id)
+        return self.champions.champion(generation, self.env_id, self.actions)
 
     @property
     def populations(self) -> list[int]:
@@ -156,7 +165,8 @@ class RunFile:
         i is element i; ``fitness`` and ``species`` set), read from the file now: only
         that generation's rows.  A generation not stored is a StoreError."""
         return _read_file(self.path,
-                          lambda f: read_population(f, self.path, generation, self.env_id))
+                          lambda f: read_population(f, self.path, generation, self.env_id,
+                                                    self.actions))
 
 
 def is_json_file(path) -> bool:

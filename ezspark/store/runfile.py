@@ -86,11 +86,12 @@ class RunStore:
     @classmethod
     def create(cls, directory: Path, cfg, seed: int, env_id: str | None, *,
                overwrite: bool = False, flush_seconds: float = 2.0,
-               save_population: int = 0) -> "RunStore":
+               save_population: int = 0, actions=None) -> "RunStore":
         path = prepare_run_directory(Path(directory), resume=False, overwrite=overwrite) / "run.h5"
         store = cls(path, flush_seconds, save_population)
         identity = {"env_id": env_id or "", "seed": np.uint64(seed),
-                    "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+                    "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                    "actions": actions.to_json() if actions is not None else ""}
         store._start(identity, cfg.to_json(), np.empty(0, HISTORY_DTYPE),
                      ChampionTable.of([]))
         return store
@@ -108,7 +109,8 @@ class RunStore:
         # a file from before columns were added: zeros
         history = conformed(old.history[old.history["generation"] < keep_below], HISTORY_DTYPE)
         identity = {"env_id": old.attrs.get("env_id", ""), "seed": np.uint64(old.attrs["seed"]),
-                    "created": old.attrs.get("created", "")}
+                    "created": old.attrs.get("created", ""),
+                    "actions": old.attrs.get("actions", "")}
         store._start(identity, cfg.to_json() if cfg is not None else old.config_json,
                      history, old.champions.below(keep_below), keep_below=keep_below)
         return store

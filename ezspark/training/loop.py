@@ -20,6 +20,7 @@ from ezspark.engine.evolution import Evolution
 from ezspark.evaluation.contract import EvalResult, Evaluator, RunContext
 from ezspark.evaluation.validation import Validator
 from ezspark.network.champion import Champion
+from ezspark.network.actions import BoxActions
 from ezspark.network.programs import compile_csr
 from ezspark.store.checkpoint import RunState, save_checkpoint
 from ezspark.store.history import GenerationStats, RunResult
@@ -46,6 +47,13 @@ class RunInfo:
     start_generation: int = 0   # the first generation reported: > 0 mostly when resumed
     resumed: bool = False       # the run continues from a checkpoint (its run.h5 exists)
     save_population: int = 0    # store every genome of generations k % this == 0 (0: none)
+    actions: BoxActions | None = None   # a continuous action space's bounds (None: Discrete)
+
+
+def output_bias(run: RunInfo) -> dict:
+    """The compile option of continuous-action networks (docs/algorithm.md 3.4); none for
+    Discrete actions, whose outputs keep EzSpark's +1."""
+    return {} if run.actions is None else {"output_bias": run.actions.output_bias}
 
 
 class GenerationLoop:
@@ -162,7 +170,8 @@ class GenerationLoop:
     def _champion(self, k: int, j: int, best: float) -> Champion:
         cfg = self.cfg
         self.champion = Champion(self.population[j], cfg.input_size, cfg.output_size,
-                                 generation=k, fitness=best, env_id=self.run_info.env_id)
+                                 generation=k, fitness=best, env_id=self.run_info.env_id,
+                                 actions=self.run_info.actions)
         return self.champion
 
     def _reproduce(self, k: int, fitness: np.ndarray, j: int, champion: Champion) -> int:
@@ -220,7 +229,7 @@ class GenerationLoop:
         """The fitness of every genome of generation k, reported to the hooks as it comes."""
         run, pop, size = self.run_info, self.population, len(self.population)
         programs = compile_csr(pop.off, pop.src, pop.dst, pop.weight, pop.enabled,
-                               self.cfg.input_size, self.cfg.output_size)
+                               self.cfg.input_size, self.cfg.output_size, **output_bias(run))
 
         def report(done: int) -> None:
             self.hook.ezspark_genomes_evaluated(run=run, generation=k, done=done, total=size)

@@ -122,13 +122,14 @@ def _prepare(config, *, out, seed, fitness, generations, workers, progress, over
     directory = (None if out is None
                  else prepare_run_directory(Path(out), resume=resume, overwrite=overwrite))
     run = _run_info(cfg, run_seed, directory, state, fitness=fitness, progress=progress,
-                    overwrite=overwrite, save_population=save_population)
+                    overwrite=overwrite, save_population=save_population,
+                    actions=info.box if info is not None else None)
     return cfg, state, info, directory, run
 
 
 def _run_info(cfg: TrainingConfig, seed: int, directory: Path | None,
               state: RunState | None, *, fitness, progress, overwrite,
-              save_population) -> RunInfo:
+              save_population, actions=None) -> RunInfo:
     """What reporters learn about the run (the ``run`` argument of every hook)."""
     resumed = state is not None
     return RunInfo(cfg, seed, directory / "run.h5" if directory is not None else None,
@@ -136,7 +137,8 @@ def _run_info(cfg: TrainingConfig, seed: int, directory: Path | None,
                    progress=bool(progress), overwrite=bool(overwrite),
                    start_generation=_start_generation(state), resumed=resumed,
                    save_population=resolve_save_population(save_population, directory,
-                                                           resumed=resumed))
+                                                           resumed=resumed),
+                   actions=actions)
 
 
 def _start_generation(state: RunState | None) -> int:
