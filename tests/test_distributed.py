@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 
 import attrs
+import gymnasium
+import numpy as np
 import pytest
 
 pytest.importorskip("distributed")
@@ -32,6 +34,8 @@ from ezspark.distributed.cluster import REGISTER_HANDLER  # noqa: E402
 from ezspark.distributed.coordinator import WorkerIdentity  # noqa: E402
 from ezspark.distributed.credentials import (CredentialsError, RunCredentials,  # noqa: E402
                                              create_run_credentials, invite, load_invitation)
+
+from .envs_for_tests import SeedLogEnv  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -549,3 +553,59 @@ def test_an_answer_whose_worker_cannot_be_named_is_always_checked(monkeypatch):
     assert [h.best_fitness for h in served.history] == [h.best_fitness for h in local.history]
     assert [h.checks for h in served.history] == [0, 3, 3]      # every remote batch
     assert sum(h.excluded for h in served.history) == 0         # nobody to exclude
+
+
+class _Interrupted(SeedLogEnv):
+    """SeedLogEnv whose next step first calls ``_Interrupted.during`` (once): another batch
+    is played in this process while this one is in the middle of its games."""
+
+    during = None
+
+    def step(self, action):
+        hook, _Interrupted.during = _Interrupted.during, None
+        if hook is not None:
+            hook()
+        return super().step(action)
+
+
+def test_a_batch_played_while_another_plays_in_this_process_has_its_own_environments():
+    """The threads of a Dask worker with nthreads > 1, or the coordinator checking a batch
+    while an in-process worker plays another, play batches at once in one process.  Each
+    plays on environments of its own: the batch interrupted mid-game (here, deterministically,
+    by the other batch being played from inside its first step) has the fitness it has when
+    played alone.  (Sharing one evaluator there gave wrong fitness, excluded the only worker
+    of an in-process cluster as a liar, and hung the run waiting for another.)"""
+    from ezspark.distributed import batch as _batch
+    from ezspark.engine.innovation import InnovationRegistry
+    from ezspark.network.programs import compile_programs
+
+    from .genomes import grown_genome
+
+    env_id = "ezspark_tests/Interrupted-v0"
+    if env_id not in gymnasium.registry:
+        gymnasium.register(env_id, entry_point=_Interrupted, max_episode_steps=50)
+    rng = np.random.default_rng(0)
+    reg = InnovationRegistry(2, 2)
+    programs = compile_programs([grown_genome(rng, reg, 6) for _ in range(4)], 2, 2)
+
+    def request(first, seeds):
+        return _batch.BatchRequest(
+            generation=3, first=first, programs=programs.subset(np.arange(first, first + 2)),
+            seeds=np.asarray(seeds, dtype=np.int64), env_id=env_id, input_size=2,
+            output_size=2, action_start=0, games=2, max_steps=50, sub_games=2,
+            minimum_reward=-100.0, version=ezspark.__version__)
+
+    a, b = request(0, [[1, 2], [3, 4]]), request(2, [[12, 20], [33, 46]])
+    _batch.close_evaluators()
+    alone = [_batch.play_batch(a).fitness, _batch.play_batch(b).fitness]
+    assert not np.array_equal(alone[0], alone[1])
+    inside = []
+    _Interrupted.during = lambda: inside.append(_batch.play_batch(b).fitness)
+    try:
+        interrupted = _batch.play_batch(a).fitness
+    finally:
+        _Interrupted.during = None
+        _batch.close_evaluators()
+    assert len(inside) == 1
+    np.testing.assert_array_equal(inside[0], alone[1])
+    np.testing.assert_array_equal(interrupted, alone[0])

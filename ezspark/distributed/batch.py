@@ -17,9 +17,11 @@ The JSON header holds ``n``, ``reward_violations``, ``min_reward`` (a number or 
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import struct
+import threading
 
 import attrs
 import numpy as np
@@ -67,30 +69,67 @@ class ReplyError(ValueError):
     """A worker's reply is malformed, or says the batch failed."""
 
 
-_evaluators: dict = {}
+class _Evaluators:
+    """The evaluators this process keeps for batches, one per batch being played.
+
+    A worker plays batch after batch of the same run, and making environments is slow, so
+    evaluators are kept between batches.  But an :class:`EnvEvaluator` plays on its own
+    pool of environments and must never play two batches at once: in one process, batches
+    are played concurrently by the threads of a Dask worker with ``nthreads > 1`` and by
+    the coordinator (a check it evaluates itself) while an in-process Dask worker plays
+    another batch.  Sharing one evaluator there mixes the games of two batches in the same
+    environments: wrong fitness, honest workers excluded as liars.  So each batch borrows
+    an evaluator nobody else is using (a new one if all are busy) and gives it back.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._idle: list[EnvEvaluator] = []   # evaluators of ``_settings``, not in use
+        self._settings = None                  # the settings of the newest request
+        self._epoch = 0                        # bumped by ``close``
+
+    @contextlib.contextmanager
+    def borrow(self, req: BatchRequest):
+        settings = (req.env_id, req.input_size, req.output_size, req.action_start,
+                    req.games, req.max_steps, req.sub_games, req.minimum_reward)
+        stale: list[EnvEvaluator] = []
+        with self._lock:
+            if settings != self._settings:      # another run: drop the old environments
+                stale, self._idle, self._settings = self._idle, [], settings
+            ev = self._idle.pop() if self._idle else None
+            epoch = self._epoch
+        for old in stale:
+            old.close()
+        if ev is None:
+            ev = EnvEvaluator(EnvInfo(req.env_id, req.input_size, req.output_size,
+                                      req.action_start),
+                              games=req.games, max_steps=req.max_steps,
+                              sub_games=req.sub_games, minimum_reward=req.minimum_reward)
+        try:
+            yield ev
+        finally:
+            with self._lock:
+                keep = settings == self._settings and epoch == self._epoch
+                if keep:
+                    self._idle.append(ev)
+            if not keep:                        # closed, or another run's, meanwhile
+                ev.close()
+
+    def close(self) -> None:
+        """Close the idle evaluators; those in use close when their batch ends."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+            self._epoch += 1
+        for ev in idle:
+            ev.close()
 
 
-def _evaluator(req: BatchRequest) -> EnvEvaluator:
-    """The evaluator for the request's settings; this process keeps one (a worker plays
-    batch after batch of the same run, and making environments is slow)."""
-    key = (req.env_id, req.input_size, req.output_size, req.action_start, req.games,
-           req.max_steps, req.sub_games, req.minimum_reward)
-    ev = _evaluators.get(key)
-    if ev is None:
-        close_evaluators()
-        ev = EnvEvaluator(EnvInfo(req.env_id, req.input_size, req.output_size,
-                                  req.action_start),
-                          games=req.games, max_steps=req.max_steps, sub_games=req.sub_games,
-                          minimum_reward=req.minimum_reward)
-        _evaluators[key] = ev
-    return ev
+_evaluators = _Evaluators()
 
 
 def close_evaluators() -> None:
     """Close the environments this process keeps for batches."""
-    for ev in _evaluators.values():
-        ev.close()
-    _evaluators.clear()
+    _evaluators.close()
 
 
 def _worker_address() -> str:
@@ -105,8 +144,9 @@ def play_batch(req: BatchRequest, worker: str = "coordinator") -> BatchReply:
     """Evaluate a batch here (docs/algorithm.md section 6, from its episode seeds).  The
     coordinator calls this directly; workers through :func:`evaluate_batch`."""
     n = len(req.programs)
-    result = _evaluator(req).play(req.programs, req.seeds, generation=req.generation,
-                                  genome_ids=np.arange(req.first, req.first + n))
+    with _evaluators.borrow(req) as ev:       # this batch's own environments
+        result = ev.play(req.programs, req.seeds, generation=req.generation,
+                         genome_ids=np.arange(req.first, req.first + n))
     return BatchReply(np.asarray(result.fitness, dtype=np.float64),
                       np.asarray(result.env_steps, dtype=np.int64),
                       int(result.reward_violations), float(result.min_reward), worker)
