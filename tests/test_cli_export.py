@@ -16,7 +16,7 @@ from ezspark.cli import cli
 from .helpers import X, Y, assert_user_error, xor_fitness  # noqa: F401
 
 KEYS = ["format", "format_version", "env_id", "generation", "fitness", "species", "validation", "n_inputs",
-        "n_outputs", "activation", "action", "action_space", "nodes", "connections"]
+        "n_outputs", "recurrent", "activation", "action", "action_space", "nodes", "connections"]
 
 
 def invoke(*args):

@@ -8,16 +8,23 @@ and against a plain-Python reference of the documented semantics.
 from __future__ import annotations
 
 
+import attrs
+import gymnasium
 import numpy as np
 import pytest
+from gymnasium import spaces
 
+import ezspark
 from ezspark import _core
 from ezspark._core import _operators as ops
+from ezspark.config.training import TrainingConfig
+from ezspark.engine.evolution import Evolution
 from ezspark.engine.genome import Genome
 from ezspark.engine.innovation import InnovationRegistry
 from ezspark.engine.operators import add_connection_candidates, is_acyclic
 from ezspark.engine.population import Population
-from ezspark.network.programs import compile_programs
+from ezspark.network.champion import Champion
+from ezspark.network.programs import Programs, compile_programs
 from tests.core.test_reproduce import DictRegistry, RATE_NAMES, make_case
 from tests.genomes import grown_genome, initial_genome
 
@@ -290,3 +297,180 @@ def test_feed_forward_compilation_still_refuses_cycles():
     with pytest.raises(ValueError, match="cycle"):
         compile_programs([genome], 1, 1)
     assert compile_programs([genome], 1, 1, recurrent=True).recurrent
+
+
+# --- training, evaluation, champions, files -----------------------------------------------
+
+class Rising(gymnasium.Env):
+    """A task that needs memory: reward 1 when the action (0 or 1) says whether the
+    observation rose since the previous step.  A feed-forward network sees only the current
+    value (at best about 3/4 of the reward); remembering the previous one solves it."""
+
+    observation_space = spaces.Box(-1.0, 1.0, (1,), np.float64)
+    action_space = spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        self.prev, self.x = (float(v) for v in self.np_random.uniform(-1, 1, 2))
+        return np.array([self.x]), {}
+
+    def step(self, action):
+        reward = 1.0 if int(action) == int(self.x > self.prev) else 0.0
+        self.prev, self.x = self.x, float(self.np_random.uniform(-1, 1))
+        self.t += 1
+        return np.array([self.x]), reward, False, self.t >= 20, {}
+
+
+RISING = "ezspark-tests/Rising-v0"
+if RISING not in gymnasium.registry:
+    gymnasium.register(RISING, entry_point=Rising)
+
+
+def rising_config(**keys) -> TrainingConfig:
+    base = dict(gym_game_name=RISING, input_size=1, output_size=2, initial_population=100,
+                min_population=100, max_population=100, generations=12, max_number_of_games=6,
+                max_number_of_steps=20, validation_games=5, species_threshold=2.0,
+                add_connection_small_specie_rate=0.3, recurrent=True)
+    base.update(keys)
+    return TrainingConfig(**base)
+
+
+def rising_returns(champion, episodes=40) -> float:
+    """Mean return of ``champion`` over fresh episodes, played one step at a time through
+    its own act() with a reset() at every episode start."""
+    env, total = Rising(), 0.0
+    for e in range(episodes):
+        obs, _ = env.reset(seed=10_000 + e)
+        champion.reset()
+        done = False
+        while not done:
+            obs, reward, _, done, _ = env.step(champion.act(obs))
+            total += reward
+    return total / episodes
+
+
+@pytest.fixture(scope="module")
+def rising_runs(tmp_path_factory):
+    out = tmp_path_factory.mktemp("rising")
+    runs = {rec: ezspark.train(rising_config(recurrent=rec, generations=40), seed=1,
+                               out=out / str(rec), progress=False)
+            for rec in (False, True)}
+    return out, runs
+
+
+def test_a_recurrent_run_learns_a_task_that_needs_memory(rising_runs):
+    """The recurrent run's champion uses state and clearly beats the feed-forward one, and
+    the most a memoryless policy can expect (3/4 of 20 steps) on 100 fresh episodes."""
+    _, runs = rising_runs
+    ff, rec = runs[False].champion, runs[True].champion
+    assert rec.recurrent and rec.programs.recurrent and not ff.recurrent
+    ff_return, rec_return = rising_returns(ff, 100), rising_returns(rec, 100)
+    assert ff_return <= 15.5
+    assert rec_return >= 16.5 and rec_return >= ff_return + 1.5
+
+
+def test_validation_and_play_reset_the_state_at_every_episode(rising_runs):
+    """A champion's validation score (lockstep, all episodes batched), play_episodes (one
+    env, reset between episodes) and act() with reset() agree exactly: each episode starts
+    from the zero state whichever row or process plays it."""
+    from ezspark.evaluation.play import episode_returns, play_episodes
+    _, runs = rising_runs
+    champion = runs[True].champion
+    batched = episode_returns(champion, episodes=6, seed=10_000)
+    one_by_one = play_episodes(champion, episodes=6, seed=10_000)
+    two_workers = episode_returns(champion, episodes=6, seed=10_000, workers=2)
+    assert batched == one_by_one == two_workers
+    assert np.mean(batched) == rising_returns(champion, episodes=6)
+
+
+def test_recurrent_champion_act_advances_and_reset_clears():
+    genome = Genome([1, 2, 3, 4], [1, 1, 3, 3], [2, 3, 3, 2], [0.0, 1.0, 0.5, 2.0],
+                    [False, True, True, True])
+    champion = Champion(genome, 1, 1, recurrent=True)
+    first = [champion.activate([0.7])[0] for _ in range(3)]
+    assert len(set(first)) == 3                      # the self-loop's state moved
+    champion.reset()
+    assert [champion.activate(np.array([0.7]))[0] for _ in range(3)] == first
+    champion.reset()
+    batch = champion.activate(np.full((2, 1), 0.7))   # two environments at once
+    assert batch[0, 0] == batch[1, 0] == first[0]
+    assert champion.activate(np.full((2, 1), 0.7))[1, 0] == first[1]
+    feed_forward = Champion(genome, 1, 1)            # the same genes without the key
+    with pytest.raises(ValueError, match="cycle"):
+        feed_forward.activate([0.7])
+    acyclic = Champion(initial_genome(2, 2, [1.0, -1.0, 0.5, 2.0]), 2, 2, recurrent=True)
+    before = acyclic.act([0.3, -0.2])
+    acyclic.reset()
+    assert acyclic.act([0.3, -0.2]) == before == Champion(acyclic.genome, 2, 2).act([0.3, -0.2])
+
+
+def test_run_h5_and_export_record_a_recurrent_network(rising_runs, tmp_path):
+    from ezspark.store.export import champion_from_dict, champion_to_dict
+    out, runs = rising_runs
+    for rec in (False, True):
+        run = ezspark.RunFile.open(out / str(rec) / "run.h5")
+        assert run.config.recurrent is rec and run.recurrent is rec
+        loaded = ezspark.load_champion(out / str(rec))
+        assert loaded.recurrent is rec
+        doc = champion_to_dict(loaded)
+        assert doc["recurrent"] is rec
+        back = champion_from_dict(doc)
+        assert back.recurrent is rec and back.genome == loaded.genome
+        assert rising_returns(back) == rising_returns(loaded)
+    # a self-loop on a hidden node: without "recurrent": true (older files) it is refused
+    genome = Genome([1, 2, 3, 4], [1, 1, 3, 3], [2, 3, 3, 2], [0.0, 1.0, 0.5, 2.0],
+                    [False, True, True, True])
+    doc = champion_to_dict(Champion(genome, 1, 1, recurrent=True))
+    assert champion_from_dict(doc).genome == genome
+    del doc["recurrent"]
+    with pytest.raises(ValueError, match="cycle"):
+        champion_from_dict(doc)
+
+
+def test_resume_of_a_recurrent_run_is_exact(tmp_path):
+    cfg = rising_config(generations=8)
+    whole = ezspark.train(cfg, seed=5, out=tmp_path / "whole", progress=False)
+    ezspark.train(attrs.evolve(cfg, generations=4), seed=5, out=tmp_path / "cut",
+                  progress=False)
+    resumed = ezspark.train(cfg, out=tmp_path / "cut", resume=True, progress=False)
+    strip = lambda h: attrs.evolve(h, seconds=0.0)  # noqa: E731
+    assert [strip(h) for h in resumed.history] == [strip(h) for h in whole.history]
+    assert resumed.champion.genome == whole.champion.genome
+
+
+def test_a_short_recurrent_run_makes_cycles_and_self_loops():
+    """The networks a recurrent run evaluates come to hold delayed inputs, self-loops among
+    them (a delayed input whose source is its own node)."""
+    seen = set()
+
+    def fitness(nets):
+        assert isinstance(nets, Programs)
+        node = np.repeat(np.arange(nets.node_bias.shape[0]), np.diff(nets.in_off))
+        program = np.repeat(np.arange(len(nets)), nets.n_nodes)[node]
+        own_slot = nets.n_inputs + node - nets.node_off[program]
+        delayed = nets.in_delay != 0
+        seen.update({"delayed"} if delayed.any() else set())
+        seen.update({"self-loop"} if (delayed & (nets.in_src == own_slot)).any() else set())
+        return np.arange(len(nets), dtype=float)
+
+    cfg = rising_config(generations=6, add_connection_big_specie_rate=1.0,
+                        add_connection_small_specie_rate=1.0, validation_games=0)
+    result = ezspark.train(cfg, seed=0, fitness=fitness, progress=False)
+    assert seen == {"delayed", "self-loop"}
+    assert result.champion.recurrent
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_without_the_key_no_genome_of_a_run_has_a_cycle(seed):
+    cfg = rising_config(recurrent=False, generations=8, add_connection_big_specie_rate=1.0,
+                        add_connection_small_specie_rate=1.0, add_node_specie_rate=0.5,
+                        validation_games=0)
+    evo, pop = Evolution.start(cfg, np.random.default_rng(seed))
+    for k in range(cfg.generations):
+        genomes = list(pop)
+        assert all(is_acyclic(g) for g in genomes)
+        assert not any(2 <= a <= 3 for g in genomes for a in g.src.tolist())
+        fitness = np.random.default_rng(k).random(len(genomes))
+        j, _, _ = evo.observe(fitness)
+        pop, _ = evo.reproduce(genomes, fitness, k, j)

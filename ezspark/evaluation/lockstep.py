@@ -52,7 +52,10 @@ class Lockstep:
                  work: Iterator[tuple[int, int]], seed_of: SeedOf, ids, generation: int,
                  progress: Progress | None):
         n, rows = len(programs), len(envs)
-        self.programs, self.envs, self.table, self.work = programs, envs, table, work
+        # the programs with one state row per env row (recurrent networks: reset at every
+        # game's start, swapped with their row; feed-forward programs keep none)
+        self.programs = programs.with_state(rows)
+        self.envs, self.table, self.work = envs, table, work
         self.seed_of, self.ids, self.generation = seed_of, ids, generation
         self.progress = progress
         self.env_id, self.floor = settings.info.env_id, settings.minimum_reward
@@ -177,12 +180,14 @@ class Lockstep:
                     lst[dst], lst[src] = lst[src], lst[dst]
                 for arr in (self.X, self.row_genome, self.r_ret, self.r_len, self.r_cap):
                     arr[[dst, src]] = arr[[src, dst]]
+                self.programs.swap(dst, src)
         self.live = len(keep)
 
     def _begin(self, r: int, prog: int, game: int) -> None:
         """Row r starts game ``game`` of program ``prog``: reset with its seed."""
         self.r_prog[r], self.r_game[r] = prog, game
         self.r_ret[r], self.r_len[r], self.row_genome[r] = 0.0, 0, prog
+        self.programs.reset(r)          # a recurrent network starts every game from zero
         self.played[prog] = True
         genome = self.ids[prog]
         try:

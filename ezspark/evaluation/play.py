@@ -28,13 +28,14 @@ def play_episodes(champion, env_id: str | None = None, *, episodes: int = 1, see
     start = info.action_start
     if own:
         env = make_env(env_id)
-    programs = champion.programs
+    programs = champion.programs.with_state(1)   # recurrent: reset at every episode
     row = np.zeros(1, dtype=np.intp)
     x = np.zeros((1, champion.n_inputs))
     returns = []
     try:
         for e in range(episodes):
             obs, _ = env.reset(seed=seed + e)
+            programs.reset()
             total, steps = 0.0, 0
             while True:
                 flat = np.asarray(obs, dtype=np.float64).reshape(-1)

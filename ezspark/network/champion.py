@@ -21,15 +21,22 @@ class Champion:
     outputs have no +1 bias and ``act`` returns the action array (docs/algorithm.md 3.4).
     One observation goes through ``network`` (the compiled single-row path: well under a
     microsecond of overhead per call); a batch through one batched kernel call.
+
+    A ``recurrent`` champion whose network has a cycle remembers (docs/algorithm.md 3.4):
+    every ``activate``/``act`` call is one step and advances its state; a 2-D batch of n rows
+    is n environments stepped together, each with its own state (a batch of another size
+    starts from the zero state).  ``reset()`` clears the state: call it at every episode
+    start.  For a feed-forward champion ``reset()`` does nothing.
     """
 
     __slots__ = ("genome", "n_inputs", "n_outputs", "generation", "fitness", "species",
-                 "env_id", "validation", "validation_steps", "actions", "_programs",
+                 "env_id", "validation", "validation_steps", "recurrent", "_states", "actions", "_programs",
                  "_network")
 
     def __init__(self, genome: Genome, n_inputs: int, n_outputs: int, *, generation: int = -1,
                  fitness: float = float("nan"), species: int = -1, env_id: str | None = None,
-                 validation: float = float("nan"), actions: BoxActions | None = None):
+                 validation: float = float("nan"), actions: BoxActions | None = None,
+                 recurrent: bool = False):
         self.genome = genome
         self.n_inputs = int(n_inputs)
         self.n_outputs = int(n_outputs)
@@ -40,6 +47,8 @@ class Champion:
         # mean return over the run's validation episodes (docs/algorithm.md 6.5); NaN: none
         self.validation = float(validation)
         self.validation_steps = 0       # env steps the validation cost in this process
+        self.recurrent = bool(recurrent)   # the run's recurrent key (docs/algorithm.md 3.3)
+        self._states = None                # RowStates of a recurrent network, or None
         self.actions = actions
         self._programs = None
         self._network = None
@@ -49,7 +58,7 @@ class Champion:
         if self._programs is None:
             bias = {} if self.actions is None else {"output_bias": self.actions.output_bias}
             self._programs = compile_programs([self.genome], self.n_inputs, self.n_outputs,
-                                              **bias)
+                                              recurrent=self.recurrent, **bias)
         return self._programs
 
     @property
@@ -78,17 +87,30 @@ class Champion:
                              f"{self.n_inputs} inputs")
         return flat.reshape(1, -1), False
 
+    def reset(self) -> None:
+        """Clear the recurrent state (a new episode); nothing to do for a feed-forward
+        network."""
+        self._states = None
+
+    def _step(self, rows: np.ndarray) -> np.ndarray:
+        """One step of a recurrent network on n rows, each with its own state."""
+        n = rows.shape[0]
+        if self._states is None or self._states.state.shape[0] != n:
+            self._states = self.programs.with_state(n)
+        return self._states.activate_rows(np.zeros(n, dtype=np.int64), rows)
+
     def activate(self, observation) -> np.ndarray:
-        if self._is_single(observation):
+        stateful = self.programs.recurrent
+        if self._is_single(observation) and not stateful:
             return self.network.activate(observation)
         rows, batch = self._rows(observation)
-        out = self.programs.activate(rows)[0]
+        out = self._step(rows) if stateful else self.programs.activate(rows)[0]
         return out if batch else out[0]
 
     def act(self, observation):
         if self.actions is not None:
             return self.actions.of(self.activate(observation))
-        if self._is_single(observation):
+        if self._is_single(observation) and not self.programs.recurrent:
             return self.network.act(observation)
         out = self.activate(observation)
         if out.ndim == 2:

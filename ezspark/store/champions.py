@@ -21,8 +21,10 @@ class ChampionTable:
     """``index`` (INDEX_DTYPE), ``nodes`` (NODE_DTYPE), ``connections`` (CONNECTION_DTYPE);
     champion k is one index row and a slice of each of the other two."""
 
-    def __init__(self, index: np.ndarray, nodes: np.ndarray, connections: np.ndarray):
+    def __init__(self, index: np.ndarray, nodes: np.ndarray, connections: np.ndarray,
+                 recurrent: bool = False):
         self.index, self.nodes, self.connections = index, nodes, connections
+        self.recurrent = recurrent      # the run's recurrent key: its champions' networks
 
     @classmethod
     def of(cls, champions, node_start: int = 0, conn_start: int = 0) -> "ChampionTable":
@@ -117,7 +119,8 @@ class ChampionTable:
         c = self.connections[c0:c0 + int(row["conn_count"])]
         genome = Genome(c["innovation"], c["in"], c["out"], c["weight"], c["enabled"])
         return Champion(genome, int((kinds == NODE_INPUT).sum()),
-                        int((kinds == NODE_OUTPUT).sum()), generation=int(row["generation"]),
+                        int((kinds == NODE_OUTPUT).sum()), recurrent=self.recurrent,
+                        generation=int(row["generation"]),
                         fitness=float(row["fitness"]), species=int(row["species"]),
                         env_id=env_id, validation=float(row["validation"])
                         if "validation" in row.dtype.names else float("nan"), actions=actions)

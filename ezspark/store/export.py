@@ -68,6 +68,7 @@ def champion_to_dict(champion: Champion) -> dict:
                        else None),
         "n_inputs": n_in,
         "n_outputs": n_out,
+        "recurrent": champion.recurrent,
         "activation": _activation(champion.actions),
         "action": ACTION if champion.actions is None else BOX_ACTION,
         "action_space": None if champion.actions is None else json.loads(
@@ -140,15 +141,18 @@ def champion_from_dict(d: dict) -> Champion:
     nodes = _field(d, "nodes", lambda v: isinstance(v, list), "a list", default=None)
     connections = _field(d, "connections", lambda v: isinstance(v, list), "a list")
 
-    columns, innovation = _connection_columns(connections, n_in, n_out)
+    recurrent = _field(d, "recurrent", lambda v: isinstance(v, bool), "true or false",
+                       default=False)
+    columns, innovation = _connection_columns(connections, n_in, n_out, recurrent)
     if nodes is not None:
         _check_nodes(nodes, n_in, n_out, columns)
     order = np.argsort(innovation, kind="stable")
     genome = Genome(*(np.array(columns[key])[order] if connections else []
                       for key in ("innovation", "in", "out", "weight", "enabled")))
-    if not is_acyclic(genome):
-        raise ValueError("network JSON: the connections form a cycle")
-    return Champion(genome, n_in, n_out,
+    if not recurrent and not is_acyclic(genome):
+        raise ValueError("network JSON: the connections form a cycle (and recurrent is not "
+                         "true)")
+    return Champion(genome, n_in, n_out, recurrent=recurrent,
                     generation=_field(d, "generation", _is_int, "an integer", default=-1),
                     fitness=_score(d, "fitness"),
                     species=_field(d, "species", _is_int, "an integer", default=-1),
@@ -186,11 +190,12 @@ def _score(d: dict, key: str) -> float:
     return float("nan") if value is None else float(value)
 
 
-def _connection_columns(connections: list, n_in: int, n_out: int) -> tuple[dict, np.ndarray]:
+def _connection_columns(connections: list, n_in: int, n_out: int,
+                        recurrent: bool = False) -> tuple[dict, np.ndarray]:
     """The ``connections`` list as columns (innovation, in, out, weight, enabled), each
     entry checked, and the innovation numbers as an array; ValueError naming what is wrong
-    (a wrong field, an edge into an input or out of an output, a repeated innovation number
-    or node pair)."""
+    (a wrong field, an edge into an input or, unless ``recurrent``, out of an output, a
+    repeated innovation number or node pair)."""
     columns = {"innovation": [], "in": [], "out": [], "weight": [], "enabled": []}
     checks = {"innovation": (_is_id, "a positive 32-bit integer"),
               "in": (_is_id, "a positive 32-bit integer"),
@@ -204,7 +209,8 @@ def _connection_columns(connections: list, n_in: int, n_out: int) -> tuple[dict,
         for key, (check, what) in checks.items():
             columns[key].append(_field(conn, key, check, what, where))
         a, b = columns["in"][-1], columns["out"][-1]
-        if _kind(a, n_in, n_out) == "output" or _kind(b, n_in, n_out) == "input":
+        if (_kind(a, n_in, n_out) == "output" and not recurrent) \
+                or _kind(b, n_in, n_out) == "input":
             raise ValueError(f"network JSON: {where[:-1]} goes from node {a} to node {b}; "
                              f"connections start at an input or hidden node and end at an "
                              f"output or hidden node")

@@ -13,6 +13,7 @@ thousands of generations is never loaded whole.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import h5py
@@ -128,8 +129,15 @@ def read_population(f: h5py.File, path: Path, generation: int,
     rows = rows.copy()
     rows["node_offset"] -= n0
     rows["conn_offset"] -= c0
-    table = ChampionTable(rows, nodes, conns)
+    table = ChampionTable(rows, nodes, conns, recurrent=stored_recurrent(f))
     return [table.champion_at(k, env_id, actions) for k in range(rows.shape[0])]
+
+
+def stored_recurrent(f: h5py.File) -> bool:
+    """The ``recurrent`` key of the config a run.h5 stores (false when absent)."""
+    text = f["config"][()] if "config" in f else b"{}"
+    text = text.decode() if isinstance(text, bytes) else str(text)
+    return json.loads(text).get("recurrent") is True
 
 
 def resolve_save_population(every: int | None, directory: Path | None, *,

@@ -8,6 +8,7 @@ reopens the file without SWMR to record how the run ended, fail.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import h5py
@@ -106,6 +107,7 @@ class RunFile:
         self.config_json = config_json
         self.history = history                  # structured array, HISTORY_DTYPE
         self.champions = champions
+        champions.recurrent = self.recurrent
 
     @classmethod
     def open(cls, path) -> "RunFile":
@@ -115,6 +117,12 @@ class RunFile:
     @property
     def config(self):
         return TrainingConfig.from_json(self.config_json)
+
+    @property
+    def recurrent(self) -> bool:
+        """The run's ``recurrent`` key (its stored config): its champions' networks may have
+        cycles and state (docs/algorithm.md 3.4)."""
+        return json.loads(self.config_json or "{}").get("recurrent") is True
 
     @property
     def env_id(self) -> str | None:

@@ -170,6 +170,7 @@ class GenerationLoop:
     def _champion(self, k: int, j: int, best: float) -> Champion:
         cfg = self.cfg
         self.champion = Champion(self.population[j], cfg.input_size, cfg.output_size,
+                                 recurrent=cfg.recurrent,
                                  generation=k, fitness=best, env_id=self.run_info.env_id,
                                  actions=self.run_info.actions)
         return self.champion
@@ -229,7 +230,8 @@ class GenerationLoop:
         """The fitness of every genome of generation k, reported to the hooks as it comes."""
         run, pop, size = self.run_info, self.population, len(self.population)
         programs = compile_csr(pop.off, pop.src, pop.dst, pop.weight, pop.enabled,
-                               self.cfg.input_size, self.cfg.output_size, **output_bias(run))
+                               self.cfg.input_size, self.cfg.output_size, **output_bias(run),
+                               recurrent=self.cfg.recurrent)
 
         def report(done: int) -> None:
             self.hook.ezspark_genomes_evaluated(run=run, generation=k, done=done, total=size)
