@@ -421,8 +421,9 @@ class TrainingConfig:
         "int_or_null", None, ">= 1",
         "Number of species the run aims at: from species_threshold on, the threshold is "
         "multiplied after each speciation by 1 + 0.3 times the relative miss "
-        "(S - target) / target (at most 1), and distances are normalised by gene count; null "
-        "keeps EzSpark's fixed threshold.",
+        "(S - target) / target (at most 1), a generation whose count falls outside "
+        "target/2 to 3·target/2 searches its threshold again, and distances are normalised "
+        "by gene count; null keeps EzSpark's fixed threshold.",
         min=1, ext=True)
     validation_games: int = _key(
         "int", 20, ">= 0",
