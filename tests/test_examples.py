@@ -26,6 +26,8 @@ def test_examples_exist():
 def test_example_config_validates_and_runs(path, tmp_path):
     if "lunarlander" in path.name:
         pytest.importorskip("Box2D", reason="LunarLander needs the box2d extra")
+    if path.name == "hopper.json":
+        pytest.importorskip("mujoco", reason="Hopper-v5 needs the mujoco extra")
     res = CliRunner().invoke(cli, ["validate", str(path)])
     assert res.exit_code == 0, res.output
     res = CliRunner().invoke(cli, ["run", str(path), "--out", str(tmp_path / "r"),
