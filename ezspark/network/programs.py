@@ -95,6 +95,7 @@ class Programs:
                                        eq=attrs.cmp_using(eq=np.array_equal), repr=False)
     _args: tuple = attrs.field(init=False, eq=False, repr=False)
     _singles: dict = attrs.field(init=False, eq=False, repr=False)
+    _recurrent: bool = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if self.in_delay is None:
@@ -104,6 +105,7 @@ class Programs:
             self.node_off, self.node_bias, self.in_off, self.in_src, self.in_w, self.out_slot,
             self.n_inputs, self.n_outputs, self.slope))
         object.__setattr__(self, "_singles", {})
+        object.__setattr__(self, "_recurrent", bool(self.in_delay.any()))
 
     def __reduce__(self):
         # Rebuild through the constructor: arrays come back read-only and checked.
@@ -125,7 +127,7 @@ class Programs:
     @property
     def recurrent(self) -> bool:
         """Some program has a delayed input: results depend on the state of earlier steps."""
-        return bool(self.in_delay.any())
+        return self._recurrent
 
     def with_state(self, rows: int) -> "RowStates":
         """These programs with the state of ``rows`` rows (environments), all zero: what one
