@@ -134,3 +134,21 @@ def test_pendulum_trains_end_to_end():
     action = result.champion.act(np.zeros(3))
     assert action.shape == (1,) and -2.0 <= action[0] <= 2.0
     assert all(np.isfinite(h.best_fitness) and h.best_fitness < 0 for h in result.history)
+
+
+def test_inspect_names_the_continuous_actions_and_recurrence(tmp_path):
+    from click.testing import CliRunner
+
+    from ezspark.cli import cli
+    ezspark.train(box_config(generations=2, recurrent=True), out=tmp_path / "r", seed=0)
+    exported = CliRunner().invoke(cli, ["export", str(tmp_path / "r"), "-o",
+                                        str(tmp_path / "c.json")])
+    assert exported.exit_code == 0, exported.output
+    shown = CliRunner().invoke(cli, ["inspect", str(tmp_path / "c.json"), "--json"])
+    data = json.loads(shown.stdout)
+    assert (data["recurrent"], data["actions"]) == (True, "2 continuous actions in [-1, 1], "
+                                                          "[0, 3]")
+    text = CliRunner().invoke(cli, ["inspect", str(tmp_path / "c.json")]).stdout
+    assert "2 inputs, 2 outputs (2 continuous actions in [-1, 1], [0, 3])" in text
+    assert any(line.startswith("network:") and line.endswith(", recurrent")
+               for line in text.splitlines()), text

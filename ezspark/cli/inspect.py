@@ -217,7 +217,9 @@ def show_champion_json(path, as_json: bool) -> None:
                "n_inputs": champion.n_inputs, "n_outputs": champion.n_outputs,
                "nodes": champion.num_nodes, "hidden_nodes": len(champion.hidden_nodes),
                "connections": champion.num_connections,
-               "disabled_connections": int((~champion.genome.enabled).sum())}
+               "disabled_connections": int((~champion.genome.enabled).sum()),
+               "recurrent": champion.recurrent,
+               "actions": None if champion.actions is None else str(champion.actions)}
     if as_json:
         click.echo(json.dumps(summary))
         return
@@ -228,7 +230,9 @@ def show_champion_json(path, as_json: bool) -> None:
                f"   validation "
                f"{'-' if summary['validation'] is None else format(summary['validation'], '.6g')}"
                f"   species {summary['species']}")
-    click.echo(f"sizes:        {summary['n_inputs']} inputs, {summary['n_outputs']} outputs")
+    click.echo(f"sizes:        {summary['n_inputs']} inputs, {summary['n_outputs']} outputs"
+               + (f" ({summary['actions']})" if summary["actions"] else ""))
     click.echo(f"network:      {summary['nodes']} nodes ({summary['hidden_nodes']} hidden), "
                f"{summary['connections']} connections "
-               f"(+{summary['disabled_connections']} disabled)")
+               f"(+{summary['disabled_connections']} disabled)"
+               + (", recurrent" if summary["recurrent"] else ""))
