@@ -37,6 +37,20 @@ class EzsparkSpec:
         """
 
     @hookspec
+    def ezspark_register_batched_envs(self, register):
+        """Add batched versions of environments (docs/plugins.md, "Batched environments").
+
+        Called once, when the plugin manager is built, after every ``ezspark_register_envs``.
+        ``register(env_id, factory)``: ``factory(rows)`` (a class, a callable or a
+        ``"module:attr"`` string) returns an ``ezspark.batched.BatchedEnv`` of ``rows`` rows
+        that plays exactly what ``gymnasium.make(env_id)`` plays: the same observations,
+        rewards and ends from the same reset seeds and actions, bit for bit.  Evaluation then
+        steps every live game of ``env_id`` with one call (unless EZSPARK_NO_BATCHED_ENVS=1).
+        ``env_id`` may be gymnasium's or another plugin's; a second registration for an id
+        (a different factory) is skipped with a warning naming both plugins.
+        """
+
+    @hookspec
     def ezspark_register_commands(self, cli):
         """Add click commands: ``cli`` is the ``ezspark`` click group; call
         ``cli.add_command(...)``.  Called once when the command line starts."""

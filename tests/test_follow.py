@@ -28,7 +28,8 @@ def kill_all(*procs):
             proc.wait()
 
 def cli_env():
-    return dict(os.environ, EZSPARK_DISABLE_PLUGIN_AUTOLOAD="1")
+    # gymnasium's CartPole, not the batched one: the runs must last while they are followed
+    return dict(os.environ, EZSPARK_DISABLE_PLUGIN_AUTOLOAD="1", EZSPARK_NO_BATCHED_ENVS="1")
 
 
 def cartpole(tmp_path, generations):

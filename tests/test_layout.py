@@ -24,7 +24,7 @@ LAYERS = (
     ("_core",),
     ("config",),
     # the plugin machinery sits low: making an environment asks plugins to register theirs
-    ("hookspecs", "plugins.manager", "envs", "poles", "network.actions"),
+    ("hookspecs", "plugins.manager", "envs", "poles", "network.actions", "batched"),
     ("engine",),
     ("network",),
     ("evaluation",),

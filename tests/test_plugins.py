@@ -9,6 +9,7 @@ import textwrap
 import warnings
 from pathlib import Path
 
+import attrs
 import gymnasium
 import numpy as np
 import pytest
@@ -221,6 +222,47 @@ def test_hook_ezspark_register_envs():
         assert r.generations == 2
     finally:
         gymnasium.registry.pop("ezspark_tests_plugin/SeedLog-v7", None)
+
+
+def test_hook_ezspark_register_batched_envs(monkeypatch):
+    """A plugin registers an environment and a batched version next to it (here a copy of
+    CartPole-v1 and ezspark's own batched CartPole, named by a string): the evaluator plays
+    on it, with the same history as with batched environments switched off."""
+    from ezspark.batched import compare, factory_for
+    from ezspark.batched.classic import CartPole
+    from ezspark.plugins import manager
+
+    env_id = "ezspark_tests_plugin/Cart-v3"
+
+    class BatchedPlugin:
+        @hookimpl
+        def ezspark_register_envs(self, register):
+            register(env_id, "gymnasium.envs.classic_control.cartpole:CartPoleEnv",
+                     max_episode_steps=500)
+
+        @hookimpl
+        def ezspark_register_batched_envs(self, register):
+            register(env_id, "ezspark.batched.classic:CartPole")
+
+    manager.get_plugin_manager()
+    monkeypatch.setattr(manager, "_BATCHED", dict(manager._BATCHED))
+    pm = make_plugin_manager(autoload=False, register_envs=False)
+    pm.register(BatchedPlugin(), name="batchedplugin")
+    manager._register_envs(pm)
+    manager._register_batched(pm)
+    try:
+        assert factory_for(env_id) is CartPole
+        assert compare(env_id, episodes=6) > 6
+        cfg = ezspark.TrainingConfig(gym_game_name=env_id, input_size=4, output_size=2,
+                                     generations=3, initial_population=12)
+        histories = []
+        for switch in ("0", "1"):
+            monkeypatch.setenv("EZSPARK_NO_BATCHED_ENVS", switch)
+            histories.append(ezspark.train(cfg, seed=1, plugins=pm).history)
+        assert [attrs.evolve(h, seconds=0.0) for h in histories[0]] == \
+            [attrs.evolve(h, seconds=0.0) for h in histories[1]]
+    finally:
+        gymnasium.registry.pop(env_id, None)
 
 
 def test_hook_ezspark_register_commands(monkeypatch):

@@ -20,9 +20,11 @@ import warnings
 from types import SimpleNamespace
 
 __all__ = ["COMPILED", "IMPORT_ERROR", "KernelWarning", "load", "activate_rows", "activate_all",
-           "activate_state", "distance_pairs", "speciate", "reproduce", "crossover", "step_rows"]
+           "activate_state", "distance_pairs", "speciate", "reproduce", "crossover", "step_rows",
+           "tally_rows", "cartpole_step", "acrobot_step", "mountaincar_step", "pendulum_step",
+           "poles_step"]
 
-_MODULES = ("_activate", "_distance", "_reproduce", "_step")
+_MODULES = ("_activate", "_distance", "_reproduce", "_step", "_classic", "_poles")
 
 
 def load(pure: bool) -> SimpleNamespace:
@@ -69,3 +71,9 @@ speciate = _kernels.speciate
 reproduce = _kernels.reproduce
 crossover = _kernels.crossover
 step_rows = _kernels.step_rows
+tally_rows = _kernels.tally_rows
+cartpole_step = _kernels.cartpole_step
+acrobot_step = _kernels.acrobot_step
+mountaincar_step = _kernels.mountaincar_step
+pendulum_step = _kernels.pendulum_step
+poles_step = _kernels.poles_step

@@ -12,4 +12,13 @@
 # Bookkeeping for errors: state[0] = the row being stepped, state[3] = 0 while calling
 # steps[r] or unpacking its result, 1 while calling put.  An exception from either
 # propagates unchanged (rows before r are fully done).  Returns the number of finished rows.
-# _step_py.py is the pure-Python twin with the same signature.
+#
+# tally_rows(n, reward, terminated, X, ret, length, cap, floor, finished, state, low) is the
+# same bookkeeping for rows 0 ... n-1 that a batched environment has stepped with one call
+# (ezspark.evaluation.batched): reward float64[>= n], terminated uint8[>= n] (a bool array's
+# uint8 view) and the observations already in X.  Row r adds reward[r] to ret[r] (below floor:
+# state[1] += 1, low[0] = min(low[0], reward[r])), increments length[r], and is appended to
+# finished when terminated[r] or length[r] >= cap[r]; otherwise, if X[r] holds a NaN or
+# infinity and state[2] < 0, state[2] = r.  state[0] and state[3] are not used.  Returns the
+# number of finished rows.
+# _step_py.py is the pure-Python twin with the same signatures.

@@ -2,17 +2,18 @@
 
 The evaluator's per-step glue in C: one Python call per row (the environment's own
 ``step``), everything else (reward sums, step counts, the end-of-game test, copying the
-observation into the batch matrix, the finiteness check) on C values.
+observation into the batch matrix, the finiteness check) on C values.  ``tally_rows`` is the
+same bookkeeping for rows that a batched environment stepped with one call.
 ``_step_py.py`` is the pure-Python twin with the same signature.
 """
 cimport numpy as cnp
 from libc.math cimport isfinite
 
-from ezspark._core._typedefs cimport float64_t, int64_t, intp_t
+from ezspark._core._typedefs cimport float64_t, int64_t, intp_t, uint8_t
 
 cnp.import_array()
 
-__all__ = ["step_rows"]
+__all__ = ["step_rows", "tally_rows"]
 
 
 cdef inline bint _copy_obs(object obs, float64_t* dst, intp_t n_in):
@@ -91,4 +92,36 @@ def step_rows(intp_t n, list steps, const int64_t[::1] actions, tuple table,
             put(r, obs)
         if state[2] < 0 and not _all_finite(&X[r, 0], n_in):
             state[2] = r
+    return k
+
+
+def tally_rows(intp_t n, const float64_t[::1] reward, const uint8_t[::1] terminated,
+               const float64_t[:, ::1] X, float64_t[::1] ret, int64_t[::1] length,
+               const int64_t[::1] cap, float64_t floor, int64_t[::1] finished,
+               int64_t[::1] state, float64_t[::1] low):
+    """step_rows' bookkeeping for rows 0 ... n-1 that a batched environment has stepped
+    (rewards and terminated flags given, observations already in X); returns how many
+    finished (their rows are in finished[:k])."""
+    cdef intp_t r, k = 0, n_in = X.shape[1]
+    cdef float64_t value
+    if n < 0 or n > reward.shape[0] or n > terminated.shape[0] or n > X.shape[0] \
+            or n > ret.shape[0] or n > length.shape[0] or n > cap.shape[0] \
+            or n > finished.shape[0]:
+        raise ValueError(f"n = {n} exceeds the length of a row array")
+    if state.shape[0] < 4 or low.shape[0] < 1:
+        raise ValueError("state needs 4 entries and low 1")
+    with nogil:
+        for r in range(n):
+            value = reward[r]
+            if value < floor:
+                state[1] += 1
+                if value < low[0]:
+                    low[0] = value
+            ret[r] += value
+            length[r] += 1
+            if terminated[r] or length[r] >= cap[r]:
+                finished[k] = r
+                k += 1
+            elif state[2] < 0 and not _all_finite(&X[r, 0], n_in):
+                state[2] = r
     return k

@@ -4,6 +4,9 @@
 over ``sub_games`` copies (game g on copy g mod sub_games, in increasing g); every live
 (genome, copy) pair holds one environment instance, and all live rows are activated with
 one kernel call per step (the loop is :class:`~ezspark.evaluation.lockstep.Lockstep`).
+When a batched version of the environment is registered (``ezspark.batched``; not with
+``EZSPARK_NO_BATCHED_ENVS=1`` or ``batched=False``), the rows are the rows of one batched
+environment instead, stepped with one call (:class:`~ezspark.evaluation.batched.BatchedLoop`).
 Returns are summed in step order and games in game order, so fitness depends only on
 (genome, configuration, seed, k, i), never on how many rows are live at once, on
 ``sub_games`` (docs/algorithm.md 6.3) or on the process that played them.
@@ -14,6 +17,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from ezspark.batched import factory_for
+from ezspark.evaluation.batched import BatchedLoop, check_batched
 from ezspark.evaluation.contract import EvalResult, EvaluationError, Evaluator, Progress
 from ezspark.evaluation.envs import EnvInfo, FastEnv, episode_seed
 from ezspark.evaluation.lockstep import Lockstep, SeedOf, jobs
@@ -41,14 +46,17 @@ class EnvEvaluator(Evaluator):
     """
 
     def __init__(self, info: EnvInfo, *, games: int, max_steps: int, sub_games: int,
-                 minimum_reward: float, max_rows: int = 512):
+                 minimum_reward: float, max_rows: int = 512, batched: bool = True):
         self.info = info
         self.games = int(games)
         self.max_steps = int(max_steps)
         self.sub_games = int(sub_games)
         self.minimum_reward = float(minimum_reward)
         self.max_rows = int(max_rows)
+        # False: always the lockstep loop, even where a batched version is registered
+        self.batched = bool(batched)
         self._pool: list[FastEnv] = []
+        self._batched_env = None
 
     @classmethod
     def from_config(cls, cfg, info: EnvInfo, **kwargs) -> "EnvEvaluator":
@@ -59,6 +67,9 @@ class EnvEvaluator(Evaluator):
         for env in self._pool:
             env.close()
         self._pool.clear()
+        if self._batched_env is not None:
+            self._batched_env.close()
+            self._batched_env = None
 
     def evaluate(self, programs, seed: int, generation: int, progress: Progress | None = None,
                  *, genome_ids: Sequence[int] | None = None) -> EvalResult:
@@ -107,10 +118,32 @@ class EnvEvaluator(Evaluator):
         if rows == 0:
             return EvalResult(np.full(n, np.nan) if pull else np.zeros(n),
                               np.zeros(n, dtype=np.int64))
-        envs = self._envs(rows)
-        loop = Lockstep(self, programs, envs, self._action_table(envs),
-                        jobs(n, n_copies, pull), seed_of, ids, generation, progress)
+        work = jobs(n, n_copies, pull)
+        batched = self._batched(rows)
+        if batched is not None:
+            loop = BatchedLoop(self, programs, batched, rows, work, seed_of, ids, generation,
+                               progress)
+        else:
+            envs = self._envs(rows)
+            loop = Lockstep(self, programs, envs, self._action_table(envs), work, seed_of,
+                            ids, generation, progress)
         return loop.run(pulled=pull is not None)
+
+    def _batched(self, rows: int):
+        """A batched environment of at least ``rows`` rows, or None: none is registered for
+        the id, or batched environments are switched off."""
+        factory = factory_for(self.info.env_id) if self.batched else None
+        if factory is None:
+            return None
+        env = self._batched_env
+        if env is None or env.rows < rows:
+            if env is not None:
+                env.close()
+            self._batched_env = None
+            env = factory(rows)
+            check_batched(env, self.info)
+            self._batched_env = env
+        return env
 
     def _envs(self, n: int) -> list[FastEnv]:
         while len(self._pool) < n:

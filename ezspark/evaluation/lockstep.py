@@ -51,16 +51,30 @@ class Lockstep:
     def __init__(self, settings, programs, envs: list, table: tuple,
                  work: Iterator[tuple[int, int]], seed_of: SeedOf, ids, generation: int,
                  progress: Progress | None):
-        n, rows = len(programs), len(envs)
+        self._setup(settings, programs, len(envs), work, seed_of, ids, generation, progress)
+        self.envs, self.table = envs, table
+        self.step_rows = _core.step_rows
+        cap = settings.max_steps
+        self.r_cap = np.array([min(cap, env.time_limit) if env.time_limit else cap
+                               for env in envs], dtype=np.int64)
+        self.steps = [env.step for env in envs]
+        # a Box action space (table is its BoxActions): each row's action is the row's own
+        # entry of a table made anew every step from the outputs (docs/algorithm.md 3.4)
+        self.box = table if isinstance(table, BoxActions) else None
+        self.own_row = np.arange(len(envs), dtype=np.int64)
+
+    def _setup(self, settings, programs, rows: int, work: Iterator[tuple[int, int]],
+               seed_of: SeedOf, ids, generation: int, progress: Progress | None) -> None:
+        """The state of the rows and of the programs' games, whatever steps the rows."""
+        n = len(programs)
+        self.rows = rows
         # the programs with one state row per env row (recurrent networks: reset at every
         # game's start, swapped with their row; feed-forward programs keep none)
         self.programs = programs.with_state(rows)
-        self.envs, self.table, self.work = envs, table, work
-        self.seed_of, self.ids, self.generation = seed_of, ids, generation
-        self.progress = progress
+        self.work, self.seed_of, self.ids = work, seed_of, ids
+        self.generation, self.progress = generation, progress
         self.env_id, self.floor = settings.info.env_id, settings.minimum_reward
         self.games, self.copies = settings.games, settings.sub_games
-        self.step_rows = _core.step_rows
         # per program: the return of every game, steps, and copies still playing
         self.returns = np.zeros((n, self.games))
         self.steps_of = np.zeros(n, dtype=np.int64)
@@ -73,20 +87,12 @@ class Lockstep:
         self.act = np.zeros(rows, dtype=np.int64)
         self.r_ret = np.zeros(rows)                      # return of the current game so far
         self.r_len = np.zeros(rows, dtype=np.int64)      # steps of the current game so far
-        cap = settings.max_steps
-        self.r_cap = np.array([min(cap, env.time_limit) if env.time_limit else cap
-                               for env in envs], dtype=np.int64)
         self.finished = np.zeros(rows, dtype=np.int64)
         self.state = np.array([0, 0, -1, 0], dtype=np.int64)  # row, violations, bad obs row, phase
         self.low = np.array([math.inf])
         self.r_prog = [0] * rows                          # program index (-1: row idle)
         self.r_game = [0] * rows                          # current game g
-        self.steps = [env.step for env in envs]
         self.live = 0
-        # a Box action space (table is its BoxActions): each row's action is the row's own
-        # entry of a table made anew every step from the outputs (docs/algorithm.md 3.4)
-        self.box = table if isinstance(table, BoxActions) else None
-        self.own_row = np.arange(rows, dtype=np.int64)
         self.out = np.zeros((rows, settings.info.output_size))
 
     def run(self, pulled: bool) -> EvalResult:
@@ -107,7 +113,7 @@ class Lockstep:
 
     def _fill(self) -> None:
         """Gives every row its first job, while there are jobs."""
-        while self.live < len(self.envs):
+        while self.live < self.rows:
             job = next(self.work, None)
             if job is None:
                 break
@@ -176,12 +182,22 @@ class Lockstep:
         keep = [r for r in range(self.live) if self.r_prog[r] >= 0]
         for dst, src in enumerate(keep):
             if dst != src:
-                for lst in (self.r_prog, self.r_game, self.envs, self.steps):
-                    lst[dst], lst[src] = lst[src], lst[dst]
-                for arr in (self.X, self.row_genome, self.r_ret, self.r_len, self.r_cap):
-                    arr[[dst, src]] = arr[[src, dst]]
-                self.programs.swap(dst, src)
+                self._swap_rows(dst, src)
         self.live = len(keep)
+
+    def _swap_rows(self, a: int, b: int) -> None:
+        """Rows a and b exchange everything: game, sums, network state, environment."""
+        for lst in (self.r_prog, self.r_game):
+            lst[a], lst[b] = lst[b], lst[a]
+        for arr in (self.X, self.row_genome, self.r_ret, self.r_len, self.r_cap):
+            arr[[a, b]] = arr[[b, a]]
+        self.programs.swap(a, b)
+        self._swap_envs(a, b)
+
+    def _swap_envs(self, a: int, b: int) -> None:
+        """Rows a and b exchange their environments."""
+        for lst in (self.envs, self.steps):
+            lst[a], lst[b] = lst[b], lst[a]
 
     def _begin(self, r: int, prog: int, game: int) -> None:
         """Row r starts game ``game`` of program ``prog``: reset with its seed."""
@@ -189,9 +205,13 @@ class Lockstep:
         self.r_ret[r], self.r_len[r], self.row_genome[r] = 0.0, 0, prog
         self.programs.reset(r)          # a recurrent network starts every game from zero
         self.played[prog] = True
-        genome = self.ids[prog]
+        self._reset(r, self.seed_of(prog, game))
+
+    def _reset(self, r: int, seed: int) -> None:
+        """Row r's environment starts a game from ``seed``; its observation goes into X[r]."""
+        genome, game = self.ids[self.r_prog[r]], self.r_game[r]
         try:
-            obs, _ = self.envs[r].reset(seed=self.seed_of(prog, game))
+            obs, _ = self.envs[r].reset(seed=seed)
         except Exception as exc:
             raise self._failure("reset", exc, genome, game) from exc
         self._put(r, obs, genome, game)

@@ -23,7 +23,7 @@ from ezspark import hookspecs
 from ezspark._version import __version__
 
 __all__ = ["get_plugin_manager", "make_plugin_manager", "DEFAULT_PLUGINS", "PluginWarning",
-           "plugin_envs", "plugin_info"]
+           "plugin_envs", "plugin_info", "batched_entry"]
 
 #: Built-in plugins, registered in every manager under their module names.
 DEFAULT_PLUGINS: tuple[str, ...] = (
@@ -31,11 +31,16 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "ezspark.plugins.summary",
     "ezspark.plugins.hdf5_store",
     "ezspark.plugins.poles",
+    "ezspark.plugins.batched",
 )
 
 ENTRY_POINT_GROUP = "ezspark"
 
 _manager: pluggy.PluginManager | None = None
+
+#: Batched environments registered in this process (by any manager, as gymnasium's registry
+#: holds their environments): env id -> (plugin name, factory).
+_BATCHED: dict[str, tuple[str, object]] = {}
 
 
 class PluginWarning(UserWarning):
@@ -135,6 +140,30 @@ def _register_envs(pm: pluggy.PluginManager) -> None:
         impl.function(register)
 
 
+def _register_batched(pm: pluggy.PluginManager) -> None:
+    """Call every ``ezspark_register_batched_envs`` with a ``register`` bound to its plugin."""
+    for impl in reversed(pm.hook.ezspark_register_batched_envs.get_hookimpls()):
+        name = impl.plugin_name
+
+        def register(env_id, factory, _name=name):
+            known = _BATCHED.get(env_id)
+            if known is not None and known[1] != factory:
+                warnings.warn(f"plugin {_name!r} registers a batched version of {env_id!r}, "
+                              f"which plugin {known[0]!r} already registered; the second "
+                              "registration is skipped", PluginWarning, stacklevel=2)
+                return
+            _BATCHED[env_id] = (_name, factory)
+
+        impl.function(register)
+
+
+def batched_entry(env_id: str) -> tuple[str, object] | None:
+    """(plugin name, factory) of the batched version registered for ``env_id`` in this
+    process, or None (the process-wide manager is built first)."""
+    get_plugin_manager()
+    return _BATCHED.get(env_id)
+
+
 def _same_env(spec, entry_point, kwargs: dict) -> bool:
     """Whether the registered ``spec`` is what ``register(id, entry_point, **kwargs)`` asks
     for: a plugin's registration repeated by a second plugin manager of the same process."""
@@ -147,7 +176,8 @@ def make_plugin_manager(*, autoload: bool | None = None,
                         register_envs: bool = True) -> pluggy.PluginManager:
     """A new manager with the hookspecs, the built-in plugins and (unless ``autoload`` is
     False or EZSPARK_DISABLE_PLUGIN_AUTOLOAD=1) the installed entry-point plugins, whose
-    environments are then registered with gymnasium.  Plugin names listed in
+    environments are then registered with gymnasium (and their batched versions with
+    ezspark).  Plugin names listed in
     EZSPARK_BLOCK_PLUGINS (comma-separated) are blocked."""
     pm = pluggy.PluginManager("ezspark")
     pm._ezspark = _Registry()
@@ -164,6 +194,7 @@ def make_plugin_manager(*, autoload: bool | None = None,
     pm.check_pending()
     if register_envs:
         _register_envs(pm)
+        _register_batched(pm)
     if os.environ.get("EZSPARK_TRACE_PLUGINS") == "1":
         pm.trace.root.setwriter(print)
         pm.enable_tracing()

@@ -12,10 +12,14 @@ steps, the episode length of the papers' evolution runs:
 - ``ezspark/DoublePoleNoVelDamping-v0``: the same, rewarded so that the return is the
   damping fitness of Gruau, Whitley and Pyeatt (1996).
 
-The first four pay 1 per step balanced.  Block the plugin name ``ezspark.plugins.poles`` to
-leave them unregistered.
+The first four pay 1 per step balanced.  Each id also gets its batched version
+(``ezspark.batched.poles``: every live episode stepped by one compiled kernel call, the same
+episodes bit for bit).  Block the plugin name ``ezspark.plugins.poles`` to leave them
+unregistered.
 """
 from __future__ import annotations
+
+import gymnasium
 
 from ezspark import hookimpl
 
@@ -41,3 +45,16 @@ def ezspark_register_envs(register):
         steps = kwargs.get("fitness", "steps") == "steps"
         register(env_id, ENTRY_POINT, max_episode_steps=MAX_EPISODE_STEPS, kwargs=dict(kwargs),
                  reward_threshold=float(MAX_EPISODE_STEPS) if steps else None)
+
+
+#: id -> its batched version.
+BATCHED = {env_id: "ezspark.batched.poles:" + env_id.split("/")[1].split("-")[0]
+           for env_id in ENVS}
+
+
+@hookimpl
+def ezspark_register_batched_envs(register):
+    for env_id, factory in BATCHED.items():
+        spec = gymnasium.registry.get(env_id)
+        if spec is not None and spec.entry_point == ENTRY_POINT and spec.kwargs == ENVS[env_id]:
+            register(env_id, factory)
