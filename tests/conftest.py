@@ -2,9 +2,15 @@
 from __future__ import annotations
 
 import os
+import signal
 
 # Tests build their own plugin managers; installed plugins must not leak into them.
 os.environ["EZSPARK_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+# A shell starts a background job (`pytest &`) with Ctrl-C ignored, and the commands the
+# tests start inherit that, so ezspark rightly keeps ignoring it there; the interrupt tests
+# need it delivered as on a terminal.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 import pytest  # noqa: E402
 
