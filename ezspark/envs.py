@@ -16,6 +16,7 @@ not, why ("continuous actions", "needs pip install gymnasium[mujoco]", ...).  Tr
 """
 from __future__ import annotations
 
+import contextlib
 import difflib
 import re
 import time
@@ -116,7 +117,7 @@ def env_support(env_id: str) -> EnvSupport:
     register_builtin_envs()
     get_plugin_manager()  # plugin environments are registered when the manager is built
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _mujoco_warnings_silenced():
             warnings.simplefilter("ignore")
             env = gymnasium.make(env_id)
     except Exception as exc:  # gymnasium and plugins raise many types: each is a reason
@@ -133,6 +134,24 @@ def env_support(env_id: str) -> EnvSupport:
         actions=_action_count(act_space), continuous=isinstance(act_space, spaces.Box),
         max_episode_steps=spec.max_episode_steps if spec else None,
         reward_threshold=spec.reward_threshold if spec else None)
+
+
+@contextlib.contextmanager
+def _mujoco_warnings_silenced():
+    """MuJoCo writes its model warnings (a deprecated attribute of HalfCheetah's model, ...)
+    to MUJOCO_LOG.TXT in the working directory; listing environments must leave no file
+    behind, so while one is made its warnings go nowhere (only when mujoco is installed)."""
+    try:
+        import mujoco
+    except ImportError:
+        yield
+        return
+    before = mujoco.get_mju_user_warning()
+    mujoco.set_mju_user_warning(lambda message: None)
+    try:
+        yield
+    finally:
+        mujoco.set_mju_user_warning(before)
 
 
 def _action_count(space) -> int | None:
