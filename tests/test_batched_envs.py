@@ -218,3 +218,60 @@ def test_tally_rows_kernel_and_twin_agree():
 def test_tally_rows_refuses_n_beyond_an_array(kernels):
     with pytest.raises(ValueError, match="exceeds"):
         tally(kernels, 3, np.zeros(2), np.zeros(2, dtype=bool), np.zeros((2, 1)))
+
+
+# --- resets: numpy's SeedSequence -> PCG64 -> uniform in one kernel call (_core.seeded_uniform)
+
+#: seeds of one and two 32-bit words, their edges, and episode seeds of the size runs use
+RESET_SEEDS = [0, 1, 7, 2**31, 2**32 - 1, 2**32, 2**32 + 1, 2**40 + 3, 2**62, 2**63 - 1] + [
+    int(s) for s in np.random.default_rng(11).integers(0, 2**63 - 1, 150)] + [
+    int(s) for s in np.random.default_rng(12).integers(0, 2**32, 50)]
+
+
+def test_seeded_uniform_draws_what_numpys_generator_draws(kernels):
+    from gymnasium.utils.seeding import np_random
+
+    seeds = np.array(RESET_SEEDS, dtype=np.int64)
+    rows = np.random.default_rng(3).permutation(len(seeds) + 5)[:len(seeds)].astype(np.int64)
+    for low, high in (([-0.05] * 4, [0.05] * 4), ([-np.pi, -1.0], [np.pi, 1.0]),
+                      ([-0.6], [-0.4])):
+        out = np.full((len(seeds) + 5, 5), 7.0)
+        kernels.seeded_uniform(rows, seeds, np.array(low), np.array(high), out)
+        want = np.array([np_random(s)[0].uniform(low=np.array(low), high=np.array(high))
+                         for s in RESET_SEEDS])
+        assert np.array_equal(out[rows, :len(low)].view(np.uint64), want.view(np.uint64))
+        untouched = np.ones(out.shape, dtype=bool)
+        untouched[rows, :len(low)] = False
+        assert (out[untouched] == 7.0).all()
+
+
+def test_seeded_uniform_refuses_bad_seeds_and_rows(kernels):
+    out = np.zeros((3, 4))
+    low, high = np.zeros(4), np.ones(4)
+    for rows, seeds in (([0], [-1]), ([3], [0]), ([-1], [0]), ([0, 1], [0])):
+        with pytest.raises(ValueError):
+            kernels.seeded_uniform(np.array(rows, dtype=np.int64),
+                                   np.array(seeds, dtype=np.int64), low, high, out)
+    with pytest.raises(ValueError):
+        kernels.seeded_uniform(np.array([0], dtype=np.int64), np.array([0], dtype=np.int64),
+                               np.zeros(5), np.ones(5), out)
+    assert (out == 0).all()
+
+
+@pytest.mark.parametrize("env_id", list(CASES))
+def test_resets_from_run_sized_seeds_are_gymnasiums(kernels, env_id):
+    """Episode seeds are up to 2**63-1 (two 32-bit words of entropy); ``compare``'s are small:
+    every row's first observation is gymnasium's for such seeds too, reset many at once."""
+    import gymnasium
+
+    cls = CASES[env_id][0]
+    env, batched = gymnasium.make(env_id), cls(len(RESET_SEEDS) + 2, kernels=kernels)
+    rows = np.arange(len(RESET_SEEDS), dtype=np.int64)[::-1] + 2
+    obs = np.full((batched.rows, int(np.prod(batched.observation_space.shape))), 9.0)
+    batched.reset(rows, RESET_SEEDS, obs)
+    want = np.array([env.reset(seed=s)[0] for s in RESET_SEEDS], dtype=np.float64)
+    assert np.array_equal(obs[rows].view(np.uint64), want.view(np.uint64))
+    assert (obs[:2] == 9.0).all()
+    with pytest.raises(ValueError):
+        batched.reset(np.array([0], dtype=np.int64), [2**63], obs)
+    env.close()

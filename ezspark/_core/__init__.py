@@ -22,7 +22,7 @@ from types import SimpleNamespace
 __all__ = ["COMPILED", "IMPORT_ERROR", "KernelWarning", "load", "activate_rows", "activate_all",
            "activate_state", "distance_pairs", "speciate", "reproduce", "crossover", "step_rows",
            "tally_rows", "cartpole_step", "acrobot_step", "mountaincar_step", "pendulum_step",
-           "poles_step"]
+           "poles_step", "seeded_uniform"]
 
 _MODULES = ("_activate", "_distance", "_reproduce", "_step", "_classic", "_poles")
 
@@ -76,4 +76,5 @@ cartpole_step = _kernels.cartpole_step
 acrobot_step = _kernels.acrobot_step
 mountaincar_step = _kernels.mountaincar_step
 pendulum_step = _kernels.pendulum_step
+seeded_uniform = _kernels.seeded_uniform
 poles_step = _kernels.poles_step

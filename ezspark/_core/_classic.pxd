@@ -30,3 +30,12 @@
 # Errors (ValueError, before any row changes): n < 0 or n beyond a row array, a state or obs
 # with the wrong number of columns, a discrete action outside the action space.
 # _classic_py.py is the numpy twin with the same signatures and bits.
+#
+# seeded_uniform(rows, seeds, low, high, out): the resets' first states.  out[rows[j], :k]
+# (k = len(low); float64[R, >= k]) = np.random.Generator(PCG64(SeedSequence(seeds[j])))
+# .uniform(low, high), i.e. gymnasium's np_random(seed).uniform(low, high): low[i] +
+# (high[i] - low[i]) * random(), drawn in order.  numpy's SeedSequence (pool of 4 words,
+# entropy = the seed's 32-bit words), PCG64 (XSL RR 128/64, seeded from 4 generated uint64)
+# and random() ((next64 >> 11) * 2**-53) are reproduced in ez_classic.h; the twin calls
+# numpy's own.  rows int64, seeds int64 in 0 ... 2**63-1 (ValueError otherwise, before any
+# row changes, as for a row outside out or arrays of different lengths).

@@ -9,6 +9,7 @@ signatures.
 import math
 
 from ezspark._core._typedefs cimport float64_t, int64_t, intp_t, uint8_t
+from libc.stdint cimport uint64_t
 
 cdef extern from "ez_classic.h" nogil:
     double ez_sin(double x)
@@ -18,8 +19,11 @@ cdef extern from "ez_classic.h" nogil:
     double ez_remainder(double a, double b)
     double ez_float32(double x)
     float ez_mul_f32(float a, float b)
+    void ez_seeded_uniform(uint64_t seed, int k, const double* low, const double* high,
+                           double* out)
 
-__all__ = ["cartpole_step", "acrobot_step", "mountaincar_step", "pendulum_step"]
+__all__ = ["cartpole_step", "acrobot_step", "mountaincar_step", "pendulum_step",
+           "seeded_uniform"]
 
 # CartPole-v1 (gymnasium.envs.classic_control.cartpole.CartPoleEnv)
 cdef double CP_GRAVITY = 9.8
@@ -254,3 +258,26 @@ def pendulum_step(intp_t n, float64_t[:, ::1] state, const float[::1] actions,
             obs[r, 2] = ez_float32(newthdot)
             terminated[r] = 0
             reward[r] = -costs
+
+
+def seeded_uniform(const int64_t[::1] rows, const int64_t[::1] seeds,
+                   const float64_t[::1] low, const float64_t[::1] high, float64_t[:, ::1] out):
+    """out[rows[j], :k] = np_random(seeds[j]).uniform(low, high) (k = len(low)): the first k
+    draws of np.random.Generator(PCG64(SeedSequence(seeds[j]))), as gymnasium's resets draw
+    them (gymnasium.utils.seeding.np_random), bit for bit.  Seeds are 0 ... 2**63-1."""
+    cdef intp_t j, m = rows.shape[0], k = low.shape[0]
+    if seeds.shape[0] != m or high.shape[0] != k:
+        raise ValueError(f"rows and seeds, low and high need the same lengths (got {m} and "
+                         f"{seeds.shape[0]}, {k} and {high.shape[0]})")
+    if k > out.shape[1]:
+        raise ValueError(f"out has {out.shape[1]} columns, fewer than the {k} values drawn")
+    for j in range(m):
+        if rows[j] < 0 or rows[j] >= out.shape[0]:
+            raise ValueError(f"rows[{j}] = {rows[j]} is not a row of out ({out.shape[0]} rows)")
+        if seeds[j] < 0:
+            raise ValueError(f"seeds[{j}] = {seeds[j]} is negative")
+    if k == 0:
+        return
+    with nogil:
+        for j in range(m):
+            ez_seeded_uniform(<uint64_t>seeds[j], <int>k, &low[0], &high[0], &out[rows[j], 0])

@@ -15,7 +15,8 @@ import numpy as np
 
 from ._checks import check_array
 
-__all__ = ["cartpole_step", "acrobot_step", "mountaincar_step", "pendulum_step"]
+__all__ = ["cartpole_step", "acrobot_step", "mountaincar_step", "pendulum_step",
+           "seeded_uniform"]
 
 # CartPole-v1
 CP_GRAVITY, CP_MASSPOLE, CP_TOTAL_MASS, CP_LENGTH = 9.8, 0.1, 0.1 + 1.0, 0.5
@@ -196,3 +197,27 @@ def pendulum_step(n, state, actions, obs, reward, terminated):
     obs[:n] = np.stack([np.cos(newth), np.sin(newth), newthdot], axis=1).astype(np.float32)
     terminated[:n] = 0
     reward[:n] = -costs
+
+
+def seeded_uniform(rows, seeds, low, high, out) -> None:
+    """out[rows[j], :k] = np_random(seeds[j]).uniform(low, high) (k = len(low)): numpy's own
+    SeedSequence, PCG64 and uniform, as gymnasium's resets call them."""
+    rows = check_array(rows, "i", 8, 1, "rows")
+    seeds = check_array(seeds, "i", 8, 1, "seeds")
+    low = check_array(low, "f", 8, 1, "low")
+    high = check_array(high, "f", 8, 1, "high")
+    out = check_array(out, "f", 8, 2, "out", writeable=True)
+    m, k = rows.shape[0], low.shape[0]
+    if seeds.shape[0] != m or high.shape[0] != k:
+        raise ValueError(f"rows and seeds, low and high need the same lengths (got {m} and "
+                         f"{seeds.shape[0]}, {k} and {high.shape[0]})")
+    if k > out.shape[1]:
+        raise ValueError(f"out has {out.shape[1]} columns, fewer than the {k} values drawn")
+    for j in range(m):
+        if rows[j] < 0 or rows[j] >= out.shape[0]:
+            raise ValueError(f"rows[{j}] = {rows[j]} is not a row of out ({out.shape[0]} rows)")
+        if seeds[j] < 0:
+            raise ValueError(f"seeds[{j}] = {seeds[j]} is negative")
+    for r, seed in zip(rows.tolist(), seeds.tolist()):
+        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed)))
+        out[r, :k] = rng.uniform(low, high)

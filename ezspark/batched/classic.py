@@ -2,11 +2,12 @@
 
 ``CartPole`` (CartPole-v1), ``Acrobot`` (Acrobot-v1), ``MountainCar`` (MountainCar-v0) and
 ``Pendulum`` (Pendulum-v1) play bit for bit what ``gymnasium.make(id)`` plays (gymnasium 1.x,
-default arguments): resets draw the first state from gymnasium's own generator,
-``gymnasium.utils.seeding.np_random(seed)``, with gymnasium's own calls, row by row in
-Python (once per episode); steps are one compiled kernel call for every row
-(``_core.cartpole_step`` …, numpy twins in ``_core/_classic_py.py``; the arithmetic and
-the libm calls that make them identical are in ``_core/_classic.pxd``).  The built-in plugin
+default arguments): a reset of many rows is one kernel call that draws each row's first
+state as gymnasium's ``np_random(seed).uniform(low, high)`` draws it (numpy's SeedSequence,
+PCG64 and uniform, reproduced bit for bit: ``_core.seeded_uniform``), and steps are one
+compiled kernel call for every row (``_core.cartpole_step`` …, numpy twins in
+``_core/_classic_py.py``; the arithmetic and the libm calls that make them identical are in
+``_core/_classic.pxd``).  The built-in plugin
 ``ezspark.plugins.batched`` registers them for their ids.
 """
 from __future__ import annotations
@@ -14,12 +15,18 @@ from __future__ import annotations
 import numpy as np
 from gymnasium.envs.classic_control import (AcrobotEnv, CartPoleEnv, MountainCarEnv,
                                             PendulumEnv)
-from gymnasium.utils.seeding import np_random
 
 from ezspark import _core
 from ezspark.batched import BatchedEnv
 
 __all__ = ["CartPole", "Acrobot", "MountainCar", "Pendulum"]
+
+
+#: (low, high) of the uniform draws of each environment's reset (gymnasium's arguments)
+_CARTPOLE_START = (np.full(4, -0.05), np.full(4, 0.05))
+_ACROBOT_START = (np.full(4, -0.1), np.full(4, 0.1))
+_MOUNTAINCAR_START = (np.array([-0.6]), np.array([-0.4]))
+_PENDULUM_START = (-np.array([np.pi, 1.0]), np.array([np.pi, 1.0]))
 
 
 class _Classic(BatchedEnv):
@@ -39,15 +46,26 @@ class _Classic(BatchedEnv):
         self.action_space = template.action_space
         template.close()
         self.state = np.zeros((self.rows, self.STATE))
-        self._step = getattr(kernels or _core, self.KERNEL)
+        kernels = kernels or _core
+        self._step = getattr(kernels, self.KERNEL)
+        self._seeded = kernels.seeded_uniform
 
     def reset(self, rows, seeds, obs) -> None:
-        for r, seed in zip(np.asarray(rows).tolist(), seeds):
-            rng, _ = np_random(int(seed))
-            obs[r] = self._start(r, rng)
+        rows = np.asarray(rows, dtype=np.int64)
+        try:
+            seeds = np.array(seeds, dtype=np.int64)
+        except OverflowError:
+            raise ValueError(f"{self.ENV.__name__}: a reset seed is above 2**63-1") from None
+        self._start(rows, seeds, obs)
 
-    def _start(self, r: int, rng) -> np.ndarray:
-        """Row r's first state, drawn as gymnasium's reset draws it; its observation."""
+    def _draw(self, rows, seeds, low, high) -> None:
+        """state[rows, :len(low)] = gymnasium's np_random(seed).uniform(low, high) (float64
+        arrays)."""
+        self._seeded(rows, seeds, low, high, self.state)
+
+    def _start(self, rows, seeds, obs) -> None:
+        """The rows' first states, drawn as gymnasium's reset draws them; their
+        observations into obs[rows]."""
         raise NotImplementedError
 
     def step(self, n, actions, obs, reward, terminated) -> None:
@@ -55,7 +73,9 @@ class _Classic(BatchedEnv):
 
     def swap(self, a: int, b: int) -> None:
         if a != b:
-            self.state[[a, b]] = self.state[[b, a]]
+            state, row = self.state, self.state[a].copy()
+            state[a] = state[b]
+            state[b] = row
 
 
 class CartPole(_Classic):
@@ -64,9 +84,10 @@ class CartPole(_Classic):
     ENV, KERNEL, STATE = CartPoleEnv, "cartpole_step", 4
     time_limit = 500
 
-    def _start(self, r, rng):
-        self.state[r] = rng.uniform(low=-0.05, high=0.05, size=(4,))
-        return np.array(self.state[r], dtype=np.float32)
+    def _start(self, rows, seeds, obs):
+        # np_random.uniform(low=-0.05, high=0.05, size=(4,))
+        self._draw(rows, seeds, *_CARTPOLE_START)
+        obs[rows] = self.state[rows].astype(np.float32)
 
 
 class Acrobot(_Classic):
@@ -76,11 +97,14 @@ class Acrobot(_Classic):
     ENV, KERNEL, STATE = AcrobotEnv, "acrobot_step", 4
     time_limit = 500
 
-    def _start(self, r, rng):
-        s = rng.uniform(low=-0.1, high=0.1, size=(4,)).astype(np.float32)
-        self.state[r] = s
-        return np.array([np.cos(s[0]), np.sin(s[0]), np.cos(s[1]), np.sin(s[1]), s[2], s[3]],
-                        dtype=np.float32)
+    def _start(self, rows, seeds, obs):
+        # np_random.uniform(low=-0.1, high=0.1, size=(4,)).astype(np.float32); the
+        # observation's cos and sin are numpy's float32 ones, as of gymnasium's float32 state
+        self._draw(rows, seeds, *_ACROBOT_START)
+        s = self.state[rows].astype(np.float32)
+        self.state[rows] = s
+        obs[rows] = np.stack([np.cos(s[:, 0]), np.sin(s[:, 0]), np.cos(s[:, 1]),
+                              np.sin(s[:, 1]), s[:, 2], s[:, 3]], axis=1)
 
 
 class MountainCar(_Classic):
@@ -89,9 +113,11 @@ class MountainCar(_Classic):
     ENV, KERNEL, STATE = MountainCarEnv, "mountaincar_step", 2
     time_limit = 200
 
-    def _start(self, r, rng):
-        self.state[r] = np.array([rng.uniform(low=-0.6, high=-0.4), 0])
-        return np.array(self.state[r], dtype=np.float32)
+    def _start(self, rows, seeds, obs):
+        # np.array([np_random.uniform(low=-0.6, high=-0.4), 0])
+        self._draw(rows, seeds, *_MOUNTAINCAR_START)
+        self.state[rows, 1] = 0.0
+        obs[rows] = self.state[rows].astype(np.float32)
 
 
 class Pendulum(_Classic):
@@ -100,11 +126,12 @@ class Pendulum(_Classic):
     ENV, KERNEL, STATE = PendulumEnv, "pendulum_step", 2
     time_limit = 200
 
-    def _start(self, r, rng):
-        high = np.array([np.pi, 1.0])
-        self.state[r] = rng.uniform(low=-high, high=high)
-        theta, thetadot = self.state[r]
-        return np.array([np.cos(theta), np.sin(theta), thetadot], dtype=np.float32)
+    def _start(self, rows, seeds, obs):
+        # high = np.array([np.pi, 1.0]); np_random.uniform(low=-high, high=high)
+        self._draw(rows, seeds, *_PENDULUM_START)
+        theta, thetadot = self.state[rows, 0], self.state[rows, 1]
+        obs[rows] = np.stack([np.cos(theta), np.sin(theta), thetadot],
+                             axis=1).astype(np.float32)
 
     def step(self, n, actions, obs, reward, terminated) -> None:
         torque = np.asarray(actions)

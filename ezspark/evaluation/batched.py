@@ -89,11 +89,19 @@ class BatchedLoop(Lockstep):
         self.box, self.start = _actions(env.action_space)
         self.values = np.zeros(rows, dtype=np.int64)
         self.pending: list[tuple[int, int]] = []       # (row, seed) to reset
+        self.idle: list[int] = []                       # rows left without a job, to compact
+        # feed-forward Discrete: the activation kernel without act_rows' per-call checks
+        self.kernel = self.programs.unchecked() if self.box is None else None
 
     def _step(self) -> int:
         """One step of every live row; returns how many games ended (rows in finished[:k])."""
         live = self.live
-        if self.box is None:
+        if self.kernel is not None:
+            actions = self.act[:live]
+            self.kernel(self.row_genome[:live], self.X[:live], None, actions)
+            if self.start:
+                actions = np.add(actions, self.start, out=self.values[:live])
+        elif self.box is None:
             actions = self.programs.act_rows(self.row_genome[:live], self.X[:live],
                                              out=self.act[:live])
             if self.start:
@@ -133,9 +141,9 @@ class BatchedLoop(Lockstep):
         seeds = [seed for _, seed in self.pending]
         self.pending = []
         self._reset_rows(rows, seeds)
-        bad = np.flatnonzero(~np.isfinite(self.X[rows]).all(axis=1))
-        if bad.size:
-            r = int(rows[bad[0]])
+        first = self.X[rows]
+        if not np.isfinite(first).all():
+            r = int(rows[np.flatnonzero(~np.isfinite(first).all(axis=1))[0]])
             raise self._bad_obs(self.ids[self.r_prog[r]], self.r_game[r])
 
     def _reset_rows(self, rows: np.ndarray, seeds: list[int]) -> None:
@@ -149,20 +157,27 @@ class BatchedLoop(Lockstep):
             raise self._failure("reset", exc, self.ids[self.r_prog[r]],
                                 self.r_game[r]) from exc
 
+    def _next_job(self, r: int, prog: int) -> bool:
+        if super()._next_job(r, prog):
+            return True
+        self.idle.append(r)
+        return False
+
     def _compact(self) -> None:
-        """Moves the idle rows after the live ones: each idle row swaps with the last live
-        row after it.  Lockstep keeps the rows' order and moves every row after an idle one,
-        which costs more than a batched step; the order of the rows changes no result."""
-        lo, hi = 0, self.live - 1
-        while True:
-            while lo <= hi and self.r_prog[lo] >= 0:
-                lo += 1
-            while hi > lo and self.r_prog[hi] < 0:
-                hi -= 1
-            if lo >= hi:
+        """Moves the idle rows after the live ones: each idle row, lowest first, swaps with
+        the last live row.  Lockstep keeps the rows' order and moves every row after an idle
+        one, which costs more than a batched step; the order of the rows changes no
+        result."""
+        live, r_prog = self.live, self.r_prog
+        for r in sorted(self.idle):
+            while live and r_prog[live - 1] < 0:
+                live -= 1
+            if r >= live:
                 break
-            self._swap_rows(lo, hi)
-        self.live = lo
+            self._swap_rows(r, live - 1)
+            live -= 1
+        self.idle.clear()
+        self.live = live
 
     def _swap_envs(self, a: int, b: int) -> None:
         self.env.swap(a, b)

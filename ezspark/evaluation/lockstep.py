@@ -189,8 +189,11 @@ class Lockstep:
         """Rows a and b exchange everything: game, sums, network state, environment."""
         for lst in (self.r_prog, self.r_game):
             lst[a], lst[b] = lst[b], lst[a]
-        for arr in (self.X, self.row_genome, self.r_ret, self.r_len, self.r_cap):
-            arr[[a, b]] = arr[[b, a]]
+        for arr in (self.row_genome, self.r_ret, self.r_len, self.r_cap):
+            arr[a], arr[b] = arr[b], arr[a]
+        X, row = self.X, self.X[a].copy()
+        X[a] = X[b]
+        X[b] = row
         self.programs.swap(a, b)
         self._swap_envs(a, b)
 

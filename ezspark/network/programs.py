@@ -22,6 +22,8 @@ cycles has no delayed input and compiles exactly as without ``recurrent``.
 """
 from __future__ import annotations
 
+import functools
+
 from typing import NamedTuple, Sequence
 
 import attrs
@@ -354,6 +356,16 @@ class RowStates:
         """Exchange the state of rows a and b."""
         if self.state.shape[1] and a != b:
             self.state[[a, b]] = self.state[[b, a]]
+
+    def unchecked(self):
+        """For feed-forward programs, ``f(row_genome, X, out, act)``: the activation kernel
+        of ``activate_rows``/``act_rows`` bound to these programs, with none of their checks
+        (for a loop that owns its arrays: int64 row_genome, C-contiguous float64 X, out and
+        act C-contiguous or None; per step the checks cost as much as a small batch);
+        None for recurrent programs."""
+        if self.state.shape[1]:
+            return None
+        return functools.partial(_core.activate_rows, *self.programs._args)
 
     def _step(self, row_genome, X, out, act, kernels) -> None:
         n = X.shape[0]
