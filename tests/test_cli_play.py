@@ -70,3 +70,33 @@ def test_video_lists_the_files_it_wrote(cartpole_run, tmp_path):
                    env=without_display())
     doc = json.loads(as_json.stdout)
     assert [Path(v) for v in doc["videos"]] == sorted((tmp_path / "w").glob("*.mp4"))
+
+
+def test_play_without_render_takes_the_batched_path_with_play_episodes_returns(
+        cartpole_run, monkeypatch):
+    """Without --render/--video, ``play`` plays through the evaluator (``episode_returns``:
+    batched CartPole) and prints the returns ``play_episodes`` gives (issue 17 item 5)."""
+    from click.testing import CliRunner
+
+    import ezspark
+    from ezspark.cli import play as play_cli
+    from ezspark.evaluation.play import play_episodes
+    from ezspark.evaluation.local import EnvEvaluator
+
+    champion = ezspark.load_champion(cartpole_run, "best")
+    want = play_episodes(champion, episodes=7, seed=123, max_steps=40)
+    loops = []
+    real = EnvEvaluator._batched
+
+    def batched(self, rows):
+        env = real(self, rows)
+        loops.append(type(env).__name__)
+        return env
+
+    monkeypatch.setattr(EnvEvaluator, "_batched", batched)
+    monkeypatch.setattr(play_cli, "play_episodes", None)      # not called without --render
+    out = CliRunner().invoke(play_cli.command, [str(cartpole_run), "--episodes", "7", "--seed",
+                                                "123", "--max-steps", "40", "--json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["returns"] == want
+    assert loops == ["CartPole"]

@@ -12,7 +12,7 @@ from gymnasium.wrappers import RecordVideo
 
 import ezspark
 from ezspark.evaluation.envs import EnvError, inspect_env, make_env
-from ezspark.evaluation.play import play_episodes
+from ezspark.evaluation.play import episode_returns, play_episodes
 
 from ezspark.cli import options
 from ezspark.cli.errors import UserError, user_errors
@@ -100,8 +100,12 @@ def command(run_file, generation, episodes, seed, max_steps, env_id, render, vid
         with _quiet_sdl(window=not video):
             env = _open_env(env_id, render, video, prefix) if render or video else None
             try:
-                returns = play_episodes(champion, env_id, episodes=episodes, seed=seed,
-                                        max_steps=max_steps, env=env)
+                if env is None:     # nothing to show: the evaluator's batched path
+                    returns = episode_returns(champion, env_id, episodes=episodes, seed=seed,
+                                              max_steps=max_steps)
+                else:
+                    returns = play_episodes(champion, env_id, episodes=episodes, seed=seed,
+                                            max_steps=max_steps, env=env)
             finally:
                 if env is not None:
                     env.close()                 # RecordVideo writes the last file here
