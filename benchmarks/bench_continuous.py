@@ -123,8 +123,8 @@ def train_ezspark(task: str, seed: int, budget: int, keys: dict) -> C.Trace:
         last = budget_generation(stop, budget)
         table = rf.champions.below(last + 1)
         # the run's action bounds: without them a champion reads its outputs as discrete
-        champ = table.champion_at(table.best_row(), rf.env_id, rf.actions)
-        newest = table.champion_at(len(table.index) - 1, rf.env_id, rf.actions)
+        champ = table.champion_at(table.best_row(), rf.env_id)
+        newest = table.champion_at(len(table.index) - 1, rf.env_id)
     trace = C.Trace(steps=stop.cum[last])
     history = [s for s in result.history if s.generation <= last]
     for s in history:

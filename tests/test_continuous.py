@@ -152,3 +152,18 @@ def test_inspect_names_the_continuous_actions_and_recurrence(tmp_path):
     assert "2 inputs, 2 outputs (2 continuous actions in [-1, 1], [0, 3])" in text
     assert any(line.startswith("network:") and line.endswith(", recurrent")
                for line in text.splitlines()), text
+
+
+def test_every_way_back_to_a_stored_champion_keeps_its_action_space(tmp_path):
+    """A resumed run's champion, a stored population and any stored champion of a
+    continuous run act on the range, as the run's own champion does."""
+    cfg = box_config(generations=4)
+    ezspark.train(cfg, out=tmp_path, seed=2, generations=2, save_population=1)
+    resumed = ezspark.train(cfg, out=tmp_path, resume=True)
+    run = ezspark.RunFile.open(tmp_path / "run.h5")
+    box = BoxActions([-1.0, 0.0], [1.0, 3.0])
+    assert resumed.champion.actions == box
+    assert all(run.champion(g).actions == box for g in run.generations)
+    assert all(c.actions == box for c in run.population(1))
+    assert all(run.champions.champion_at(k, BOX).actions == box
+               for k in range(len(run.champions.index)))

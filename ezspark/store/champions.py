@@ -22,9 +22,10 @@ class ChampionTable:
     champion k is one index row and a slice of each of the other two."""
 
     def __init__(self, index: np.ndarray, nodes: np.ndarray, connections: np.ndarray,
-                 recurrent: bool = False):
+                 recurrent: bool = False, actions=None):
         self.index, self.nodes, self.connections = index, nodes, connections
         self.recurrent = recurrent      # the run's recurrent key: its champions' networks
+        self.actions = actions          # the run's BoxActions (None: Discrete actions)
 
     @classmethod
     def of(cls, champions, node_start: int = 0, conn_start: int = 0) -> "ChampionTable":
@@ -105,14 +106,14 @@ class ChampionTable:
     def generations(self) -> list[int]:
         return sorted(set(self.index["generation"].tolist()))
 
-    def champion(self, generation: int, env_id: str | None, actions=None) -> Champion:
+    def champion(self, generation: int, env_id: str | None) -> Champion:
         """The champion stored for ``generation`` (the last one, were there two)."""
         return self.champion_at(int(np.flatnonzero(self.index["generation"] == generation)[-1]),
-                                env_id, actions)
+                                env_id)
 
-    def champion_at(self, k: int, env_id: str | None, actions=None) -> Champion:
-        """The genome of index row ``k``, as a Champion (``actions``: the run's BoxActions,
-        None for Discrete actions)."""
+    def champion_at(self, k: int, env_id: str | None) -> Champion:
+        """The genome of index row ``k``, as a Champion of the table's run (its recurrence
+        and action space)."""
         row = self.index[k]
         n0, c0 = int(row["node_offset"]), int(row["conn_offset"])
         kinds = self.nodes["kind"][n0:n0 + int(row["node_count"])]
@@ -123,7 +124,8 @@ class ChampionTable:
                         generation=int(row["generation"]),
                         fitness=float(row["fitness"]), species=int(row["species"]),
                         env_id=env_id, validation=float(row["validation"])
-                        if "validation" in row.dtype.names else float("nan"), actions=actions)
+                        if "validation" in row.dtype.names else float("nan"),
+                        actions=self.actions)
 
 
 def index_rows(rows: np.ndarray) -> np.ndarray:

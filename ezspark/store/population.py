@@ -20,6 +20,7 @@ import h5py
 import numpy as np
 
 from ezspark.config.training import ConfigError
+from ezspark.network.actions import BoxActions
 from ezspark.network.champion import Champion
 from ezspark.store.champions import ChampionTable, node_rows
 from ezspark.store.layout import CONNECTION_DTYPE, GENOME_INDEX_DTYPE, NODE_DTYPE, StoreError
@@ -109,7 +110,7 @@ def stored_generations(f: h5py.File) -> list[int]:
 
 
 def read_population(f: h5py.File, path: Path, generation: int,
-                    env_id: str | None, actions=None) -> list[Champion]:
+                    env_id: str | None) -> list[Champion]:
     """Every genome of ``generation`` as a Champion (its ``generation``, ``fitness`` and
     ``species`` set), in population order; a generation not stored is a StoreError naming
     the stored ones and ``--save-population``."""
@@ -129,8 +130,15 @@ def read_population(f: h5py.File, path: Path, generation: int,
     rows = rows.copy()
     rows["node_offset"] -= n0
     rows["conn_offset"] -= c0
-    table = ChampionTable(rows, nodes, conns, recurrent=stored_recurrent(f))
-    return [table.champion_at(k, env_id, actions) for k in range(rows.shape[0])]
+    table = ChampionTable(rows, nodes, conns, recurrent=stored_recurrent(f),
+                          actions=stored_actions(f))
+    return [table.champion_at(k, env_id) for k in range(rows.shape[0])]
+
+
+def stored_actions(f: h5py.File) -> BoxActions | None:
+    """The continuous action space a run.h5 stores (attribute ``actions``; None: Discrete)."""
+    text = f.attrs.get("actions") or ""
+    return BoxActions.from_json(text) if text else None
 
 
 def stored_recurrent(f: h5py.File) -> bool:

@@ -108,6 +108,7 @@ class RunFile:
         self.history = history                  # structured array, HISTORY_DTYPE
         self.champions = champions
         champions.recurrent = self.recurrent
+        champions.actions = self.actions
 
     @classmethod
     def open(cls, path) -> "RunFile":
@@ -151,8 +152,7 @@ class RunFile:
         if not stored:
             raise StoreError(f"{self.path} holds no champion yet")
         if generation is None or generation == "best":
-            return self.champions.champion_at(self.champions.best_row(), self.env_id,
-                                              self.actions)
+            return self.champions.champion_at(self.champions.best_row(), self.env_id)
         if generation == "last":
             generation = stored[-1]
         if generation not in stored:
@@ -160,7 +160,7 @@ class RunFile:
             raise StoreError(f"generation {generation} has no stored champion in {self.path} "
                              f"(stored: {shown}); choose a stored one, or best or last "
                              "(--generation/-g on the command line)")
-        return self.champions.champion(generation, self.env_id, self.actions)
+        return self.champions.champion(generation, self.env_id)
 
     @property
     def populations(self) -> list[int]:
@@ -173,8 +173,7 @@ class RunFile:
         i is element i; ``fitness`` and ``species`` set), read from the file now: only
         that generation's rows.  A generation not stored is a StoreError."""
         return _read_file(self.path,
-                          lambda f: read_population(f, self.path, generation, self.env_id,
-                                                    self.actions))
+                          lambda f: read_population(f, self.path, generation, self.env_id))
 
 
 def is_json_file(path) -> bool:
