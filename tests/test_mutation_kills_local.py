@@ -158,11 +158,30 @@ def test_max_rows_caps_the_environment_instances_made(max_rows, expected):
     assert _instances_made(ev, _programs(3), max_rows=max_rows) == 0     # the pool is reused
 
 
-def test_the_default_keeps_at_most_512_rows():
+def test_the_default_keeps_at_most_32_gymnasium_rows():
     # docs/decisions.md, "Rows in flight"
-    progs = compile_programs([initial_genome(2, 2)] * 513, 2, 2)
+    from ezspark.evaluation.local import LOCKSTEP_ROWS
+
+    assert LOCKSTEP_ROWS == 32
+    progs = compile_programs([initial_genome(2, 2)] * 33, 2, 2)
     ev = _evaluator("ezspark_tests/Counting-v0", games=1)
-    assert _instances_made(ev, progs) == 512
+    assert _instances_made(ev, progs) == 32
+    assert _instances_made(ev, progs, max_rows=100) == 0     # a worker's share: capped too
+    assert _instances_made(_evaluator("ezspark_tests/Counting-v0", games=1, max_rows=40),
+                           progs) == 33                      # an explicit cap is the cap
+
+
+def test_the_default_keeps_up_to_2048_rows_of_a_batched_environment():
+    from ezspark.evaluation.local import BATCHED_ROWS
+
+    assert BATCHED_ROWS == 2048
+    progs = compile_programs([initial_genome(4, 2)] * 2049, 4, 2)
+    ev = EnvEvaluator(inspect_env("CartPole-v1", 4, 2), games=1, max_steps=2, sub_games=1,
+                      minimum_reward=-10.0)
+    ev.evaluate(progs, 0, 0)
+    assert ev._batched_env.rows == 2048
+    ev.evaluate(progs.subset(np.arange(40)), 0, 0)
+    assert ev._batched_env.rows == 2048                      # kept, not made anew
 
 
 # -- action objects -------------------------------------------------------------------------------

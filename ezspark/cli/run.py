@@ -29,8 +29,10 @@ def _resume_command(config_file, directory, generations) -> str:
 @click.option("--generations", type=click.IntRange(1), default=None,
               help="Evaluate this many generations (overrides the config's generations); "
                    "with --resume, a finished run is extended to this many.")
-@click.option("--workers", "-j", type=click.IntRange(1), default=1, show_default=True,
-              help="Processes on this machine that evaluate genomes.")
+@click.option("--workers", "-j", type=click.IntRange(1), default=None,
+              show_default="every core this process may use",
+              help="Processes on this machine that evaluate genomes (results are the same "
+                   "for any number).")
 @click.option("--resume", is_flag=True,
               help="Continue the run in the output directory from its checkpoint (a finished "
                    "run too, given more --generations).")
@@ -77,6 +79,9 @@ def command(config_file, out, seed, generations, workers, resume, allow_config_c
                                "a Dask scheduler, --scheduler uses an existing one; pass one "
                                "of them")
     directory = Path(out) if out else Path("runs") / Path(config_file).stem
+    if workers is None:
+        from ezspark.evaluation.processes import available_cores
+        workers = available_cores()
     with interrupts_stop_the_run(), user_errors():
         cfg = ezspark.TrainingConfig.from_json(Path(config_file))
         try:

@@ -25,7 +25,14 @@ from ezspark.evaluation.lockstep import Lockstep, SeedOf, jobs
 from ezspark.network.actions import BoxActions, box_actions
 
 # EvaluationError is re-exported: callers catch it from here
-__all__ = ["EvalResult", "EnvEvaluator", "EvaluationError", "episode_seeds"]
+__all__ = ["EvalResult", "EnvEvaluator", "EvaluationError", "episode_seeds", "BATCHED_ROWS",
+           "LOCKSTEP_ROWS"]
+
+#: Live rows at most, by default (docs/decisions.md "Rows in flight", measured): a batched
+#: environment steps all its rows with one call, so more rows cost less per step; gymnasium's
+#: instances are stepped one by one, and fewer live copies stay in the caches.
+BATCHED_ROWS = 2048
+LOCKSTEP_ROWS = 32
 
 
 def episode_seeds(seed: int, generation: int, genome_ids, games: int) -> np.ndarray:
@@ -46,13 +53,14 @@ class EnvEvaluator(Evaluator):
     """
 
     def __init__(self, info: EnvInfo, *, games: int, max_steps: int, sub_games: int,
-                 minimum_reward: float, max_rows: int = 512, batched: bool = True):
+                 minimum_reward: float, max_rows: int | None = None, batched: bool = True):
         self.info = info
         self.games = int(games)
         self.max_steps = int(max_steps)
         self.sub_games = int(sub_games)
         self.minimum_reward = float(minimum_reward)
-        self.max_rows = int(max_rows)
+        # None: BATCHED_ROWS on a batched environment, LOCKSTEP_ROWS on gymnasium's
+        self.max_rows = None if max_rows is None else int(max_rows)
         # False: always the lockstep loop, even where a batched version is registered
         self.batched = bool(batched)
         self._pool: list[FastEnv] = []
@@ -107,13 +115,20 @@ class EnvEvaluator(Evaluator):
         Programs are taken in order 0 … P-1 or, when ``pull`` is given, as ``pull()`` hands
         out their indices (-1: no more) each time a row frees up; programs never pulled
         keep fitness NaN and 0 steps (``--workers`` shares one generation between processes
-        this way).  At most ``max_rows`` rows (default ``self.max_rows``) are live at once.
+        this way).  At most ``max_rows`` rows are live at once (default ``self.max_rows``;
+        when that is None, no more than ``BATCHED_ROWS`` on a batched environment and
+        ``LOCKSTEP_ROWS`` on gymnasium's instances, whatever ``max_rows`` asks).
         ``genome_ids[p]`` (default p) and ``generation`` only label error messages;
         ``progress(done)`` is called each time a program's last game ends."""
         n = len(programs)
         ids = np.arange(n) if genome_ids is None else genome_ids
         n_copies = min(self.sub_games, self.games)
-        limit = self.max_rows if max_rows is None else max(int(max_rows), 1)
+        cap = self.max_rows
+        if cap is None:
+            cap = BATCHED_ROWS if self.batched and factory_for(self.info.env_id) else LOCKSTEP_ROWS
+            limit = cap if max_rows is None else min(max(int(max_rows), 1), cap)
+        else:
+            limit = cap if max_rows is None else max(int(max_rows), 1)
         rows = min(n * n_copies, max(limit, self.sub_games))
         if rows == 0:
             return EvalResult(np.full(n, np.nan) if pull else np.zeros(n),

@@ -14,25 +14,101 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import os
 import signal
 import sys
+from pathlib import Path
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
 import numpy as np
 
+from ezspark.batched import factory_for
 from ezspark.evaluation.contract import EvalResult, Evaluator, Progress
 from ezspark.evaluation.envs import EnvInfo, episode_seed
 from ezspark.evaluation.local import EnvEvaluator
 from ezspark.plugins.manager import get_plugin_manager
 
-__all__ = ["ProcessEvaluator"]
+__all__ = ["ProcessEvaluator", "available_cores"]
+
+def available_cores() -> int:
+    """The cores this process may use: ``os.process_cpu_count()`` (Python 3.13+) or the CPU
+    affinity mask (``os.sched_getaffinity``), else ``os.cpu_count()``, lowered to a cgroup's
+    CPU quota when one is set (cgroup v2 ``cpu.max``, v1 ``cpu.cfs_quota_us``: a container
+    limited to 1.5 CPUs gets 2); at least 1.  ``ezspark run``'s default ``--workers``."""
+    counter = getattr(os, "process_cpu_count", None)
+    if counter is not None:
+        n = counter()
+    elif hasattr(os, "sched_getaffinity"):
+        n = len(os.sched_getaffinity(0))
+    else:
+        n = os.cpu_count()
+    n = n or 1
+    quota = _cgroup_quota()
+    return max(1, min(n, math.ceil(quota)) if quota else n)
+
+
+def _cgroup_quota(root: Path = Path("/sys/fs/cgroup"),
+                  membership: Path = Path("/proc/self/cgroup")) -> float | None:
+    """CPUs allowed by this process's cgroup quota (quota / period), None for none."""
+    try:
+        lines = membership.read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        rel = path.lstrip("/")
+        if controllers == "":                         # v2: "0::/path"
+            files = [(root / rel / "cpu.max", None), (root / "cpu.max", None)]
+        elif "cpu" in controllers.split(","):         # v1: "N:cpu,cpuacct:/path"
+            base = root / controllers
+            if not base.is_dir():
+                base = root / "cpu"
+            files = [(base / rel / "cpu.cfs_quota_us", base / rel / "cpu.cfs_period_us"),
+                     (base / "cpu.cfs_quota_us", base / "cpu.cfs_period_us")]
+        else:
+            continue
+        for quota_file, period_file in files:
+            try:
+                fields = quota_file.read_text().split()
+                if period_file is not None:
+                    fields.append(period_file.read_text().strip())
+            except OSError:
+                continue
+            if len(fields) >= 2 and fields[0] not in ("max", "-1"):
+                try:
+                    quota, period = float(fields[0]), float(fields[1])
+                except ValueError:
+                    continue
+                if quota > 0 and period > 0:
+                    return quota / period
+            break
+    return None
+
 
 _worker: EnvEvaluator | None = None
 _shared = None      # (next genome, genomes finished, evaluation number): shared int64 values
 
 
-def _init_worker(env_id, input_size, output_size, action_start, kwargs, shared):
+def _die_with_parent(parent: int) -> None:
+    """Linux: this worker is killed when the process that started it dies.  A ``run`` killed
+    with SIGKILL cannot shut its pool down, and its workers would wait for work forever,
+    holding the pipes of whoever started the run open."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:                      # it died before prctl took effect
+        os._exit(1)
+
+
+def _init_worker(env_id, input_size, output_size, action_start, kwargs, shared, parent=None):
     global _worker, _shared
+    if parent is not None:
+        _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # the trainer handles Ctrl-C
     get_plugin_manager()                           # plugin environments, in spawned workers
     _worker = EnvEvaluator(EnvInfo(env_id, input_size, output_size, action_start), **kwargs)
@@ -76,8 +152,15 @@ def _evaluate_shared(programs, seed, generation, token, max_rows, seeds=None, ge
 class ProcessEvaluator(Evaluator):
     """Evaluates a generation on ``workers`` processes (see the module docstring)."""
 
-    def __init__(self, info: EnvInfo, workers: int, *, chunks_per_worker: int = 4, **kwargs):
+    def __init__(self, info: EnvInfo, workers: int, *, chunks_per_worker: int | None = None,
+                 **kwargs):
         self.workers = int(workers)
+        if chunks_per_worker is None:
+            # a batched environment steps more rows per call for the same cost: each worker
+            # fills rows for its whole share at once (measured faster than 4 chunks,
+            # docs/decisions.md "Rows in flight"); gymnasium's instances balance in 4 chunks
+            batched = kwargs.get("batched", True) and factory_for(info.env_id) is not None
+            chunks_per_worker = 1 if batched else 4
         self.chunks_per_worker = max(int(chunks_per_worker), 1)
         self.sub_games = int(kwargs.get("sub_games", 1))
         self.games = int(kwargs.get("games", 1))
@@ -91,7 +174,7 @@ class ProcessEvaluator(Evaluator):
         self._pool = ProcessPoolExecutor(
             self.workers, mp_context=ctx, initializer=_init_worker,
             initargs=(info.env_id, info.input_size, info.output_size, info.action_start, kwargs,
-                      self._shared))
+                      self._shared, os.getpid()))
 
     @classmethod
     def from_config(cls, cfg, info: EnvInfo, workers: int) -> "ProcessEvaluator":
