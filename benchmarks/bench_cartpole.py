@@ -12,6 +12,9 @@ episodes.  Seeds 0-9; per seed and pass (order reversed every other seed/pass):
                 included)
   ez_serial     ezspark.train(cfg, seed=seed, workers=1, stop=validate)
   ez_workers2   ezspark.train(cfg, seed=seed, workers=2, stop=validate) (pool start included)
+  ez_lockstep   ez_serial with EZSPARK_NO_BATCHED_ENVS=1: gymnasium's CartPoleEnv stepped one
+                instance per game (the evaluator before issue 17's batched environments;
+                same trajectory as ez_serial, checked)
   mn_serial     multi_neat.mn_run(seed) (MultiNEAT's own XOR-test settings)
 
 ezspark config (``--ez-config``): the docs example values with gym_game_name CartPole-v1,
@@ -56,11 +59,12 @@ from ezspark.config.training import TrainingConfig  # noqa: E402
 from ezspark.evaluation.local import EnvEvaluator  # noqa: E402
 from ezspark.evaluation.processes import ProcessEvaluator  # noqa: E402
 from ezspark.evaluation.play import episode_returns  # noqa: E402
+from ezspark.batched import SWITCH as BATCHED_SWITCH  # noqa: E402
 
 ENV_ID = "CartPole-v1"
 SOLVE = npy.SOLVE_THRESHOLD          # 475
 VAL_EPISODES = npy.VALIDATION_EPISODES  # 100
-MODES = ("np_serial", "ez_serial", "np_parallel", "ez_workers2", "mn_serial")
+MODES = ("np_serial", "ez_serial", "np_parallel", "ez_workers2", "mn_serial", "ez_lockstep")
 
 # evaluation time of ezspark runs: the evaluators' evaluate() wrapped (once per generation)
 EVAL_S = [0.0]
@@ -99,7 +103,15 @@ def ez_cfg(pop, max_gens, config="tuned"):
                         **overrides)
 
 
-def ez_run(seed, workers, pop=150, max_gens=100, config="tuned"):
+def ez_run(seed, workers, pop=150, max_gens=100, config="tuned", batched=True):
+    if not batched:
+        os.environ[BATCHED_SWITCH] = "1"
+        try:
+            r = ez_run(seed, workers, pop, max_gens, config)
+        finally:
+            del os.environ[BATCHED_SWITCH]
+        r["mode"] = "ez_lockstep"
+        return r
     cfg = ez_cfg(pop, max_gens, config)
     validated = {}
     st = {"val_steps": 0, "val_s": 0.0, "solved_by": None}
@@ -182,9 +194,9 @@ def run_all(args, modes, mn):
             for mode in (modes if (seed + ps) % 2 == 0 else modes[::-1]):
                 if mode.startswith("np_"):
                     r = np_run(seed, mode[3:], max_gens=args.max_gens)
-                elif mode in ("ez_serial", "ez_workers2"):
-                    r = ez_run(seed, 1 if mode == "ez_serial" else 2, max_gens=args.max_gens,
-                               config=args.ez_config)
+                elif mode in ("ez_serial", "ez_workers2", "ez_lockstep"):
+                    r = ez_run(seed, 2 if mode == "ez_workers2" else 1, max_gens=args.max_gens,
+                               config=args.ez_config, batched=mode != "ez_lockstep")
                 else:
                     r = mn_run(mn, seed, args.max_gens)
                 r["pass"] = ps
@@ -247,7 +259,7 @@ def wall_ratios(per, sm, seeds, modes):
     return {f"{a}_over_{b}": pair(a, b)
             for a, b in (("np_serial", "ez_workers2"), ("np_serial", "ez_serial"), ("np_parallel", "ez_workers2"),
                          ("mn_serial", "ez_serial"), ("mn_serial", "ez_workers2"), ("ez_serial", "ez_workers2"),
-                         ("np_serial", "np_parallel"))
+                         ("np_serial", "np_parallel"), ("ez_lockstep", "ez_serial"))
             if a in modes and b in modes}
 
 
@@ -265,6 +277,12 @@ def targets_of(ratios):
         targets = {"time_to_solve_np_serial_over_ez_workers2_ge_3x": v, "met": v >= 3.0}
     if ratios.get("mn_serial_over_ez_serial"):
         targets["beats_multineat_serial"] = ratios["mn_serial_over_ez_serial"]["per_seed_median_walls"]["median"] > 1
+    # issue 17: >= 10x neat-python serial and >= 3x the lockstep path, one core each
+    for a, need in (("np_serial", 10.0), ("ez_lockstep", 3.0)):
+        if ratios.get(f"{a}_over_ez_serial"):
+            v = ratios[f"{a}_over_ez_serial"]["per_seed_median_walls"]["median"]
+            targets[f"time_to_solve_{a}_over_ez_serial_ge_{need:g}x"] = v
+            targets[f"{a}_over_ez_serial_met"] = v >= need
     return targets
 
 
@@ -288,6 +306,7 @@ def main():
     ratios = wall_ratios(per, sm, seeds, modes)
     ez_same = same_trajectory(sm, seeds, modes, "ez_serial", "ez_workers2")
     np_same = same_trajectory(sm, seeds, modes, "np_serial", "np_parallel")
+    lockstep_same = same_trajectory(sm, seeds, modes, "ez_serial", "ez_lockstep")
     targets = targets_of(ratios)
     prof = profile_ez(args.first_seed, args.max_gens, args.ez_config) if args.profile else None
 
@@ -296,12 +315,13 @@ def main():
             "ezspark_config_overrides": EZ_CONFIGS[args.ez_config],
             "same_work_across_passes": same_across_passes,
             "identical_ez_serial_workers2": ez_same, "identical_np_serial_parallel": np_same,
+            "identical_ez_serial_lockstep": lockstep_same,
             "by_mode": by_mode, "ratios_wall": ratios, "targets": targets,
             "per_seed_mode": [sm[k] for k in sorted(sm)], "profile_ez_serial": prof,
             "runs": runs, "total_wall_s": round(time.perf_counter() - t_start, 1)}
     line = {"bench": "bench_cartpole", "passes": args.passes, "seeds": args.seeds,
             "same_work_across_passes": same_across_passes, "identical_ez_serial_workers2": ez_same,
-            "identical_np_serial_parallel": np_same,
+            "identical_np_serial_parallel": np_same, "identical_ez_serial_lockstep": lockstep_same,
             "by_mode": {m: {"solved": v["solved"], "gens": H.ms(v["generations"], 1),
                             "total_steps": H.ms(v["total_steps"], 0), "wall_s": H.ms(v["wall_s"], 2),
                             "steps_per_eval_s": H.ms(v["train_steps_per_s_eval"], 0)} for m, v in by_mode.items()},
