@@ -21,7 +21,8 @@ ENV = {"gym_game_name": "CartPole-v1", "input_size": 4, "output_size": 2}
 KEYS = TrainingConfig.keys()
 FIELDS = attrs.fields_dict(TrainingConfig)
 EXT_KEYS = ("seed", "fitness_threshold", "min_population", "genomes_per_task",
-            "target_species", "validation_games", "recurrent")
+            "target_species", "validation_games", "recurrent", "trusted_after",
+            "safeness_floor")
 RATES = tuple(k for k in KEYS if FIELDS[k].metadata["range"] == "[0, 1]")
 NUMERIC_KEYS = tuple(k for k in KEYS
                      if FIELDS[k].metadata["kind"] not in ("string", "bool_int", "bool"))
@@ -40,6 +41,7 @@ SPEC_DEFAULTS = {
     "max_number_of_steps": 200, "safeness": 0.5, "sub_games": 1, "minimum_reward": 0,
     "seed": None, "fitness_threshold": None, "min_population": None, "genomes_per_task": 100,
     "target_species": None, "validation_games": 20, "recurrent": False,
+    "trusted_after": None, "safeness_floor": 0.05,
 }
 
 # One value outside the allowed range of each key, on its own (not through a cross-key rule).
@@ -55,7 +57,8 @@ OUT_OF_RANGE = {
     "age_significance": 1.3, "max_number_of_games": 0, "max_number_of_steps": -5,
     "safeness": -0.5, "sub_games": 0, "minimum_reward": 10**400, "seed": 2**63,
     "fitness_threshold": -(10**400), "min_population": 0, "genomes_per_task": 0,
-    "target_species": 0, "validation_games": -1, "recurrent": 1,
+    "target_species": 0, "validation_games": -1, "recurrent": 1, "trusted_after": 0,
+    "safeness_floor": 1.5,
 }
 
 
@@ -142,8 +145,8 @@ class TestRanges:
 
     def test_probability_keys_are_the_rates_age_significance_and_safeness(self):
         assert set(RATES) == {k for k in KEYS if k.endswith("_rate")} | {
-            "age_significance", "safeness"}
-        assert len(RATES) == 10
+            "age_significance", "safeness", "safeness_floor"}
+        assert len(RATES) == 11
 
     @pytest.mark.parametrize("key", [*RATES, "limiting_threshold", "alone_training_iterations",
                                      "species_threshold", "minimum_reward", "seed"])
@@ -413,8 +416,8 @@ class TestMetadata:
         assert md["ext"] is (key in EXT_KEYS)
         assert md["required"] is (key in ("input_size", "output_size"))
 
-    def test_keys_are_36(self):
-        assert len(KEYS) == 36 and len(set(KEYS)) == 36
+    def test_keys_are_38(self):
+        assert len(KEYS) == 38 and len(set(KEYS)) == 38
 
 
 # --- property tests ----------------------------------------------------------------------------

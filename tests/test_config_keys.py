@@ -673,6 +673,19 @@ def test_distributed_keys_decide_which_batches_are_checked():
     assert _served_history(safeness=0.0) == [0, 0, 0, 0]
 
 
+@covers("trusted_after", "safeness_floor")
+def test_adaptive_verification_checks_a_trusted_worker_less():
+    """Spec 7.2 rule 7, safeness 1, ten one-genome batches per distributed generation.
+    Fixed verification checks all 20; with trusted_after 1 and floor 0 the only worker's
+    checking probability falls as 1/n once one of its batches was confirmed, so far fewer
+    are checked; with floor 1 every batch is checked again."""
+    assert sum(_served_history(genomes_per_task=1)) == 20
+    assert sum(_served_history(genomes_per_task=1, trusted_after=1,
+                               safeness_floor=0.0)) < 20
+    assert sum(_served_history(genomes_per_task=1, trusted_after=1,
+                               safeness_floor=1.0)) == 20
+
+
 @covers("recurrent")
 def test_recurrent_lets_add_connection_close_cycles():
     """docs/algorithm.md 3.3: with recurrent true, add-connection may create cycles, self-loops
@@ -705,7 +718,7 @@ def test_recurrent_lets_add_connection_close_cycles():
 
 def test_every_config_key_has_a_test():
     keys = [field.name for field in attrs.fields(TrainingConfig)]
-    assert len(keys) == 36 and len(set(keys)) == 36
+    assert len(keys) == 38 and len(set(keys)) == 38
     missing = [key for key in keys if not KEY_TESTS.get(key)]
     assert not missing, f"config keys with no test that fails when they are ignored: {missing}"
     assert set(KEY_TESTS) <= set(keys)

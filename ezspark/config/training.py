@@ -437,6 +437,19 @@ class TrainingConfig:
         "sources too), and a connection that closes a cycle reads its source's value of the "
         "previous step, so networks have memory within an episode; false keeps acyclic "
         "feed-forward networks.", ext=True)
+    trusted_after: int | None = _key(
+        "int_or_null", None, ">= 1",
+        "Adaptive verification: a remote worker's batches are checked with probability "
+        "safeness until this many of its batches were confirmed by another evaluation, then "
+        "with probability 1/n (at most safeness, never below safeness_floor) for a worker "
+        "with n confirmed batches; null checks every remote batch with probability "
+        "safeness (local runs ignore it).", min=1, ext=True)
+    safeness_floor: float = _key(
+        "real", 0.05, "[0, 1]",
+        "With trusted_after set: the lowest checking probability of a trusted worker (at "
+        "most safeness), and at least one of every ceil(1 / floor) of its batches in a row "
+        "is checked; 0 lets the probability fall to 0 (local runs ignore it).",
+        min=0.0, max=1.0, ext=True)
 
     def __attrs_post_init__(self) -> None:
         problems = _problems(self)

@@ -153,6 +153,13 @@ def _mark_excluded(dask_worker=None):
         dask_worker.ezspark_excluded = True
 
 
+async def _close_excluded(dask_worker=None):
+    """Run on an excluded worker that Dask would not retire: it closes itself."""
+    if dask_worker is not None:
+        dask_worker.ezspark_excluded = True
+        dask_worker.loop.add_callback(dask_worker.close, reason="ezspark: excluded")
+
+
 class _Base:
     """What a round asks of a cluster: its workers, who they are, and closing them."""
 
@@ -165,8 +172,20 @@ class _Base:
         except TypeError:                           # older distributed
             return self.client.scheduler_info()["workers"]
 
+    def _records(self) -> dict:
+        return self._scheduler_workers()
+
     def live_workers(self) -> list[str]:
-        return list(self._scheduler_workers())
+        return list(self._records())
+
+    def snapshot(self) -> dict:
+        """{address: (identity, threads)} of every worker connected now, in one look."""
+        return {address: (self.identity_at(address), max(int(w.get("nthreads") or 1), 1))
+                for address, w in self._records().items()}
+
+    def busy(self) -> dict:
+        """{address: keys of the tasks the scheduler has given the worker, not finished}."""
+        return {address: set(keys) for address, keys in self.client.processing().items()}
 
     def identity_of(self, future) -> WorkerIdentity:
         """Identity of the worker that computed ``future`` (the one holding its result)."""
@@ -204,9 +223,17 @@ class _Base:
             except Exception:
                 pass
             try:
-                self.client.retire_workers(workers=victims, close_workers=True)
+                retired = self.client.retire_workers(workers=victims, close_workers=True)
             except Exception:          # already gone: nothing to close
-                pass
+                retired = {}
+            # Dask gives up retiring a worker whose results it cannot move elsewhere (the
+            # last worker of a cluster, say): such a worker is told to close itself
+            left = [a for a in victims if a not in (retired or {})]
+            if left:
+                try:
+                    self.client.run(_close_excluded, workers=left, wait=False)
+                except Exception:
+                    pass
 
 
 class ServedCluster(_Base):
@@ -323,8 +350,8 @@ class ExternalCluster(_Base):
             self._stamp = now
         return self._info
 
-    def live_workers(self) -> list[str]:
-        return list(self._workers())
+    def _records(self) -> dict:
+        return self._workers()
 
     def identity_at(self, address: str) -> WorkerIdentity:
         w = self._workers().get(address)

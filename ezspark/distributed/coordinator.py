@@ -6,9 +6,11 @@ to a Dask scheduler as tasks, with the rules of section 7.2:
 
 1. one u per batch, in batch order, from the run's verification stream, drawn when the
    round starts;
-2. a batch first evaluated by a remote worker W1 with u < safeness is **checked**: it is
-   evaluated again by a worker W2 that differs from W1 in credentials and in machine, or
-   by the coordinator when there is no such worker;
+2. a batch first evaluated by a remote worker W1 is **checked** when its u is below W1's
+   checking probability (``safeness``, or with ``trusted_after`` the adaptive rule of
+   :mod:`ezspark.distributed.trust`): it is evaluated again by a worker W2 that differs
+   from W1 in credentials and in machine, or by the coordinator when there is no such
+   worker;
 3. results agree within a relative tolerance of 1e-6 (floor 1e-9);
 4. on disagreement the coordinator evaluates the batch, its result is accepted, every
    worker that disagrees with it is excluded (no more batches, refused if it reconnects),
@@ -17,8 +19,11 @@ to a Dask scheduler as tasks, with the rules of section 7.2:
 Batches evaluated by the coordinator (its own Dask workers, which hold the coordinator's
 certificate, or this process) are trusted.  Lost batches are re-run by Dask (a worker
 killed mid-task loses nothing); a batch whose task is lost three times, or whose worker
-reports an error, is evaluated by the coordinator.  Fitness depends only on the genome and
-its episode seeds, so whoever evaluates a batch, the accepted values equal the local run's.
+reports an error, is evaluated by the coordinator.  When the generation's last batches are
+out and workers are idle, they are sent to idle workers too: the first answer is used, a
+later one is compared with it (a check), so a slow worker holds nobody up.  Fitness depends
+only on the genome and its episode seeds, so whoever evaluates a batch, the accepted values
+equal the local run's.
 """
 from __future__ import annotations
 
@@ -38,6 +43,7 @@ from ezspark._version import __version__
 from ezspark.distributed.batch import (BatchReply, BatchRequest, ReplyError, agree,
                                        close_evaluators, evaluate_batch, parse_reply,
                                        play_batch)
+from ezspark.distributed.trust import Verification
 from ezspark.evaluation.contract import EvalResult, EvaluationError, Evaluator, Progress
 from ezspark.evaluation.local import episode_seeds
 
@@ -47,6 +53,9 @@ __all__ = ["DaskEvaluator", "GenerationRound", "WorkerIdentity", "Role", "Task",
 #: Seconds between looks at the cluster while a round waits (tasks stuck on workers that
 #: left, a cluster without workers).
 WAKE = 0.5
+
+#: Seconds between two looks for idle workers while a round's last batches are out.
+SPECULATE_EVERY = 0.2
 
 #: Seconds without any worker before the coordinator says it is waiting.
 IDLE_MESSAGE = 10.0
@@ -118,15 +127,8 @@ class Task:
     suspect: WorkerIdentity | None = None    # ERROR_BY_COORDINATOR: the worker that failed
     failure: str = ""                        # ... and what it said (or how it was lost)
     allowed: tuple | None = None         # addresses of the workers it may run on (None: any)
-
-    @property
-    def w1(self) -> WorkerIdentity | None:
-        """The remote worker whose answer this task is about (None for PRIMARY)."""
-        if self.first is not None:
-            return self.first.worker
-        if self.check is not None:
-            return self.check.first.worker
-        return self.suspect
+    copy: bool = False                   # a copy given to an idle worker (no straggler wait)
+    sent: float = 0.0                    # time.monotonic() when it was sent
 
 
 class Completions:
@@ -182,15 +184,27 @@ class Completions:
 class GenerationRound:
     """One generation's evaluation on the cluster, until every batch has an accepted answer.
 
-    Holds the generation's state: the requests, the u of each batch, the accepted answers,
-    which batches each remote worker returned or confirmed, the tasks in flight (one
-    :class:`Task` per Dask future) and the checks made.  Every batch not yet accepted has
-    a task in flight, or is being evaluated in this process.
+    Each batch b is in one of four states:
+
+    - **open**: no usable answer yet; a task evaluates it;
+    - **checking**: its first remote answer ``first[b]`` waits for a second evaluation
+      (rule 2);
+    - **judged**: two answers disagreed; the coordinator evaluates it and judges every
+      answer in ``judging[b]`` (rule 4);
+    - **accepted**: ``accepted[b]`` holds its values and ``answer[b]`` who gave them.
+
+    Answers are taken as they come, whatever task they belong to: the first usable answer
+    of an open batch is the one used (checked or accepted by the rule in force), a later
+    one is compared with it and counts as a check.  When the generation's last batches are
+    out and workers are idle, those batches are also sent to idle workers (``speculate``),
+    so a slow or vanished worker does not hold the generation up; the round ends when every
+    batch is accepted, and the copies still running then are cancelled.
     """
 
     def __init__(self, evaluator: "DaskEvaluator", programs, seed: int, generation: int,
                  progress: Progress | None = None):
         self.ev, self.cluster, self.k = evaluator, evaluator.cluster, generation
+        self.trust = evaluator.trust
         n = len(programs)
         self.bounds = list(range(0, n, evaluator.per_task)) + [n]
         count = len(self.bounds) - 1
@@ -200,10 +214,22 @@ class GenerationRound:
         self.requests = [evaluator.request(programs, seeds, generation, lo, hi)
                          for lo, hi in zip(self.bounds, self.bounds[1:])]
         self.accepted: list[BatchReply | None] = [None] * count
+        self.answer: list[Answer | None] = [None] * count   # who gave the accepted values
+        self.first: list[Answer | None] = [None] * count    # an answer waiting for its check
+        self.judging: dict[int, list[Answer]] = {}           # batch -> answers to judge
         self.vouched: dict[str, set[int]] = {}   # identity key -> batches it vouched for
         self.tasks: dict = {}                     # Dask future -> Task
+        self.flight: dict[int, dict] = {}         # batch -> {Dask future: Task}
+        self.parked: list[Task] = []              # tasks no connected worker may run now
+        self.view: dict = {}                      # address -> (identity, threads)
+        self.slots = 0                            # threads of the connected workers
+        self.shunned: set[str] = set()            # addresses of excluded workers still here
         self.checks: list[Check] = []
         self.excluded = 0                         # workers excluded in this round
+        self.copies = 0                           # copies sent to idle workers
+        self.copy_wins: set[int] = set()          # batches accepted from such a copy
+        self.sent = 0                             # tasks sent to Dask
+        self.looked_idle = 0.0                    # when ``speculate`` last asked Dask
         self.done = 0                             # genomes with an accepted fitness
         self.progress = progress
         self.serial = itertools.count(1)
@@ -215,16 +241,23 @@ class GenerationRound:
     # -- the round ---------------------------------------------------------------------
     def run(self) -> EvalResult:
         try:
+            self.look()
             for b in range(len(self.requests)):
                 self.submit(Task(b, Role.PRIMARY))
             looked = time.monotonic()
-            while self.tasks:
+            while any(a is None for a in self.accepted):
+                if not self.tasks and not self.parked:     # a bug, not a worker's doing
+                    raise RuntimeError(f"generation {self.k}: batches are left with no "
+                                       "task to evaluate them")
                 self.collect(self.completions.next_batch())
                 if time.monotonic() - looked >= WAKE:
+                    self.look()
                     self.unstick()
                     looked = time.monotonic()
+                self.speculate()
         finally:
             self.cancel_pending()
+        self.ev.note_round(self)
         return self.result()
 
     def result(self) -> EvalResult:
@@ -242,50 +275,148 @@ class GenerationRound:
                           excluded=self.excluded)
 
     def cancel_pending(self) -> None:
-        """After an error: nobody will read these tasks' answers."""
+        """When the round ends: nobody will read these tasks' answers (copies still
+        running on slow workers, or everything after an error)."""
         if self.tasks:
             try:
                 self.ev.client.cancel(list(self.tasks))
             except Exception:       # the client is closing too; the error raised matters
                 pass
             self.tasks.clear()
+            self.flight.clear()
+        self.parked.clear()
+
+    # -- the cluster as the round sees it ----------------------------------------------
+    def look(self) -> None:
+        """Refresh the view of the connected workers (at the start and every ``WAKE`` s),
+        and send the parked tasks that a worker may run now."""
+        try:
+            self.view = self.cluster.snapshot()
+        except Exception:               # the scheduler is busy or closing: keep the last
+            pass
+        self.slots = sum(threads for _, threads in self.view.values())
+        self.shunned = {a for a, (ident, _) in self.view.items() if self.ev.is_excluded(ident)}
+        self.ev.note_workers(bool(set(self.view) - self.shunned))
+        parked, self.parked = self.parked, []
+        for task in parked:
+            self.submit(task)
 
     # -- sending tasks -----------------------------------------------------------------
     def submit(self, task: Task) -> None:
         """Send ``task`` to a worker allowed to evaluate it, or evaluate it here."""
-        if task.on_coordinator:
-            allowed = self.cluster.coordinator_workers()
+        task = attrs.evolve(task, sent=time.monotonic())
+        if task.copy and task.allowed:                # sent to an idle worker it names
+            allowed = list(task.allowed)
+        elif task.on_coordinator:
+            allowed = [a for a, (ident, _) in self.view.items() if ident.trusted]
             if not allowed:                       # no Dask workers of our own: here
                 self.handle(task, COORDINATOR, play_batch(self.requests[task.batch]))
                 return
         elif task.role is Role.CHECK:
-            allowed = [a for a, ident in self.cluster.remote_workers().items()
-                       if ident.differs(task.first.worker) and not self.ev.is_excluded(ident)]
+            allowed = [a for a, (ident, _) in self.view.items()
+                       if not ident.trusted and ident.differs(task.first.worker)
+                       and not self.ev.is_excluded(ident)]
             if not allowed:                       # rule 2: no such worker
                 self.submit(Task(task.batch, Role.CHECK_BY_COORDINATOR, on_coordinator=True,
                                  first=task.first))
                 return
+        elif self.shunned:
+            # excluded workers are still connected (an external cluster retires them
+            # slowly): a batch must not go back to them
+            allowed = [a for a in self.view if a not in self.shunned]
+            if not allowed:
+                self.parked.append(attrs.evolve(task, allowed=None))
+                return
         else:
             allowed = None
-        key = f"{self.ev.tag}-k{self.k}-b{task.batch}-{task.role.value}-{next(self.serial)}"
+        role = task.role.value + ("-copy" if task.copy else "")
+        key = f"{self.ev.tag}-k{self.k}-b{task.batch}-{role}-{next(self.serial)}"
         future = self.ev.client.submit(evaluate_batch, self.requests[task.batch], key=key,
                                        pure=False, workers=allowed, allow_other_workers=False,
                                        priority=10 if task.on_coordinator else 0)
-        self.tasks[future] = attrs.evolve(
-            task, allowed=tuple(allowed) if allowed is not None else None)
+        task = attrs.evolve(task, allowed=tuple(allowed) if allowed is not None else None)
+        self.tasks[future] = task
+        self.flight.setdefault(task.batch, {})[future] = task
+        self.sent += 1
         self.completions.add(future)
+
+    def forget(self, future) -> Task:
+        task = self.tasks.pop(future)
+        flight = self.flight.get(task.batch)
+        if flight is not None:
+            flight.pop(future, None)
+            if not flight:
+                del self.flight[task.batch]
+        return task
 
     def unstick(self) -> None:
         """Tasks restricted to workers that have all left would wait forever: send them
         again (a check goes to another W2, or to the coordinator)."""
-        live = set(self.cluster.live_workers())
-        self.ev.note_workers(bool(live))
-        stuck = [(f, t) for f, t in self.tasks.items()
+        live = set(self.view)
+        stuck = [f for f, t in self.tasks.items()
                  if t.allowed is not None and not live.intersection(t.allowed)]
-        for future, task in stuck:
-            del self.tasks[future]
+        for future in stuck:
+            task = self.forget(future)
             future.cancel()
             self.submit(attrs.evolve(task, allowed=None))
+
+    def speculate(self) -> None:
+        """No waiting on stragglers: when the generation's last batches are out (at most
+        two tasks per worker thread) and workers are idle, give those batches to the idle
+        workers too, the longest out first, at most two copies of a batch at a time.  The
+        first answer is used; a later one is compared with it (a check)."""
+        now = time.monotonic()
+        if len(self.tasks) > 2 * max(self.slots, 1) or now - self.looked_idle < SPECULATE_EVERY:
+            return
+        self.looked_idle = now
+        waiting = []
+        for b, flight in self.flight.items():
+            if len(flight) != 1 or self.accepted[b] is not None or b in self.judging:
+                continue
+            ((future, task),) = flight.items()
+            if not task.on_coordinator:
+                waiting.append((task.sent, b, future.key))
+        if not waiting:
+            return
+        try:
+            busy = self.cluster.busy()
+        except Exception:           # the scheduler is busy or closing: next time
+            return
+        holder = {key: a for a, keys in busy.items() for key in keys}
+        idle = [a for a, (ident, threads) in self.view.items()
+                if len(busy.get(a, ())) < threads and a not in self.shunned
+                and not self.ev.is_excluded(ident)]
+        for _, b, key in sorted(waiting):
+            if key not in holder:       # finished (its answer is on its way) or queued
+                continue
+            first = self.first[b]
+            fits = [a for a in idle if a != holder[key] and (
+                first is None or self.view[a][0].trusted
+                or self.view[a][0].differs(first.worker))]
+            if not fits:
+                continue
+            idle.remove(fits[0])
+            self.copies += 1
+            self.submit(Task(b, Role.CHECK if first is not None else Role.PRIMARY,
+                             first=first, copy=True, allowed=(fits[0],)))
+            if not idle:
+                return
+
+    def ensure(self, b: int) -> None:
+        """Keep the invariant: a batch not accepted has a task that can settle it."""
+        if self.accepted[b] is not None:
+            return
+        pending = list(self.flight.get(b, {}).values())
+        pending += [t for t in self.parked if t.batch == b]
+        if b in self.judging:
+            if not any(t.role is Role.TIEBREAK for t in pending):
+                self.submit(Task(b, Role.TIEBREAK, on_coordinator=True))
+        elif self.first[b] is not None:
+            if not any(t.role in (Role.CHECK, Role.CHECK_BY_COORDINATOR)
+                       and t.first is self.first[b] for t in pending):
+                self.submit(Task(b, Role.CHECK, first=self.first[b]))
+        elif not pending:
+            self.submit(Task(b, Role.PRIMARY))
 
     # -- answers -----------------------------------------------------------------------
     def collect(self, finished: list) -> None:
@@ -294,7 +425,9 @@ class GenerationRound:
         finished = [f for f in finished if f in self.tasks]
         owners = self.cluster.identities_of([f for f in finished if f.status == "finished"])
         for future in finished:
-            task = self.tasks.pop(future)
+            if future not in self.tasks:         # settled meanwhile and cancelled
+                continue
+            task = self.forget(future)
             try:
                 data = future.result()
             except Exception as exc:                 # lost worker, cancelled, killed
@@ -311,12 +444,15 @@ class GenerationRound:
 
     def lost(self, task: Task, exc: Exception) -> None:
         """Dask could not get an answer for ``task``: try again, the third time on the
-        coordinator."""
+        coordinator (unless the batch was settled, or another task still serves it)."""
+        b = task.batch
+        if self.accepted[b] is not None or (task.copy and b in self.flight):
+            return
         attempt = task.attempt + 1
         if attempt < self.ev.max_attempts:
             self.submit(attrs.evolve(task, attempt=attempt, allowed=None))
         elif task.role is Role.PRIMARY:
-            self.submit(Task(task.batch, Role.ERROR_BY_COORDINATOR, on_coordinator=True,
+            self.submit(Task(b, Role.ERROR_BY_COORDINATOR, on_coordinator=True,
                              attempt=attempt, failure=f"{type(exc).__name__}: {exc}"))
         else:
             self.submit(attrs.evolve(task, on_coordinator=True, attempt=attempt,
@@ -326,44 +462,28 @@ class GenerationRound:
         """``ident`` answered ``task`` with ``reply`` (a BatchReply or a ReplyError)."""
         b = task.batch
         if self.ev.is_excluded(ident):              # a late answer from an excluded worker
-            if task.role is Role.PRIMARY:
-                self.submit(Task(b, Role.PRIMARY))
-            elif task.role is Role.CHECK:
-                self.submit(Task(b, Role.CHECK_BY_COORDINATOR, on_coordinator=True,
-                                 first=task.first))
-            else:
-                self.submit(attrs.evolve(task, allowed=None))
+            self.ensure(b)
             return
         if isinstance(reply, ReplyError):
             self.failed(task, ident, reply)
             return
-        if ident == UNKNOWN and task.role in (Role.PRIMARY, Role.CHECK):
-            # an answer nobody vouches for is never accepted, nor taken as a check: a
-            # lie in it could not be traced back to its worker when that worker is
-            # excluded; the coordinator evaluates the batch and compares
-            first = Answer(ident, reply) if task.role is Role.PRIMARY else task.first
-            self.submit(Task(b, Role.CHECK_BY_COORDINATOR, on_coordinator=True, first=first))
-            return
-        if task.role is not Role.PRIMARY and task.w1 is not None \
-                and self.ev.is_excluded(task.w1):
-            self.submit(Task(b, Role.PRIMARY))        # W1 was excluded meanwhile
-            return
+        if task.on_coordinator and not ident.trusted:
+            ident = COORDINATOR              # only the coordinator's workers may run it
         answer = Answer(ident, reply)
-        if task.role is Role.PRIMARY:
-            self.on_primary(task, answer)
-        elif task.role is Role.CHECK:
-            self.on_check(task, answer)
-        elif task.role is Role.CHECK_BY_COORDINATOR:
-            self.on_check_by_coordinator(task, answer)
-        elif task.role is Role.TIEBREAK:
-            self.on_tiebreak(task, answer)
-        else:
-            self.accept(b, answer.reply, answer.worker)
+        fresh = self.accepted[b] is None
+        if task.role is Role.ERROR_BY_COORDINATOR:
             self.exclude(task.suspect, f"it could not evaluate batch {b}: {task.failure}")
+        if ident.trusted:
+            self.on_trusted(b, answer)
+        else:
+            self.on_remote(b, answer)
+        if fresh and task.copy and self.answer[b] is answer:
+            self.copy_wins.add(b)
+        self.ensure(b)
 
     def failed(self, task: Task, ident: WorkerIdentity, error: ReplyError) -> None:
         """The batch could not be evaluated, or the reply is malformed."""
-        if ident.trusted:                # as a local run would fail: the same message
+        if ident.trusted or task.on_coordinator:   # as a local run would fail: same message
             text = str(error)
             for prefix in ("EvaluationError: ", "EnvError: "):
                 text = text.removeprefix(prefix)
@@ -372,49 +492,119 @@ class GenerationRound:
         self.submit(Task(task.batch, Role.ERROR_BY_COORDINATOR, on_coordinator=True,
                          suspect=ident, failure=str(error)))
 
-    def on_primary(self, task: Task, answer: Answer) -> None:
-        if not answer.worker.trusted and self.u[task.batch] < self.ev.safeness:
-            self.submit(Task(task.batch, Role.CHECK, first=answer))           # rule 2
+    def on_trusted(self, b: int, answer: Answer) -> None:
+        """An answer of the coordinator (or its workers) settles batch ``b``."""
+        if b in self.judging or self.first[b] is not None:
+            suspects = []
+            if self.first[b] is not None:
+                suspects.append(self.first[b])
+                self.compare(b, self.first[b], answer)
+            self.settle(b, answer, suspects)
+        elif self.accepted[b] is not None:
+            self.second_opinion(b, answer)
         else:
-            self.accept(task.batch, answer.reply, answer.worker)
+            self.accept(b, answer)
 
-    def on_check(self, task: Task, answer: Answer) -> None:
-        check = self.compare(task, answer)                                     # rule 3
-        if check.agree:
-            self.accept(task.batch, task.first.reply, task.first.worker, answer.worker)
+    def on_remote(self, b: int, answer: Answer) -> None:
+        """A remote worker's answer to batch ``b`` (a first evaluation, a check or a copy)."""
+        if answer.worker == UNKNOWN:
+            # an answer nobody vouches for is never accepted, nor taken as a check: a lie
+            # in it could not be traced back to its worker when that worker is excluded;
+            # for an open batch the coordinator evaluates it and compares
+            if self.accepted[b] is None and b not in self.judging and self.first[b] is None:
+                self.first[b] = answer
+                self.submit(Task(b, Role.CHECK_BY_COORDINATOR, on_coordinator=True,
+                                 first=answer))
+            return
+        if b in self.judging:                    # the coordinator judges this one too
+            self.judging[b].append(answer)
+        elif self.accepted[b] is not None:       # a late copy: a second opinion
+            self.second_opinion(b, answer)
+        elif self.first[b] is not None:          # the second evaluation of a checked batch
+            self.on_check(b, answer)
+        elif self.trust.decide(answer.worker.key, self.u[b]):                  # rule 2
+            self.first[b] = answer
+            self.submit(Task(b, Role.CHECK, first=answer))
         else:
-            self.submit(Task(task.batch, Role.TIEBREAK, on_coordinator=True, check=check))
+            self.accept(b, answer)
 
-    def on_check_by_coordinator(self, task: Task, answer: Answer) -> None:
-        check = self.compare(task, answer)
-        self.accept(task.batch, answer.reply, answer.worker)
+    def on_check(self, b: int, answer: Answer) -> None:
+        """A remote ``answer`` for a batch whose first answer waits for its check."""
+        first = self.first[b]
+        check = self.compare(b, first, answer)                                 # rule 3
         if not check.agree:
-            self.exclude(task.first.worker, f"its fitness values for batch {task.batch} "
-                                            "differ from the coordinator's")
+            self.first[b] = None
+            self.judging[b] = [first, answer]
+            self.submit(Task(b, Role.TIEBREAK, on_coordinator=True, check=check))
+        elif answer.worker.differs(first.worker):   # a second opinion that counts
+            self.first[b] = None
+            self.trust.confirmed(first.worker.key)
+            self.trust.confirmed(answer.worker.key)
+            self.accept(b, first, answer.worker)
+        # else the same credentials or machine agreed with itself: the check goes on
 
-    def on_tiebreak(self, task: Task, answer: Answer) -> None:
-        self.accept(task.batch, answer.reply, answer.worker)                   # rule 4
-        for other in (task.check.first, task.check.second):
-            if not agree(other.reply.fitness, answer.reply.fitness):
-                self.exclude(other.worker, f"its fitness values for batch {task.batch} "
-                                           "differ from the coordinator's")
+    def second_opinion(self, b: int, answer: Answer) -> None:
+        """Another answer for an accepted batch: compared, and a mismatch is decided."""
+        held = self.answer[b]
+        check = self.compare(b, held, answer)
+        if check.agree:
+            if held.worker.trusted or answer.worker.trusted \
+                    or answer.worker.differs(held.worker):
+                for a in (held, answer):
+                    if not a.worker.trusted:
+                        self.trust.confirmed(a.worker.key)
+        elif held.worker.trusted:
+            self.exclude(answer.worker, f"its fitness values for batch {b} differ from "
+                                        "the coordinator's")
+        elif answer.worker.trusted:                 # the values accepted were wrong
+            self.settle(b, answer, [held])
+        else:                                       # rule 4: the coordinator decides
+            self.unaccept(b)
+            self.judging[b] = [held, answer]
+            self.submit(Task(b, Role.TIEBREAK, on_coordinator=True, check=check))
 
-    def compare(self, task: Task, answer: Answer) -> Check:
-        check = Check(task.batch, task.first, answer,
-                      agree(task.first.reply.fitness, answer.reply.fitness))
+    def settle(self, b: int, truth: Answer, suspects: list[Answer]) -> None:
+        """The coordinator's ``truth`` for batch ``b`` is accepted; every other answer
+        judged against it: confirmed if it agrees, its worker excluded if not (rule 4)."""
+        judged = suspects + self.judging.pop(b, [])
+        self.first[b] = None
+        for batches in self.vouched.values():
+            batches.discard(b)
+        self.accept(b, truth)
+        for other in judged:
+            if other.worker.trusted or other.worker == UNKNOWN:
+                continue
+            if agree(other.reply.fitness, truth.reply.fitness):
+                self.trust.confirmed(other.worker.key)
+            else:
+                self.exclude(other.worker, f"its fitness values for batch {b} differ from "
+                                           "the coordinator's")
+
+    def compare(self, b: int, first: Answer, second: Answer) -> Check:
+        check = Check(b, first, second, agree(first.reply.fitness, second.reply.fitness))
         self.checks.append(check)
         return check
 
-    def accept(self, b: int, reply: BatchReply, *by: WorkerIdentity) -> None:
-        """``reply`` is batch ``b``'s result; the remote workers ``by`` vouch for it."""
+    def accept(self, b: int, answer: Answer, *confirmed_by: WorkerIdentity) -> None:
+        """``answer`` gives batch ``b``'s values; its remote worker and ``confirmed_by``
+        vouch for them."""
         if self.accepted[b] is None:
             self.done += self.size(b)
-        self.accepted[b] = reply
-        for ident in by:
-            if not ident.trusted:
+        self.accepted[b] = answer.reply
+        self.answer[b] = answer
+        for ident in (answer.worker, *confirmed_by):
+            if not ident.trusted and ident != UNKNOWN:
                 self.vouched.setdefault(ident.key, set()).add(b)
         if self.progress is not None:
             self.progress(self.done)
+
+    def unaccept(self, b: int) -> None:
+        if self.accepted[b] is not None:
+            self.done -= self.size(b)
+        self.accepted[b] = None
+        self.answer[b] = None
+        for batches in self.vouched.values():
+            batches.discard(b)
 
     def exclude(self, ident: WorkerIdentity | None, why: str) -> None:
         """Rule 4: no more batches for ``ident``; what it vouched for is evaluated again."""
@@ -422,14 +612,18 @@ class GenerationRound:
             return                  # (None: a batch lost three times, nobody to blame)
         self.ev.exclude(ident)
         self.excluded += 1
+        self.shunned |= {a for a, (who, _) in self.view.items() if who.key == ident.key}
         again = sorted(self.vouched.pop(ident.key, ()))
         self.ev.log(f"excluded worker {ident.key} (generation {self.k}): {why}; "
                     f"{len(again)} of its batches are evaluated again")
+        waiting = [b for b, a in enumerate(self.first)
+                   if a is not None and a.worker.key == ident.key]
         for b in again:
-            if self.accepted[b] is not None:
-                self.done -= self.size(b)
-                self.accepted[b] = None
-                self.submit(Task(b, Role.PRIMARY))
+            self.unaccept(b)
+        for b in waiting:
+            self.first[b] = None
+        for b in again + waiting:
+            self.ensure(b)
 
 
 class DaskEvaluator(Evaluator):
@@ -453,7 +647,11 @@ class DaskEvaluator(Evaluator):
         self.log = log or (lambda text: print(text, file=sys.stderr, flush=True))
         self.tag = run_tag
         self.safeness = float(cfg.safeness)
+        self.trust = Verification.from_config(cfg)     # fixed or adaptive (7.2)
         self.per_task = int(cfg.genomes_per_task)
+        #: totals over the rounds so far: tasks sent, copies sent to idle workers, batches
+        #: accepted from such a copy, comparisons made
+        self.totals = {"tasks": 0, "copies": 0, "copy_wins": 0, "checks": 0}
         self._excluded: set[str] = set(excluded)
         for key in self._excluded:
             cluster.ban(key)
@@ -485,6 +683,12 @@ class DaskEvaluator(Evaluator):
     def evaluate(self, programs, seed: int, generation: int,
                  progress: Progress | None = None) -> EvalResult:
         return GenerationRound(self, programs, seed, generation, progress).run()
+
+    def note_round(self, round_: GenerationRound) -> None:
+        self.totals["tasks"] += round_.sent
+        self.totals["copies"] += round_.copies
+        self.totals["copy_wins"] += len(round_.copy_wins)
+        self.totals["checks"] += len(round_.checks)
 
     def note_workers(self, any_live: bool) -> None:
         """Say once when the cluster has had no worker at all for a while."""

@@ -27,7 +27,7 @@ __all__ = ["SAFE_TO_CHANGE", "FREE_TO_CHANGE", "load_resume_state", "resumable_c
 #: when the run stops or what it records, never a result it has already computed.
 SAFE_TO_CHANGE = frozenset({"generations", "fitness_threshold", "saving",
                             "alone_training_iterations", "safeness", "genomes_per_task",
-                            "validation_games"})
+                            "validation_games", "trusted_after", "safeness_floor"})
 #: Keys that may change on resume without ``allow_changes``: the number of generations.
 FREE_TO_CHANGE = frozenset({"generations"})
 
