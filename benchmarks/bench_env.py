@@ -29,13 +29,17 @@ Parts (``--parts``, default all):
              ``peers/cartpole-feedforward.cfg`` with 8 inputs, 4 outputs), 3 games per genome,
              env steps counted on a serial pass of the same work; ezspark on 1 worker for
              reference
+  workers    CartPole-v1 batched, ``--pop`` genomes, on every core with the pool running:
+             ``ProcessEvaluator(N)`` (each worker takes its whole share of rows at once, the
+             default for batched environments) and with 4 chunks per worker, against one
+             process
   cartpole150  the first measurement (2026-11-25): CartPole-v1, 150 genomes, ezspark on 1
              and 2 workers against bare gymnasium loops (``peers.bare_env``) on 1 and 2 cores
 
 Every ezspark configuration of a part plays the same episodes with the same fitness (checked
 before timing: batched = lockstep, 1 worker = N workers).
 
-Usage: python benchmarks/bench_env.py [--parts limit,acrobot,rows,lunar,cartpole150]
+Usage: python benchmarks/bench_env.py [--parts limit,acrobot,rows,lunar,workers,cartpole150]
        [--repeats 5] [--min-time 1.0] [--gen 3] [--pop 1000] [--quick] [--profile]
 """
 from __future__ import annotations
@@ -67,7 +71,7 @@ from ezspark.training.trainer import make_streams  # noqa: E402
 ENV_ID = "CartPole-v1"
 SIZES = {"CartPole-v1": (4, 2), "Acrobot-v1": (6, 3), "LunarLander-v3": (8, 4)}
 VECTOR_ENVS = 1000
-PARTS = ("limit", "acrobot", "rows", "lunar", "cartpole150")
+PARTS = ("limit", "acrobot", "rows", "lunar", "workers", "cartpole150")
 
 
 def env_cfg(env_id, pop, games=5, steps=500):
@@ -326,6 +330,31 @@ def part_lunar(args):
                    population={"ezspark_genomes": len(programs), "ezspark_steps": steps,
                                "neat_python_genomes": len(genomes), "neat_python_steps": np_steps,
                                "games": LUNAR_GAMES, "identical_1_vs_all_workers": True})
+
+
+# ---- workers: batched CartPole on every core, pool running -----------------------------------
+
+def part_workers(args):
+    cores = available_cores()
+    cfg = cartpole_cfg(args.pop)
+    programs, _ = fixed_population(cfg, args.gen)
+    kw = dict(games=cfg.max_number_of_games, max_steps=cfg.max_number_of_steps,
+              sub_games=cfg.sub_games, minimum_reward=cfg.minimum_reward)
+    evs = {"ezspark_1worker": EnvEvaluator.from_config(cfg, info_of(cfg)),
+           f"ezspark_{cores}workers": ProcessEvaluator(info_of(cfg), cores, **kw),
+           f"ezspark_{cores}workers_4chunks": ProcessEvaluator(info_of(cfg), cores,
+                                                               chunks_per_worker=4, **kw)}
+    steps = same_work(evs, programs, args.gen, "ezspark_1worker")
+    configs = {name: (evaluating(ev, programs, args.gen, steps), steps) for name, ev in evs.items()}
+    rates = round_robin(args, configs, "workers")
+    for ev in evs.values():
+        ev.close()
+    ratios = {f"{k}_over_ezspark_1worker": H.ratio(v, rates["ezspark_1worker"])
+              for k, v in rates.items() if k != "ezspark_1worker"}
+    return summary(rates, ratios, cores=cores,
+                   population={"genomes": len(programs), "generation": args.gen,
+                               "env_steps_per_evaluation": steps,
+                               "identical_1_vs_all_workers": True})
 
 
 # ---- cartpole150: the first measurement (1 and 2 workers against bare loops) --------------------

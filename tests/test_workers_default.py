@@ -65,7 +65,7 @@ def test_run_uses_every_core_unless_told(tmp_path, monkeypatch, args, expected):
         seen.update(kwargs)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(processes, "available_cores", lambda: 7)
+    monkeypatch.setattr(run, "available_cores", lambda: 7)
     monkeypatch.setattr(ezspark, "train", train)
     config = tmp_path / "c.json"
     config.write_text(ezspark.TrainingConfig(gym_game_name="CartPole-v1", input_size=4,

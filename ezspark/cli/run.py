@@ -12,6 +12,7 @@ import ezspark
 from ezspark.cli import options
 from ezspark.cli.errors import user_errors
 from ezspark.cli.signals import interrupts_stop_the_run
+from ezspark.evaluation.processes import available_cores
 
 
 def _resume_command(config_file, directory, generations) -> str:
@@ -80,7 +81,6 @@ def command(config_file, out, seed, generations, workers, resume, allow_config_c
                                "of them")
     directory = Path(out) if out else Path("runs") / Path(config_file).stem
     if workers is None:
-        from ezspark.evaluation.processes import available_cores
         workers = available_cores()
     with interrupts_stop_the_run(), user_errors():
         cfg = ezspark.TrainingConfig.from_json(Path(config_file))
