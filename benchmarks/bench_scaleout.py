@@ -266,6 +266,8 @@ def main(argv=None):
                 loads.append(os.getloadavg())
                 pop = k * args.tasks_per_worker * gpt
                 programs, _, steps = workload(pop)
+                # untimed: every worker makes its environments, the machine settles
+                evaluate(crowd, config(pop), info, programs, seed, 99, tag=f"k{k}warm")
                 runs = []
                 for rep in range(2):
                     res, wall, cpu, spent, _ = evaluate(crowd, config(pop), info, programs,
