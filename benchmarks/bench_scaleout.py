@@ -9,7 +9,8 @@ step one evaluation of a population that gives every worker about ``--tasks-per-
 tasks is timed.  Reported per k:
 
 - env steps/s against k × the one-worker rate (target 0.8 at k = 64);
-- CPU of this process (scheduler, Dask client, coordinator) per task sent;
+- CPU of this process (scheduler, Dask client, coordinator) per task sent, and per second
+  with the k workers connected and no task (heartbeats and the like);
 - bytes per task: the pickled request and the reply;
 - the cost of verification at the first k (16): fixed ``safeness`` 0.5 and 1 against adaptive
   (``trusted_after`` 10, ``safeness_floor`` 0.05) once workers have a record (records set at
@@ -275,16 +276,23 @@ def main(argv=None):
                     exact(res, pop, f"k={k}")
                     runs.append({"wall": wall, "cpu": cpu, **spent,
                                  "load": os.getloadavg()[0]})
+                c0, t0 = time.process_time(), time.perf_counter()
+                time.sleep(10)                  # k workers connected, no task
+                idle = (time.process_time() - c0) / (time.perf_counter() - t0)
                 best = min(runs, key=lambda r: r["wall"])
                 rate = steps / best["wall"]
                 summary["per_k"][str(k)] = {
                     "joins_started_in_seconds": started, "population": pop,
                     "env_steps": steps, "runs": runs,
                     "steps_per_second": rate, "vs_k_times_one": rate / (k * one),
-                    "coordinator_cpu_per_task_ms": 1000 * best["cpu"] / best["tasks"]}
+                    "coordinator_cpu_per_task_ms": 1000 * best["cpu"] / best["tasks"],
+                    "coordinator_idle_cpu_per_second": idle,
+                    "coordinator_cpu_per_task_beyond_idle_ms":
+                        1000 * (best["cpu"] - idle * best["wall"]) / best["tasks"]}
                 print(f"k={k}: {rate:.0f} steps/s = {rate / (k * one):.2f} x k x one worker; "
                       f"{best['tasks']} tasks, {1000 * best['cpu'] / best['tasks']:.2f} ms "
-                      f"CPU per task here; load {os.getloadavg()[0]:.1f}", flush=True)
+                      f"CPU per task here ({idle:.3f} s/s with no task); "
+                      f"load {os.getloadavg()[0]:.1f}", flush=True)
 
                 if k == ks[0] and not args.quick:
                     ver = {}

@@ -279,6 +279,45 @@ class ServedCluster(_Base):
             self.identities[name] = ident
         return None
 
+    def _records(self) -> dict:
+        """The scheduler's workers, read in this process: no message, no serialisation of
+        every worker's metrics (``scheduler_info``), which grows with the crowd."""
+        for _ in range(5):
+            try:
+                return {address: {"nthreads": ws.nthreads, "name": ws.name}
+                        for address, ws in list(self.cluster.scheduler.workers.items())}
+            except RuntimeError:       # the event loop changed the table meanwhile
+                continue
+        return self._scheduler_workers()
+
+    def busy(self) -> dict:
+        for _ in range(5):
+            try:
+                return {address: {ts.key for ts in list(ws.processing)}
+                        for address, ws in list(self.cluster.scheduler.workers.items())}
+            except RuntimeError:
+                continue
+        return super().busy()
+
+    def identities_of(self, futures) -> dict:
+        """As :meth:`_Base.identities_of`, from the scheduler's task table in this process;
+        a future the table cannot place is asked of the scheduler as usual."""
+        out, rest = {}, []
+        tasks = self.cluster.scheduler.tasks
+        for fut in futures:
+            try:
+                ts = tasks.get(fut.key)
+                holders = sorted(ws.address for ws in list(ts.who_has or ())) if ts else []
+            except RuntimeError:            # changed meanwhile
+                holders = []
+            if holders:
+                out[fut.key] = self.identity_at(holders[0])
+            else:
+                rest.append(fut)
+        if rest:
+            out.update(super().identities_of(rest))
+        return out
+
     def identity_at(self, address: str) -> WorkerIdentity:
         ws = self.cluster.scheduler.workers.get(address)
         with self._lock:
