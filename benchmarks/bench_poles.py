@@ -51,8 +51,8 @@ reset), or with velocities the ``ezspark_population`` hook tests every genome th
 1,000 steps (the run keeps a run.h5 in a temporary folder for it); a plugin counts each
 generation's population (``ezspark_generation_start``) and the count is checked against the
 run's history.  neat-python: ``peers/poles_neat_python.py`` (its own XOR-example values with
-``PEER_KEYS``: population 50; ``FeedForwardNetwork`` with velocities, ``RecurrentNetwork``
-without), same environments, fitness, test, tested genomes and cap.
+``PEER_KEYS``, chosen on the tuning seeds; ``FeedForwardNetwork`` with velocities,
+``RecurrentNetwork`` without), same environments, fitness, test, tested genomes and cap.
 
 ``--tune LABEL`` with ``--set KEY=JSON`` (ezspark keys) or ``--peer-set KEY=VALUE``
 (neat-python config keys) runs a candidate configuration on the tuning seeds (default
@@ -110,8 +110,14 @@ QUICK_CAP = 1_500
 QUICK_TEST = {"balance_steps": 2_000, "generalisation_steps": 50}
 PEER_POPULATION = 150
 #: neat-python's config keys besides ``cartpole-feedforward.cfg``'s, chosen on the same tuning
-#: seeds (rounds ``p-*``): its population of 50 did better than 150 on both tasks.
-PEER_KEYS = {"velocities": {"pop_size": "50"}, "novelocities": {"pop_size": "50"}}
+#: seeds by the same rule as ezspark's (most tuning seeds solved, then the fewest evaluations;
+#: rounds ``p-*``): 50 genomes, and with velocities rarer structural mutations, without
+#: velocities a weight mutation power of 1.0.
+PEER_KEYS = {
+    "velocities": {"pop_size": "50", "conn_add_prob": "0.2", "conn_delete_prob": "0.2",
+                   "node_add_prob": "0.1", "node_delete_prob": "0.1"},
+    "novelocities": {"pop_size": "50", "weight_mutate_power": "1.0"},
+}
 DEFAULT_SEEDS = "0-19"
 TUNING_SEEDS = "100-104"
 

@@ -5,7 +5,7 @@ Config: ``cartpole-feedforward.cfg`` (the values of neat-python's own
 ``full_direct`` start) with the task's input count, one output, ``pop_size`` ``pop``, no
 fitness termination, and ``feed_forward`` False for the task without velocities (the genome
 may then grow cycles and the phenotype is ``neat.nn.RecurrentNetwork``).  ``overrides``
-replaces further keys of the config (``bench_poles.py``'s ``PEER_KEYS``: ``pop_size`` 50,
+replaces further keys of the config (``bench_poles.py``'s ``PEER_KEYS``, chosen on the tuning seeds,
 and the tuning rounds of ``--tune``).
 
 * Fitness: the return of one episode of the task's environment (``gym.make(env_id)``, the
