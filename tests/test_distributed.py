@@ -537,6 +537,33 @@ def test_killing_join_takes_all_its_workers_with_it(served):
         finish(proc, timeout=10)
 
 
+@pytest.mark.slow
+def test_a_joined_worker_spends_no_cpu_on_dasks_profiler(served):
+    """A volunteer's worker does not sample its threads for a dashboard nobody opens: a
+    task that runs for a second leaves no profile behind (docs/distributed.md)."""
+    cluster, mine, other = served
+    proc = join_process(cluster.address, mine.join_file)
+    try:
+        assert wait_for(lambda: len(cluster.live_workers()) == 1, 60), cluster.live_workers()
+        [address] = cluster.live_workers()
+        done = cluster.client.submit(time.sleep, 1.0, pure=False, workers=[address])
+        done.result(timeout=60)
+        assert cluster.client.profile(workers=[address])["count"] == 0
+    finally:
+        proc.send_signal(signal.SIGINT)
+        finish(proc, timeout=30)
+
+
+def test_checks_go_before_first_evaluations_and_disputes_before_both():
+    """A check holds back a batch already evaluated (Dask runs higher priorities first)."""
+    from ezspark.distributed.coordinator import GenerationRound, Role, Task
+
+    first = GenerationRound.priority(Task(0, Role.PRIMARY))
+    check = GenerationRound.priority(Task(0, Role.CHECK))
+    dispute = GenerationRound.priority(Task(0, Role.TIEBREAK, on_coordinator=True))
+    assert first < check < dispute
+
+
 def test_an_answer_whose_worker_cannot_be_named_is_always_checked(monkeypatch):
     """Dask sometimes cannot say which worker holds a result (who_has fails, or the holder
     left before it was asked).  Such an answer is never accepted unchecked, even with

@@ -333,12 +333,22 @@ class GenerationRound:
         key = f"{self.ev.tag}-k{self.k}-b{task.batch}-{role}-{next(self.serial)}"
         future = self.ev.client.submit(evaluate_batch, self.requests[task.batch], key=key,
                                        pure=False, workers=allowed, allow_other_workers=False,
-                                       priority=10 if task.on_coordinator else 0)
+                                       priority=self.priority(task))
         task = attrs.evolve(task, allowed=tuple(allowed) if allowed is not None else None)
         self.tasks[future] = task
         self.flight.setdefault(task.batch, {})[future] = task
         self.sent += 1
         self.completions.add(future)
+
+    @staticmethod
+    def priority(task: Task) -> int:
+        """Dask runs higher priorities first.  The coordinator's own tasks settle disputes;
+        a check holds back a batch already evaluated, so it goes before the first
+        evaluations still queued instead of after them all, where every check would
+        lengthen the generation by a task (docs/distributed.md, "What verification costs")."""
+        if task.on_coordinator:
+            return 10
+        return 5 if task.role is Role.CHECK else 0
 
     def forget(self, future) -> Task:
         task = self.tasks.pop(future)

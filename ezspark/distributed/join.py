@@ -195,6 +195,7 @@ def join(address: str, credentials, *, workers: int = 1, echo=print,
 
     Blocks until the run ends (returns a sentence saying why) or Ctrl-C."""
     try:
+        import dask
         import distributed  # noqa: F401  (Dask is optional: say how to install it)
     except ImportError:
         raise JoinError("joining a run needs Dask distributed: "
@@ -221,7 +222,10 @@ def join(address: str, credentials, *, workers: int = 1, echo=print,
                  str(invitation.path), "--workers", "1", "--parent-pid", str(os.getpid())],
                 stdin=subprocess.DEVNULL))
     try:
-        return asyncio.run(_run_worker(address, security, name, parent))
+        # Dask's statistical profiler samples every thread every 10 ms for a dashboard a
+        # volunteer never opens: a third of an idle worker's CPU (docs/distributed.md)
+        with dask.config.set({"distributed.worker.profile.enabled": False}):
+            return asyncio.run(_run_worker(address, security, name, parent))
     finally:
         for child in children:
             if child.poll() is None:
