@@ -29,6 +29,7 @@ import pytest
 pytest.importorskip("distributed")
 pytest.importorskip("cryptography")
 
+import dask  # noqa: E402
 import ezspark  # noqa: E402
 from ezspark.distributed.cluster import REGISTER_HANDLER  # noqa: E402
 from ezspark.distributed.coordinator import WorkerIdentity  # noqa: E402
@@ -538,9 +539,10 @@ def test_killing_join_takes_all_its_workers_with_it(served):
 
 
 @pytest.mark.slow
-def test_a_joined_worker_spends_no_cpu_on_dasks_profiler(served):
-    """A volunteer's worker does not sample its threads for a dashboard nobody opens: a
-    task that runs for a second leaves no profile behind (docs/distributed.md)."""
+def test_a_joined_worker_spends_no_cpu_on_dasks_profiler_and_watchdogs(served):
+    """A volunteer's worker does not sample its threads for a dashboard nobody opens (a
+    task that runs for a second leaves no profile behind), and its event-loop watchdog and
+    system monitor wake rarely (docs/distributed.md)."""
     cluster, mine, other = served
     proc = join_process(cluster.address, mine.join_file)
     try:
@@ -549,6 +551,11 @@ def test_a_joined_worker_spends_no_cpu_on_dasks_profiler(served):
         done = cluster.client.submit(time.sleep, 1.0, pure=False, workers=[address])
         done.result(timeout=60)
         assert cluster.client.profile(workers=[address])["count"] == 0
+        settings = cluster.client.run(lambda: (dask.config.get("distributed.admin.tick.interval"),
+                                               dask.config.get(
+                                                   "distributed.admin.system-monitor.interval")),
+                                      workers=[address])
+        assert settings == {address: ("1s", "5s")}
     finally:
         proc.send_signal(signal.SIGINT)
         finish(proc, timeout=30)

@@ -127,6 +127,17 @@ def _probe(address: str, security, timeout: float) -> dict:
     return meta or {}
 
 
+#: Dask's defaults sample every thread every 10 ms (the statistical profiler), wake every
+#: 20 ms to detect a blocked event loop and read the machine's counters every 0.5 s, all
+#: for a dashboard a volunteer never opens: 1.6% of a core per idle worker, 0.3% without
+#: (docs/distributed.md, "A model for 1,000 volunteers").
+VOLUNTEER_DASK_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
+}
+
+
 def _check_run(meta: dict) -> None:
     version = meta.get("version")
     if version and version != __version__:
@@ -222,9 +233,7 @@ def join(address: str, credentials, *, workers: int = 1, echo=print,
                  str(invitation.path), "--workers", "1", "--parent-pid", str(os.getpid())],
                 stdin=subprocess.DEVNULL))
     try:
-        # Dask's statistical profiler samples every thread every 10 ms for a dashboard a
-        # volunteer never opens: a third of an idle worker's CPU (docs/distributed.md)
-        with dask.config.set({"distributed.worker.profile.enabled": False}):
+        with dask.config.set(VOLUNTEER_DASK_CONFIG):
             return asyncio.run(_run_worker(address, security, name, parent))
     finally:
         for child in children:
