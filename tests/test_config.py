@@ -21,7 +21,8 @@ ENV = {"gym_game_name": "CartPole-v1", "input_size": 4, "output_size": 2}
 KEYS = TrainingConfig.keys()
 FIELDS = attrs.fields_dict(TrainingConfig)
 EXT_KEYS = ("seed", "fitness_threshold", "min_population", "genomes_per_task",
-            "target_species", "validation_games", "recurrent", "trusted_after",
+            "target_species", "validation_games", "recurrent", "weight_change_scale",
+            "trusted_after",
             "safeness_floor")
 RATES = tuple(k for k in KEYS if FIELDS[k].metadata["range"] == "[0, 1]")
 NUMERIC_KEYS = tuple(k for k in KEYS
@@ -57,7 +58,8 @@ OUT_OF_RANGE = {
     "age_significance": 1.3, "max_number_of_games": 0, "max_number_of_steps": -5,
     "safeness": -0.5, "sub_games": 0, "minimum_reward": 10**400, "seed": 2**63,
     "fitness_threshold": -(10**400), "min_population": 0, "genomes_per_task": 0,
-    "target_species": 0, "validation_games": -1, "recurrent": 1, "trusted_after": 0,
+    "target_species": 0, "validation_games": -1, "recurrent": 1, "weight_change_scale": 0.0,
+    "trusted_after": 0,
     "safeness_floor": 1.5,
 }
 
@@ -416,8 +418,8 @@ class TestMetadata:
         assert md["ext"] is (key in EXT_KEYS)
         assert md["required"] is (key in ("input_size", "output_size"))
 
-    def test_keys_are_38(self):
-        assert len(KEYS) == 38 and len(set(KEYS)) == 38
+    def test_keys_are_39(self):
+        assert len(KEYS) == 39 and len(set(KEYS)) == 39
 
 
 # --- property tests ----------------------------------------------------------------------------

@@ -548,6 +548,31 @@ def test_connection_mutation_rate_is_the_per_gene_weight_change_probability():
     assert 0.4 < changed < 0.6
 
 
+@covers("weight_change_scale")
+def test_weight_change_scale_multiplies_every_normal_weight_change():
+    """docs/algorithm.md 5.4 b: a perturbed weight becomes w + scale·z, with the same draws
+    whatever the scale: the children of 0.5-weight parents moved 0.1 times as far at 0.1 as
+    at 1 (no replacements: ρ = 0).  The initial weight pass (4.2) uses it too."""
+    moved = {}
+    for scale in (1.0, 0.1):
+        parent, kids, _ = _one_species_children(connection_mutation_rate=1.0, weight=0.5,
+                                                new_connection_assignment_rate=0.0,
+                                                weight_change_scale=scale)
+        moved[scale] = np.concatenate([k.weight - parent.weight for k in kids])
+    assert np.abs(moved[1.0]).max() > 0.5
+    np.testing.assert_allclose(moved[0.1], 0.1 * moved[1.0], rtol=1e-12, atol=1e-15)
+    start = {}
+    for scale in (1.0, 0.5, 0.25):
+        cfg = engine_config(initial_population=20, connection_mutation_rate=1.0,
+                            new_connection_assignment_rate=0.0, weight_change_scale=scale)
+        _, pop = Evolution.start(cfg, np.random.default_rng(3))
+        start[scale] = np.concatenate([g.weight for g in pop])
+    # w = w0 + scale·z: the steps from 0.25 to 0.5 and from 0.5 to 1 are z/4 and z/2
+    np.testing.assert_allclose(start[1.0] - start[0.5], 2 * (start[0.5] - start[0.25]),
+                               atol=1e-12)
+    assert np.abs(start[1.0] - start[0.5]).max() > 0.1
+
+
 @covers("new_connection_assignment_rate")
 def test_new_connection_assignment_rate_replaces_weights_instead_of_perturbing():
     """Parents' weights are 50: a replaced weight lies in [-5, 5), a perturbed one near 50."""
@@ -718,7 +743,7 @@ def test_recurrent_lets_add_connection_close_cycles():
 
 def test_every_config_key_has_a_test():
     keys = [field.name for field in attrs.fields(TrainingConfig)]
-    assert len(keys) == 38 and len(set(keys)) == 38
+    assert len(keys) == 39 and len(set(keys)) == 39
     missing = [key for key in keys if not KEY_TESTS.get(key)]
     assert not missing, f"config keys with no test that fails when they are ignored: {missing}"
     assert set(KEY_TESTS) <= set(keys)

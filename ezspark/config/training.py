@@ -437,6 +437,11 @@ class TrainingConfig:
         "sources too), and a connection that closes a cycle reads its source's value of the "
         "previous step, so networks have memory within an episode; false keeps acyclic "
         "feed-forward networks.", ext=True)
+    weight_change_scale: float = _key(
+        "real", 1.0, "> 0",
+        "Standard deviation of the normal change a mutating weight receives (w + scale·N(0, 1)); "
+        "1 is EzSpark's N(0, 1), smaller values fine-tune.", min=0.0, min_exclusive=True,
+        ext=True)
     trusted_after: int | None = _key(
         "int_or_null", None, ">= 1",
         "Adaptive verification: a remote worker's batches are checked with probability "

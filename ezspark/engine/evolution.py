@@ -118,7 +118,7 @@ def initial_population(cfg, registry: InnovationRegistry, rng: np.random.Generat
     n = innovation.shape[0]
     u0 = rng.random((pop, n))
     u = rng.random((pop, n, 3))
-    z = rng.standard_normal((pop, n))
+    z = scaled_changes(rng.standard_normal((pop, n)), cfg.weight_change_scale)
     weights = weight_pass(-2.0 + 4.0 * u0, u[:, :, 0], u[:, :, 1], u[:, :, 2], z,
                           cfg.connection_mutation_rate, cfg.new_connection_assignment_rate)
     off = np.arange(pop + 1, dtype=np.int64) * n
@@ -402,7 +402,7 @@ class Evolution:
         children = child_parent.shape[0]
         genes = int(pop.gene_counts[child_parent].sum())
         gene_u = self.rng.random((genes, GENE_DRAWS))
-        gene_z = self.rng.standard_normal(genes)
+        gene_z = scaled_changes(self.rng.standard_normal(genes), cfg.weight_change_scale)
         child_u = self.rng.random((children, CHILD_DRAWS))
         reg.ensure_capacity(3 * children, children)   # a child adds <= 3 pairs and 1 split
         out = _gene_buffers(children, genes + 3 * children)
@@ -494,6 +494,15 @@ def _genome_species(members: dict, keep: np.ndarray, n: int) -> np.ndarray:
     for sid, idx in members.items():
         species[keep[idx]] = sid
     return species
+
+
+def scaled_changes(z: np.ndarray, scale: float) -> np.ndarray:
+    """The normal weight changes of 5.4 b times ``weight_change_scale`` (extension), in place.
+    The draws are the same whatever the scale; at EzSpark's 1 nothing is touched, so the
+    bits are those of a build without the key."""
+    if scale != 1.0:
+        z *= scale
+    return z
 
 
 def normalise(fit: np.ndarray) -> np.ndarray:
