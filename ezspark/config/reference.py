@@ -25,7 +25,7 @@ _INTRO = """\
      edit the key metadata there, not this file. -->
 
 A training is described by one JSON object, the EzSpark training JSON: the 29 keys of the
-example in the EzSpark docs ("Create a Training"), plus seven keys that ezspark adds. A key
+example in the EzSpark docs ("Create a Training"), plus the extension keys that ezspark adds. A key
 that is left out, or set to `null`, takes its default; `input_size` and `output_size` have
 none, and `gym_game_name` is needed unless a fitness function replaces the environment.
 Integer keys accept a number without a fractional part (`3.0` is 3, `2.5` is refused);
