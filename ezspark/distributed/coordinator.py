@@ -620,7 +620,8 @@ class GenerationRound:
         """Rule 4: no more batches for ``ident``; what it vouched for is evaluated again."""
         if ident is None or ident == UNKNOWN or ident.trusted or self.ev.is_excluded(ident):
             return                  # (None: a batch lost three times, nobody to blame)
-        self.ev.exclude(ident)
+        tainted = self.tainted(ident.key)
+        self.ev.exclude(ident)       # retiring its workers moves their results elsewhere
         self.excluded += 1
         self.shunned |= {a for a, (who, _) in self.view.items() if who.key == ident.key}
         again = sorted(self.vouched.pop(ident.key, ()))
@@ -632,8 +633,28 @@ class GenerationRound:
             self.unaccept(b)
         for b in waiting:
             self.first[b] = None
-        for b in again + waiting:
+        dropped = []
+        for future in tainted:
+            if future in self.tasks:
+                dropped.append(self.forget(future).batch)
+                future.cancel()
+        for b in again + waiting + dropped:
             self.ensure(b)
+
+    def tainted(self, key: str) -> list:
+        """The tasks in flight that a worker of identity ``key`` holds the result of or
+        runs.  Once that worker is retired Dask moves its results to other workers, whose
+        identity a result would then carry: they must be dropped, not collected."""
+        futures = list(self.tasks)
+        holders = self.cluster.identities_of(futures)
+        try:
+            busy = self.cluster.busy()
+        except Exception:           # the scheduler is busy or closing: the holders suffice
+            busy = {}
+        running = {k for a, keys in busy.items()
+                   if self.cluster.identity_at(a).key == key for k in keys}
+        return [f for f in futures if f.key in running
+                or (holders.get(f.key, UNKNOWN) != UNKNOWN and holders[f.key].key == key)]
 
 
 class DaskEvaluator(Evaluator):
