@@ -167,3 +167,6 @@ def test_every_way_back_to_a_stored_champion_keeps_its_action_space(tmp_path):
     assert all(c.actions == box for c in run.population(1))
     assert all(run.champions.champion_at(k, BOX).actions == box
                for k in range(len(run.champions.index)))
+    earlier = run.champions.below(2)        # what a resume keeps of the stored champions
+    assert len(earlier.index) == 2 and earlier.recurrent == run.champions.recurrent
+    assert all(earlier.champion_at(k, BOX).actions == box for k in range(2))

@@ -83,7 +83,8 @@ class ChampionTable:
         index = self.index[:keep]
         n_nodes = int(index["node_offset"][-1] + index["node_count"][-1]) if keep else 0
         n_conns = int(index["conn_offset"][-1] + index["conn_count"][-1]) if keep else 0
-        return ChampionTable(index, self.nodes[:n_nodes], self.connections[:n_conns])
+        return ChampionTable(index, self.nodes[:n_nodes], self.connections[:n_conns],
+                             recurrent=self.recurrent, actions=self.actions)
 
     def enabled_counts(self) -> np.ndarray:
         """The enabled connections of each champion, in index order (vectorised: a
