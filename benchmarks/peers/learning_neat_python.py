@@ -33,14 +33,17 @@ BASE_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cartpole
 MAX_GENERATIONS = 100_000     # a guard only: the budget ends every run long before
 
 
-def load_config(n_inputs: int, n_outputs: int, pop: int = 150) -> neat.Config:
+def load_config(n_inputs: int, n_outputs: int, pop: int = 150,
+                overrides: dict | None = None) -> neat.Config:
     """neat-python's config: ``cartpole-feedforward.cfg`` with ``n_inputs``/``n_outputs``,
-    ``pop_size`` = ``pop`` and ``no_fitness_termination`` = True (a copy in a temporary
-    file; the .cfg beside this module is not changed)."""
+    ``pop_size`` = ``pop``, ``no_fitness_termination`` = True and ``overrides`` (key ->
+    value; each key must exist in the file), as a copy in a temporary file (the .cfg beside
+    this module is not changed)."""
     with open(BASE_CONFIG) as f:
         text = f.read()
-    for key, value in (("num_inputs", n_inputs), ("num_outputs", n_outputs), ("pop_size", pop),
-                       ("no_fitness_termination", "True")):
+    keys = {"num_inputs": n_inputs, "num_outputs": n_outputs, "pop_size": pop,
+            "no_fitness_termination": "True", **(overrides or {})}
+    for key, value in keys.items():
         text, n = re.subn(rf"(?m)^{key}\s*=.*$", f"{key} = {value}", text)
         assert n == 1, key
     fd, path = tempfile.mkstemp(suffix=".cfg")

@@ -27,40 +27,13 @@ genome passes, or of the first generation by whose end ``cap`` evaluations were 
 from __future__ import annotations
 
 import copy
-import hashlib
-import os
-import re
-import tempfile
 import time
 
 import gymnasium as gym
 import neat
 from neat.nn import FeedForwardNetwork, RecurrentNetwork
 
-BASE_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cartpole-feedforward.cfg")
-
-
-def load_config(n_inputs: int, recurrent: bool, pop: int = 150,
-                overrides: dict | None = None) -> neat.Config:
-    """neat-python's config: ``cartpole-feedforward.cfg`` with ``n_inputs`` inputs, one
-    output, ``pop_size`` = ``pop``, ``feed_forward`` = not ``recurrent``, no fitness
-    termination, and ``overrides`` (key -> value; each key must exist in the file)."""
-    with open(BASE_CONFIG) as f:
-        text = f.read()
-    keys = {"num_inputs": n_inputs, "num_outputs": 1, "pop_size": pop,
-            "no_fitness_termination": "True", "feed_forward": str(not recurrent)}
-    keys.update(overrides or {})
-    for key, value in keys.items():
-        text, n = re.subn(rf"(?m)^{key}\s*=.*$", f"{key} = {value}", text)
-        assert n == 1, key
-    fd, path = tempfile.mkstemp(suffix=".cfg")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        return neat.Config(neat.DefaultGenome, neat.DefaultReproduction,
-                           neat.DefaultSpeciesSet, neat.DefaultStagnation, path)
-    finally:
-        os.unlink(path)
+from .learning_neat_python import genome_key, load_config
 
 
 class Policy:
@@ -91,14 +64,6 @@ def episode(policy: Policy, env) -> float:
             return total
 
 
-def genome_key(genome) -> str:
-    """Equal for genomes with the same network (nodes and enabled connections)."""
-    nodes = tuple((k, n.bias, n.response, n.activation, n.aggregation)
-                  for k, n in sorted(genome.nodes.items()))
-    conns = tuple((k, c.weight) for k, c in sorted(genome.connections.items()) if c.enabled)
-    return hashlib.sha1(repr((nodes, conns)).encode()).hexdigest()
-
-
 class _Recorder(neat.reporting.BaseReporter):
     """The generation's best genome, population and species counts, and (``every`` not
     None) copies of every genome whose fitness reaches ``every``, in population order."""
@@ -126,7 +91,9 @@ def run(env_id: str, n_inputs: int, recurrent: bool, *, seed: int, cap: int, tes
     tested before (the same network) is not tested again: the test is deterministic.
     ``test(policy_fn, reset_fn, training_return) -> (passed, detail)``."""
     t0 = time.perf_counter()
-    config = load_config(n_inputs, recurrent, pop, overrides)
+    # feed_forward False lets the genome grow cycles (a RecurrentNetwork phenotype)
+    config = load_config(n_inputs, 1, pop,
+                         {"feed_forward": str(not recurrent), **(overrides or {})})
     p = neat.Population(config, seed=seed)
     rec = _Recorder(every)
     p.add_reporter(rec)
