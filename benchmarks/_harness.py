@@ -9,7 +9,10 @@ stdout.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime
+import fcntl
+import functools
 import hashlib
 import io
 import json
@@ -22,6 +25,8 @@ import subprocess
 import sys
 import sysconfig
 import time
+import traceback
+from concurrent.futures import ProcessPoolExecutor, as_completed
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -209,6 +214,84 @@ def emit(name, full, line=None):
     line.setdefault("loadavg", [m.get("loadavg_at_start"), full.get("loadavg_at_end")])
     sys.stdout.flush()
     print(json.dumps(line, separators=(",", ":")), flush=True)
+
+
+class RunStore:
+    """A benchmark's file of runs, ``results/<name>.json``: ``{"runs": {key: record},
+    "invocations": [...], ...}``, results accumulating over invocations.  Every
+    read-modify-write holds the file's lock, so two invocations at once (tuning rounds side by
+    side) never lose each other's records, and replaces the file whole."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.path = os.path.join(results_dir(), name + ".json")
+
+    @contextlib.contextmanager
+    def locked(self):
+        with open(self.path + ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
+    def load(self) -> dict:
+        if os.path.exists(self.path):
+            with open(self.path) as f:
+                return json.load(f)
+        return {"bench": self.name, "runs": {}, "invocations": []}
+
+    def write(self, data: dict) -> None:
+        tmp = self.path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(data, f, indent=1)
+            f.write("\n")
+        os.replace(tmp, self.path)
+
+    def save(self, key: str, record: dict) -> None:
+        with self.locked():
+            data = self.load()
+            data.setdefault("runs", {})[key] = record
+            self.write(data)
+
+    def note_invocation(self, machine: dict) -> None:
+        """Records this invocation's command line, date, load and ezspark commit."""
+        with self.locked():
+            data = self.load()
+            data.setdefault("invocations", []).append({
+                "argv": sys.argv[1:], "date_utc": machine["date_utc"],
+                "loadavg_at_start": machine["loadavg_at_start"],
+                "git_head": machine["ezspark"]["git_head"]})
+            self.write(data)
+
+
+def _run_safely(run_one, job: dict):
+    try:
+        return job, run_one(job), None
+    except Exception:
+        return job, None, traceback.format_exc()
+
+
+def run_jobs(store: RunStore, jobs: list, run_one, workers: int, key, line) -> list[str]:
+    """``run_one(job)`` for every job (in ``workers`` processes); each record is saved under
+    ``key(record)`` as soon as it is made and ``line(record)`` printed.  A job that raises
+    is logged with its traceback and named in the list returned (``task/system/seed``)."""
+    failed = []
+
+    def finished(job, rec, err):
+        if err is not None:
+            failed.append(f"{job['task']}/{job['system']}/{job['seed']}")
+            log(f"FAILED {job['task']} {job['system']} seed {job['seed']}:\n{err}")
+            return
+        store.save(key(rec), rec)
+        print(line(rec), flush=True)
+
+    call = functools.partial(_run_safely, run_one)
+    if workers <= 1:
+        for job in jobs:
+            finished(*call(job))
+    else:
+        with ProcessPoolExecutor(workers) as pool:
+            for fut in as_completed([pool.submit(call, job) for job in jobs]):
+                finished(*fut.result())
+    return failed
 
 
 def profile_breakdown(prof, parts: dict) -> tuple[float, dict, list]:

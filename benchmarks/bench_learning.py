@@ -88,10 +88,8 @@ import statistics
 import sys
 import tempfile
 import time
-import traceback
 
 import numpy as np
-from concurrent.futures import ProcessPoolExecutor, as_completed
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXAMPLES = os.path.join(os.path.dirname(HERE), "examples")
@@ -455,35 +453,10 @@ def run_one(job: dict) -> dict:
     return record
 
 
-def _run_safely(job: dict):
-    try:
-        return job, run_one(job), None
-    except Exception:
-        return job, None, traceback.format_exc()
-
-
 # ---- the results file and the summary --------------------------------------------------------
 
-def results_path(name: str) -> str:
-    return os.path.join(H.results_dir(), name + ".json")
-
-
-def load_results(name: str) -> dict:
-    path = results_path(name)
-    if os.path.exists(path):
-        with open(path) as f:
-            return json.load(f)
-    return {"bench": name, "runs": {}, "invocations": []}
-
-
-def save_record(name: str, record: dict) -> None:
-    data = load_results(name)
-    data.setdefault("runs", {})[f"{record['task']}/{record['system']}/{record['seed']}"] = record
-    tmp = results_path(name) + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(data, f, indent=1)
-        f.write("\n")
-    os.replace(tmp, results_path(name))
+def record_key(rec: dict) -> str:
+    return f"{rec['task']}/{rec['system']}/{rec['seed']}"
 
 
 def _median(vals):
@@ -646,36 +619,15 @@ def main() -> int:
         jobs = []
 
     machine = H.machine_info()
-    data = load_results(name)
+    store = H.RunStore(name)
     if jobs:
-        data.setdefault("invocations", []).append({
-            "argv": sys.argv[1:], "date_utc": machine["date_utc"],
-            "loadavg_at_start": machine["loadavg_at_start"],
-            "git_head": machine["ezspark"]["git_head"]})
-        with open(results_path(name), "w") as f:
-            json.dump(data, f, indent=1)
+        store.note_invocation(machine)
     H.log(f"# {len(jobs)} runs: tasks {tasks}, systems {systems}, seeds {seeds}, -j {args.jobs}")
 
-    failed = []
     t0 = time.perf_counter()
+    failed = H.run_jobs(store, jobs, run_one, args.jobs, record_key, run_line)
 
-    def finished(job, rec, err):
-        if err is not None:
-            failed.append(f"{job['task']}/{job['system']}/{job['seed']}")
-            H.log(f"FAILED {job['task']} {job['system']} seed {job['seed']}:\n{err}")
-            return
-        save_record(name, rec)
-        print(run_line(rec), flush=True)
-
-    if args.jobs <= 1:
-        for job in jobs:
-            finished(*_run_safely(job))
-    else:
-        with ProcessPoolExecutor(args.jobs) as pool:
-            for fut in as_completed([pool.submit(_run_safely, job) for job in jobs]):
-                finished(*fut.result())
-
-    data = load_results(name)
+    data = store.load()
     summary = summarize(data.get("runs", {}))
     print_table(summary)
     if jobs or "machine" not in data:

@@ -70,8 +70,6 @@ Usage: python benchmarks/bench_poles.py [--tasks velocities,novelocities]
 from __future__ import annotations
 
 import argparse
-import contextlib
-import fcntl
 import hashlib
 import json
 import math
@@ -80,8 +78,6 @@ import statistics
 import sys
 import tempfile
 import time
-import traceback
-from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import numpy as np
 
@@ -341,50 +337,11 @@ def run_one(job: dict) -> dict:
     return record
 
 
-def _run_safely(job: dict):
-    try:
-        return job, run_one(job), None
-    except Exception:
-        return job, None, traceback.format_exc()
-
-
 # ---- the results file and the summary --------------------------------------------------------
-
-def results_path(name: str) -> str:
-    return os.path.join(H.results_dir(), name + ".json")
-
-
-def load_results(name: str) -> dict:
-    path = results_path(name)
-    if os.path.exists(path):
-        with open(path) as f:
-            return json.load(f)
-    return {"bench": name, "runs": {}, "invocations": []}
-
 
 def record_key(rec: dict) -> str:
     key = f"{rec['task']}/{rec['system']}/{rec['seed']}"
     return f"{rec['label']}/{key}" if rec.get("label") else key
-
-
-@contextlib.contextmanager
-def locked(name: str):
-    """Holds the results file's lock: two invocations at once (tuning rounds side by side)
-    never lose each other's records."""
-    with open(results_path(name) + ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
-
-
-def save_record(name: str, record: dict) -> None:
-    with locked(name):
-        data = load_results(name)
-        data.setdefault("runs", {})[record_key(record)] = record
-        tmp = results_path(name) + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(data, f, indent=1)
-            f.write("\n")
-        os.replace(tmp, results_path(name))
 
 
 def summarize(runs: dict) -> dict:
@@ -551,39 +508,17 @@ def main() -> int:
         jobs = []
 
     machine = H.machine_info()
+    store = H.RunStore(name)
     if jobs:
-        with locked(name):
-            data = load_results(name)
-            data.setdefault("invocations", []).append({
-                "argv": sys.argv[1:], "date_utc": machine["date_utc"],
-                "loadavg_at_start": machine["loadavg_at_start"],
-                "git_head": machine["ezspark"]["git_head"]})
-            with open(results_path(name), "w") as f:
-                json.dump(data, f, indent=1)
+        store.note_invocation(machine)
     H.log(f"# {len(jobs)} runs: tasks {tasks}, systems {systems}, seeds {seeds}, cap {cap:,}, "
           f"-j {args.jobs}" + (f", round {args.tune}: {sets} {peer_sets}" if args.tune else ""))
 
-    failed = []
     t0 = time.perf_counter()
+    failed = H.run_jobs(store, jobs, run_one, args.jobs, record_key, run_line)
 
-    def finished(job, rec, err):
-        if err is not None:
-            failed.append(f"{job['task']}/{job['system']}/{job['seed']}")
-            H.log(f"FAILED {job['task']} {job['system']} seed {job['seed']}:\n{err}")
-            return
-        save_record(name, rec)
-        print(run_line(rec), flush=True)
-
-    if args.jobs <= 1:
-        for job in jobs:
-            finished(*_run_safely(job))
-    else:
-        with ProcessPoolExecutor(args.jobs) as pool:
-            for fut in as_completed([pool.submit(_run_safely, job) for job in jobs]):
-                finished(*fut.result())
-
-    with locked(name):
-        data = load_results(name)
+    with store.locked():
+        data = store.load()
         summary = summarize(data.get("runs", {}))
         if jobs or "machine" not in data:
             data["machine"] = machine
