@@ -216,6 +216,18 @@ def emit(name, full, line=None):
     print(json.dumps(line, separators=(",", ":")), flush=True)
 
 
+def seeds_of(text: str) -> list[int]:
+    """Seeds from ``"0-19"``, ``"3,5,8"`` or a mix (``"0-4,10"``)."""
+    out = []
+    for part in text.split(","):
+        if "-" in part:
+            lo, hi = part.split("-")
+            out.extend(range(int(lo), int(hi) + 1))
+        elif part:
+            out.append(int(part))
+    return out
+
+
 class RunStore:
     """A benchmark's file of runs, ``results/<name>.json``: ``{"runs": {key: record},
     "invocations": [...], ...}``, results accumulating over invocations.  Every

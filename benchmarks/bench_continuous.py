@@ -276,17 +276,6 @@ def run_line(rec: dict) -> str:
             f"{d['episodes']}) | {rec['wall_s']:.1f} s")
 
 
-def seeds_of(text: str) -> list[int]:
-    out = []
-    for part in text.split(","):
-        if "-" in part:
-            lo, hi = part.split("-")
-            out.extend(range(int(lo), int(hi) + 1))
-        elif part:
-            out.append(int(part))
-    return out
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tasks", default=",".join(TASKS))
@@ -317,7 +306,7 @@ def main() -> int:
             ap.error(f"--ezspark-config wants TASK=PATH, got {item!r}")
         configs[task] = os.path.abspath(path)
     name = NAME + "_quick" if args.quick else NAME
-    seeds = [0] if args.quick else seeds_of(args.seeds)
+    seeds = [0] if args.quick else H.seeds_of(args.seeds)
     quick_keys = {"initial_population": QUICK["population"],
                   "min_population": QUICK["population"]}
     jobs = [{"task": t, "system": s, "seed": seed,

@@ -566,17 +566,6 @@ def run_line(rec: dict) -> str:
 
 # ---- command line ------------------------------------------------------------------------------
 
-def seeds_of(text: str) -> list[int]:
-    out = []
-    for part in text.split(","):
-        if "-" in part:
-            lo, hi = part.split("-")
-            out.extend(range(int(lo), int(hi) + 1))
-        elif part:
-            out.append(int(part))
-    return out
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tasks", default=",".join(TASKS))
@@ -607,7 +596,7 @@ def main() -> int:
         if task not in TASKS or not path:
             ap.error(f"--ezspark-config wants TASK=PATH, got {item!r}")
         configs[task] = os.path.abspath(path)
-    seeds = [0] if args.quick else seeds_of(args.seeds)
+    seeds = [0] if args.quick else H.seeds_of(args.seeds)
     name = NAME + "_quick" if args.quick else NAME
     scoring = QUICK_SCORING if args.quick else {"unseen": UNSEEN_EPISODES,
                                                 "screen": SCREEN_EPISODES, "top": TOP}

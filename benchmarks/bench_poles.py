@@ -431,17 +431,6 @@ def run_line(rec: dict) -> str:
 
 # ---- command line ------------------------------------------------------------------------------
 
-def seeds_of(text: str) -> list[int]:
-    out = []
-    for part in text.split(","):
-        if "-" in part:
-            lo, hi = part.split("-")
-            out.extend(range(int(lo), int(hi) + 1))
-        elif part:
-            out.append(int(part))
-    return out
-
-
 def _pairs(items, parse, ap, what):
     out = {}
     for item in items:
@@ -495,7 +484,7 @@ def main() -> int:
     if (sets or peer_sets) and not args.tune:
         ap.error("--set and --peer-set change the configuration: give the round a "
                  "--tune LABEL")
-    seeds = [0] if args.quick else seeds_of(args.seeds or (TUNING_SEEDS if args.tune
+    seeds = [0] if args.quick else H.seeds_of(args.seeds or (TUNING_SEEDS if args.tune
                                                            else DEFAULT_SEEDS))
     name = NAME + "_quick" if args.quick else (NAME + "_tuning" if args.tune else NAME)
     cap = QUICK_CAP if args.quick else args.cap

@@ -30,6 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
+import _harness as H  # noqa: E402
 import bench_continuous as B  # noqa: E402
 
 
@@ -97,13 +98,6 @@ def one(args) -> dict:
             "wall_s": rec["wall_s"]}
 
 
-def seeds_of(text: str) -> list[int]:
-    if "-" in text:
-        lo, hi = text.split("-")
-        return list(range(int(lo), int(hi) + 1))
-    return [int(s) for s in text.split(",")]
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--task", required=True, choices=list(B.TASKS))
@@ -118,7 +112,7 @@ def main() -> None:
     if args.extra:
         candidates.update(json.loads(args.extra))
     names = args.only.split(",") if args.only else list(candidates)
-    work = [(args.task, n, candidates[n], s, budget) for n in names for s in seeds_of(args.seeds)]
+    work = [(args.task, n, candidates[n], s, budget) for n in names for s in H.seeds_of(args.seeds)]
     rows = []
     path = os.path.join(HERE, "results", "tune_continuous.json")
     rounds = json.load(open(path)) if os.path.exists(path) else []

@@ -23,6 +23,9 @@ from concurrent.futures import ProcessPoolExecutor
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+import _harness as H  # noqa: E402
 
 _NORAMP = {"same_fitness_limit": 1000000}
 CANDIDATES = {
@@ -35,13 +38,6 @@ CANDIDATES = {
     "noramp_pop100_t10": {**_NORAMP, "initial_population": 100, "min_population": 100,
                           "target_species": 10},
 }
-
-
-def seeds_of(text: str) -> list[int]:
-    if "-" in text:
-        lo, hi = text.split("-")
-        return list(range(int(lo), int(hi) + 1))
-    return [int(s) for s in text.split(",")]
 
 
 def one(args) -> dict:
@@ -85,7 +81,7 @@ def main() -> None:
         candidates.update(json.loads(args.extra))
     names = args.only.split(",") if args.only else list(candidates)
     work = [(args.example, n, candidates[n], s, args.budget)
-            for n in names for s in seeds_of(args.seeds)]
+            for n in names for s in H.seeds_of(args.seeds)]
     rows = []
     with ProcessPoolExecutor(args.jobs) as pool:
         for row in pool.map(one, work):
@@ -104,5 +100,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, HERE)
     main()
