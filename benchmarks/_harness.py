@@ -228,6 +228,15 @@ def seeds_of(text: str) -> list[int]:
     return out
 
 
+def choices_of(ap, text: str, known, what: str) -> list[str]:
+    """The comma-separated names of ``text``, each one of ``known`` (else ``ap.error``)."""
+    names = [x for x in text.split(",") if x]
+    for x in names:
+        if x not in known:
+            ap.error(f"unknown {what} {x!r} (choose from {', '.join(known)})")
+    return names
+
+
 class RunStore:
     """A benchmark's file of runs, ``results/<name>.json``: ``{"runs": {key: record},
     "invocations": [...], ...}``, results accumulating over invocations.  Every

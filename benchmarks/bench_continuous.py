@@ -291,14 +291,8 @@ def main() -> int:
     ap.add_argument("--summary-only", action="store_true",
                     help="run nothing: print the table of the results file and rewrite its summary")
     args = ap.parse_args()
-    tasks = [t for t in args.tasks.split(",") if t]
-    systems = [s for s in args.systems.split(",") if s]
-    for t in tasks:
-        if t not in TASKS:
-            ap.error(f"unknown task {t!r} (choose from {', '.join(TASKS)})")
-    for s in systems:
-        if s not in SYSTEMS:
-            ap.error(f"unknown system {s!r} (choose from {', '.join(SYSTEMS)})")
+    tasks = H.choices_of(ap, args.tasks, TASKS, "task")
+    systems = H.choices_of(ap, args.systems, SYSTEMS, "system")
     configs = {}
     for item in args.ezspark_config:
         task, _, path = item.partition("=")
