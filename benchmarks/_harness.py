@@ -228,6 +228,15 @@ def seeds_of(text: str) -> list[int]:
     return out
 
 
+def genes_key(genome) -> str:
+    """Equal for ezspark genomes with the same genes (the network and its weights)."""
+    h = hashlib.sha1()
+    for name in ("innovation", "src", "dst", "weight", "enabled"):
+        h.update(getattr(genome, name).tobytes())
+        h.update(b"|")
+    return h.hexdigest()
+
+
 def choices_of(ap, text: str, known, what: str) -> list[str]:
     """The comma-separated names of ``text``, each one of ``known`` (else ``ap.error``)."""
     names = [x for x in text.split(",") if x]

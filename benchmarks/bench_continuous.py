@@ -70,7 +70,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 EXAMPLES = os.path.join(os.path.dirname(HERE), "examples")
 sys.path.insert(0, HERE)
 import _harness as H  # noqa: E402
-from bench_learning import BudgetStop, EzPolicy, budget_generation, genes_key  # noqa: E402
+from bench_learning import BudgetStop, EzPolicy, budget_generation  # noqa: E402
 from peers import learning_common as C  # noqa: E402
 from peers.learning_common import UNSEEN_SEED  # noqa: E402
 
@@ -130,7 +130,7 @@ def train_ezspark(task: str, seed: int, budget: int, keys: dict) -> C.Trace:
                            "mean": s.mean_fitness, "population": s.population,
                            "species": s.species if s.species >= 0 else None,
                            "cum_steps": stop.cum.get(s.generation)})
-    trace.default = C.Champ(champ.generation, champ.fitness, genes_key(champ.genome),
+    trace.default = C.Champ(champ.generation, champ.fitness, H.genes_key(champ.genome),
                             EzPolicy(champ))
     validation = getattr(champ, "validation", None)
     trace.notes = {"stopped": result.stopped, "generations_run": len(result.history),

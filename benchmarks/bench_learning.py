@@ -81,7 +81,6 @@ Usage: python benchmarks/bench_learning.py [--tasks xor,cartpole,acrobot,lunarla
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import statistics
@@ -206,14 +205,6 @@ def threshold(task: str):
 
 # ---- training: one Trace per system ----------------------------------------------------------
 
-def genes_key(genome) -> str:
-    h = hashlib.sha1()
-    for name in ("innovation", "src", "dst", "weight", "enabled"):
-        h.update(getattr(genome, name).tobytes())
-        h.update(b"|")
-    return h.hexdigest()
-
-
 class EzPolicy:
     """An ezspark Champion as the benchmark scores it."""
 
@@ -259,10 +250,10 @@ def train_ezspark(task: str, seed: int, budget: int, keys: dict):
                            "species": s.species if s.species >= 0 else None,
                            "cum_steps": stop.cum.get(s.generation)})
     for ch in stored:
-        trace.champions.append(C.Champ(ch.generation, ch.fitness, genes_key(ch.genome),
+        trace.champions.append(C.Champ(ch.generation, ch.fitness, H.genes_key(ch.genome),
                                        EzPolicy(ch)))
     champ = handed_out
-    trace.default = C.Champ(champ.generation, champ.fitness, genes_key(champ.genome),
+    trace.default = C.Champ(champ.generation, champ.fitness, H.genes_key(champ.genome),
                             EzPolicy(champ))
     validation = getattr(champ, "validation", None)
     trace.notes = {"stopped": result.stopped, "generations_run": len(result.history),

@@ -70,7 +70,6 @@ Usage: python benchmarks/bench_poles.py [--tasks velocities,novelocities]
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import os
@@ -180,15 +179,6 @@ def make_test(task: str, quick: bool = False):
 
 # ---- ezspark -------------------------------------------------------------------------------------
 
-def genes_key(genome) -> str:
-    """Equal for ezspark genomes with the same genes (the network and its weights)."""
-    h = hashlib.sha1()
-    for name in ("innovation", "src", "dst", "weight", "enabled"):
-        h.update(getattr(genome, name).tobytes())
-        h.update(b"|")
-    return h.hexdigest()
-
-
 class EzStop:
     """``stop`` for ``ezspark.train`` and the plugin that counts evaluations (each
     generation's population, ``ezspark_generation_start``) and tests genomes.
@@ -215,7 +205,7 @@ class EzStop:
         return sum(v for g, v in self.sizes.items() if g <= k)
 
     def _try(self, champion, k: int) -> bool:
-        key = genes_key(champion.genome)
+        key = H.genes_key(champion.genome)
         if key in self.known:
             return False
         t0 = time.perf_counter()
