@@ -108,8 +108,6 @@ def measure(cfg, info, programs, seed, k, safeness_values, serve_root, tag):
 def measure_overhead(root, repeats=3, n=200):
     """Per-task cost of going through Dask: one joined worker, CartPole-v1 (no sleep),
     one genome per task, against the same batch requests evaluated in this process."""
-    import attrs
-
     import ezspark
     from ezspark.evaluation.envs import inspect_env
     from ezspark.evaluation.local import episode_seeds

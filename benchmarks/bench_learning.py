@@ -212,7 +212,6 @@ class EzPolicy:
         self.champion = champion
 
     def outputs(self, rows):
-        import numpy as np
         return self.champion.activate(np.asarray(rows, dtype=np.float64))[:, 0].tolist()
 
 

@@ -13,7 +13,7 @@ import ezspark
 from ezspark.store.export import champion_from_dict, champion_to_dict
 from ezspark.cli import cli
 
-from .helpers import X, Y, assert_user_error, xor_fitness  # noqa: F401
+from .helpers import assert_user_error
 
 KEYS = ["format", "format_version", "env_id", "generation", "fitness", "species", "validation", "n_inputs",
         "n_outputs", "recurrent", "activation", "action", "action_space", "nodes", "connections"]

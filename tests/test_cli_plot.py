@@ -13,7 +13,7 @@ from ezspark.network.champion import Champion
 from ezspark.store.champions import ChampionTable
 from ezspark.cli import cli
 
-from .helpers import X, Y, assert_user_error, xor_fitness  # noqa: F401
+from .helpers import assert_user_error
 
 pytest.importorskip("matplotlib")
 from matplotlib.axis import Axis  # noqa: E402

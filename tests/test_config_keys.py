@@ -32,7 +32,7 @@ from gymnasium import spaces
 
 import ezspark
 from ezspark import hookimpl
-from ezspark.config.training import ConfigError, TrainingConfig
+from ezspark.config.training import TrainingConfig
 from ezspark.engine.evolution import Evolution, Species, next_threshold, species_band
 from ezspark.engine.genome import Genome
 from ezspark.evaluation.envs import episode_seed

@@ -1,5 +1,4 @@
 """The README's commands and every example run as written (with fewer generations)."""
-import json
 import re
 import subprocess
 import sys

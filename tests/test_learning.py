@@ -1,6 +1,5 @@
 """It learns: the issue's acceptance numbers on CartPole-v1 and XOR (docs/algorithm.md
 section 11)."""
-import json
 from pathlib import Path
 
 import numpy as np

@@ -6,12 +6,10 @@ import re
 import subprocess
 import sys
 import textwrap
-import warnings
 from pathlib import Path
 
 import attrs
 import gymnasium
-import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -21,7 +19,6 @@ from ezspark.plugins.manager import (DEFAULT_PLUGINS, PluginWarning, make_plugin
                                      plugin_info)
 
 from .envs_for_tests import SeedLogEnv
-from .helpers import xor_fitness
 
 ROOT = Path(__file__).resolve().parent.parent
 HOOKS = sorted(n for n in dir(hookspecs.EzsparkSpec) if n.startswith("ezspark_"))
