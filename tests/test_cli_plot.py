@@ -10,6 +10,7 @@ from click.testing import CliRunner
 import ezspark
 from ezspark.engine.genome import Genome
 from ezspark.network.champion import Champion
+from ezspark.network.programs import compile_programs, delayed_genes
 from ezspark.store.champions import ChampionTable
 from ezspark.cli import cli
 
@@ -18,6 +19,7 @@ from .helpers import assert_user_error
 pytest.importorskip("matplotlib")
 from matplotlib.axis import Axis  # noqa: E402
 from matplotlib.collections import Collection  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.image import imread  # noqa: E402
 from matplotlib.legend import Legend  # noqa: E402
 from matplotlib.spines import Spine  # noqa: E402
@@ -164,6 +166,58 @@ class TestNetworkLayout:
         ys = sorted(pos[n][1] for n in range(4, 10))
         assert 0.0 < ys[0] and ys[-1] < 1.0
         assert min(np.diff(ys)) >= 1 / 6 - 1e-12
+
+
+class TestRecurrentNetworks:
+    """Delayed genes (docs/algorithm.md 3.4) are found as the compiler finds them, do not
+    count for depth, and are drawn dashed; a self-loop is drawn as a loop on its node."""
+
+    # Inputs 1, 2; output 3; hidden 4, 5.
+    GENES = ((1, 4, 1.0, True),      # from an input: never delayed
+             (4, 5, 1.0, True),
+             (5, 4, -1.0, True),     # 4 already reaches 5: closes a cycle, delayed
+             (5, 3, 1.0, True),
+             (3, 3, 0.5, True),      # self-loop: delayed
+             (3, 4, 1.0, True),      # 4 reaches 3 through 5: delayed
+             (2, 5, 1.0, False),     # disabled: never delayed
+             (2, 3, -0.5, True))
+
+    def test_delayed_genes_are_the_compilers(self):
+        g = genome(*self.GENES)
+        delayed = delayed_genes(g, 2)
+        assert delayed.tolist() == [False, False, True, False, True, True, False, False]
+        programs = compile_programs([g], 2, 1, recurrent=True)
+        assert int(programs.in_delay.sum()) == int(delayed.sum())   # every node is kept
+
+    def test_depth_ignores_delayed_genes(self):
+        g = genome(*self.GENES)
+        assert _plotting.node_depths(g, 2, 1, recurrent=True) == {1: 0, 2: 0, 4: 1, 5: 2}
+        # read as feed-forward, the cycle 4 <-> 5 leaves both at depth 1
+        assert _plotting.node_depths(g, 2, 1) == {1: 0, 2: 0, 4: 1, 5: 1}
+        pos = _plotting.network_layout(g, 2, 1, recurrent=True)
+        assert pos[4][0] < pos[5][0] < pos[3][0]
+
+    def test_delayed_genes_are_dashed_and_the_self_loop_is_a_loop(self):
+        g = genome(*self.GENES)
+        champion = Champion(g, 2, 1, recurrent=True, generation=0, fitness=1.0)
+        pos = _plotting.network_layout(g, 2, 1, recurrent=True)
+        fig = Figure()
+        ax = fig.add_subplot()
+        _plotting._draw_network(ax, champion, pos, (500.0, 400.0))
+        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert "delayed (previous step)" in labels and "disabled" in labels
+        enabled = [c for c in ax.collections if len(c.get_segments()) == 7]
+        assert len(enabled) == 1
+        dashed = [ls[1] is not None for ls in enabled[0].get_linestyles()]
+        assert sum(dashed) == 3
+        loops = [seg for seg in enabled[0].get_segments()
+                 if np.allclose(seg[0], seg[-1]) and np.allclose(seg[0], pos[3])]
+        assert len(loops) == 1 and loops[0][:, 1].max() > pos[3][1] + 0.01
+        plain = Champion(g, 2, 1, recurrent=False, generation=0, fitness=1.0)
+        ax2 = Figure().add_subplot()
+        _plotting._draw_network(ax2, plain, pos, (500.0, 400.0))
+        assert "delayed (previous step)" not in [t.get_text()
+                                                 for t in ax2.get_legend().get_texts()]
 
 
 def test_run_figure_panels(cartpole_run):

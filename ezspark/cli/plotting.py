@@ -6,7 +6,10 @@ Importing this module requires matplotlib (the ``ezspark[plot]`` extra).
 
 Network layout: inputs in a column on the left (observation index 0 at the top), outputs
 in a column on the right (action index 0 at the top), hidden nodes in between, one column
-per depth, the depth being the longest path from the inputs over enabled genes.
+per depth, the depth being the longest path from the inputs over enabled genes.  In a
+recurrent network the delayed genes (docs/algorithm.md 3.4: they read the previous step)
+do not count for depth, are drawn dashed in their sign's colour, and a self-loop is a small
+loop on top of its node.
 """
 from __future__ import annotations
 
@@ -19,11 +22,14 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from ezspark.network.programs import delayed_genes
+
 __all__ = ["node_depths", "network_layout", "run_figure", "render"]
 
 WIDTH = 13.0                                    # figure width, inches
 CURVES, NETWORK = 1.0, 1.25                     # width ratio of the two columns
 POSITIVE, NEGATIVE, DISABLED = "#1f77b4", "#d62728", "#9a9a9a"
+DELAYED_DASH = (0, (4, 1.5))                    # line style of a delayed (recurrent) gene
 XLIM = (-0.14, 1.14)                            # network axes: room for labels beside x 0, 1
 NODE_COLOURS = {"input": "#d9ead3", "hidden": "#fff2cc", "output": "#cfe2f3"}
 
@@ -33,18 +39,23 @@ def image_formats() -> dict[str, str]:
     return FigureCanvasBase.get_supported_filetypes()
 
 
-def node_depths(genome, n_inputs: int, n_outputs: int) -> dict[int, int]:
+def node_depths(genome, n_inputs: int, n_outputs: int,
+                recurrent: bool = False) -> dict[int, int]:
     """Depth of every input and hidden node: 0 for inputs, else 1 + the largest depth of
-    a source over enabled genes into the node (1 for a hidden node without any)."""
+    a source over enabled genes into the node (1 for a hidden node without any).  With
+    ``recurrent``, delayed genes do not count."""
     n_io = n_inputs + n_outputs
     hidden = genome.hidden_nodes(n_inputs, n_outputs).tolist()
     depth = {node: 0 for node in range(1, n_inputs + 1)}
     depth.update({node: 1 for node in hidden})
+    counted = genome.enabled.copy()
+    if recurrent:
+        counted &= ~delayed_genes(genome, n_inputs)
     edges = [(a, b) for a, b, on in zip(genome.src.tolist(), genome.dst.tolist(),
-                                        genome.enabled.tolist()) if on and b > n_io]
-    # Longest path by relaxation in topological order (Kahn's algorithm); the gene graph
-    # is acyclic (docs/algorithm.md 3.3), and should a foreign file hold a cycle, its nodes
-    # keep depth 1.
+                                        counted.tolist()) if on and b > n_io]
+    # Longest path by relaxation in topological order (Kahn's algorithm); the counted genes
+    # are acyclic (docs/algorithm.md 3.3), and should a foreign file hold a cycle, its
+    # nodes keep depth 1.
     children: dict[int, list[int]] = {}
     indegree = {node: 0 for node in hidden}
     for a, b in edges:
@@ -61,14 +72,15 @@ def node_depths(genome, n_inputs: int, n_outputs: int) -> dict[int, int]:
     return depth
 
 
-def network_layout(genome, n_inputs: int, n_outputs: int) -> dict[int, tuple[float, float]]:
-    """Position (x, y) in [0, 1]² of every node.
+def network_layout(genome, n_inputs: int, n_outputs: int,
+                   recurrent: bool = False) -> dict[int, tuple[float, float]]:
+    """Position (x, y) in [0, 1]² of every node (``recurrent``: as ``node_depths``).
 
     x: depth / the output column's number, so inputs at 0 and outputs at 1.  y, from the
     top (1) down: inputs and outputs spread evenly in node id order; each hidden node as
     near the mean height of its enabled sources as the spacing of the densest column allows.
     """
-    depth = node_depths(genome, n_inputs, n_outputs)
+    depth = node_depths(genome, n_inputs, n_outputs, recurrent)
     last = max(depth.values(), default=0) + 1            # the output column
     columns: dict[int, list[int]] = {}
     for node in sorted(depth):
@@ -191,9 +203,12 @@ def _draw_network(ax, champion, pos: dict, size_pt: tuple[float, float]) -> None
     """The champion's network at positions ``pos`` on ``ax``, about ``size_pt`` (width,
     height in points) large."""
     ax.axis("off")
-    _fit_limits(ax, _draw_edges(ax, champion.genome, pos))
+    g = champion.genome
+    delayed = delayed_genes(g, champion.n_inputs) if champion.recurrent \
+        else np.zeros(len(g), dtype=bool)
+    _fit_limits(ax, _draw_edges(ax, g, pos, delayed))
     _draw_nodes(ax, champion, pos, size_pt)
-    _network_title_and_legend(ax, champion)
+    _network_title_and_legend(ax, champion, bool(delayed.any()))
 
 
 def _fit_limits(ax, curves: list[np.ndarray], pad: float = 0.02) -> None:
@@ -207,16 +222,20 @@ def _fit_limits(ax, curves: list[np.ndarray], pad: float = 0.02) -> None:
                 max(1.0 + pad, points[:, 1].max(initial=1.0) + pad))
 
 
-def _draw_edges(ax, g, pos: dict) -> list[np.ndarray]:
-    """Connections as curves around other nodes: enabled ones coloured by sign, width by
-    |weight|; disabled ones dashed.  Returns the curves' points."""
-    tallest = _tallest_column(pos)
+def _draw_edges(ax, g, pos: dict, delayed: np.ndarray) -> list[np.ndarray]:
+    """Connections as curves around other nodes (a self-loop as a loop on its node):
+    enabled ones coloured by sign, width by |weight|, ``delayed`` ones dashed; disabled
+    ones grey and finely dashed.  Returns the curves' points."""
+    clearance = min(0.045, 0.45 / _tallest_column(pos))
     nodes = np.array(list(pos.values()))
     ids = list(pos)
     curves = []
     for a, b in zip(g.src.tolist(), g.dst.tolist()):
+        if a == b:
+            curves.append(_self_loop(pos[a], clearance))
+            continue
         others = nodes[[i for i, n in enumerate(ids) if n != a and n != b]]
-        curves.append(_edge_curve(pos[a], pos[b], others, min(0.045, 0.45 / tallest)))
+        curves.append(_edge_curve(pos[a], pos[b], others, clearance))
     on = g.enabled
     if not on.all():
         ax.add_collection(LineCollection([c for c, e in zip(curves, on) if not e],
@@ -228,10 +247,19 @@ def _draw_edges(ax, g, pos: dict) -> list[np.ndarray]:
         widths = 0.3 + thickest * np.abs(w) / max(np.abs(w).max(), 1e-12)
         order = np.argsort(widths)                 # thick edges on top of thin ones
         enabled_curves = [c for c, e in zip(curves, on) if e]
+        late = delayed[on]
         ax.add_collection(LineCollection(
             [enabled_curves[i] for i in order], linewidths=widths[order], alpha=0.75, zorder=2,
-            colors=[POSITIVE if w[i] >= 0 else NEGATIVE for i in order]))
+            colors=[POSITIVE if w[i] >= 0 else NEGATIVE for i in order],
+            linestyles=[DELAYED_DASH if late[i] else "solid" for i in order]))
     return curves
+
+
+def _self_loop(p, radius: float) -> np.ndarray:
+    """Points of a circle of ``radius`` standing on the node at ``p`` (it starts and ends
+    there)."""
+    t = np.linspace(0.0, 2 * np.pi, 25)
+    return np.column_stack([p[0] + radius * np.sin(t), p[1] + radius * (1 - np.cos(t))])
 
 
 def _draw_nodes(ax, champion, pos: dict, size_pt: tuple[float, float]) -> None:
@@ -259,7 +287,7 @@ def _draw_nodes(ax, champion, pos: dict, size_pt: tuple[float, float]) -> None:
                         zorder=4)
 
 
-def _network_title_and_legend(ax, champion) -> None:
+def _network_title_and_legend(ax, champion, any_delayed: bool) -> None:
     on = champion.genome.enabled
     n_hidden, n_off = len(champion.hidden_nodes), int((~on).sum())
     ax.set_title(f"Champion of generation {champion.generation} (fitness "
@@ -268,6 +296,9 @@ def _network_title_and_legend(ax, champion) -> None:
                  + (f" (+{n_off} disabled)" if n_off else ""), fontsize=10, loc="left")
     legend = [Line2D([], [], color=POSITIVE, linewidth=2, label="weight > 0"),
               Line2D([], [], color=NEGATIVE, linewidth=2, label="weight < 0")]
+    if any_delayed:
+        legend.append(Line2D([], [], color="#555555", linewidth=1.5, linestyle=DELAYED_DASH,
+                             label="delayed (previous step)"))
     if n_off:
         legend.append(Line2D([], [], color=DISABLED, linewidth=1, linestyle=(0, (2, 2)),
                              label="disabled"))
@@ -285,7 +316,8 @@ def run_figure(run, generation: int | str | None = None) -> Figure:
     left, the champion ``generation`` names (default: the best validated one) on the right."""
     champion = run.champion(generation)
     history = run.history
-    pos = network_layout(champion.genome, champion.n_inputs, champion.n_outputs)
+    pos = network_layout(champion.genome, champion.n_inputs, champion.n_outputs,
+                         champion.recurrent)
     height = float(np.clip(3.0 + 0.11 * _tallest_column(pos), 6.5, 14.0))  # inches
     fig = Figure(figsize=(WIDTH, height), layout="constrained")
     FigureCanvasAgg(fig)

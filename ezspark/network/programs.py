@@ -32,7 +32,8 @@ import numpy as np
 from ezspark import _core
 from ezspark.engine.genome import Genome
 
-__all__ = ["Programs", "RowStates", "compile_programs", "compile_csr", "compile_program_arrays"]
+__all__ = ["Programs", "RowStates", "compile_programs", "compile_csr", "compile_program_arrays",
+           "delayed_genes"]
 
 EZSPARK_SLOPE = 4.9          # sigma(x) = 1 / (1 + exp(-4.9 x)), docs/algorithm.md 3.4
 EZSPARK_OUTPUT_BIAS = 1.0    # output j computes sigma(s + 1)
@@ -641,19 +642,35 @@ def _node_graph(P: int, gene_genome, src, dst, input_ids, output_ids) -> _NodeGr
 
 
 def _delayed(g: _NodeGraph) -> np.ndarray:
-    """The delayed connections of recurrent networks (module docstring): in the given order,
-    a connection is delayed when it is a self-loop or its target already reaches its source
-    along the undelayed connections accepted before it.  A connection from an input is never
-    delayed (inputs have no incoming connection)."""
+    """The delayed connections of recurrent networks (module docstring), of every network
+    at once: the node keys are global, so cycles never join two networks."""
     delayed = np.zeros(g.e_dst.shape[0], dtype=bool)
-    after: dict[int, list[int]] = {}
-    for e in np.flatnonzero(~g.from_input).tolist():
-        a, b = int(g.e_src[e]), int(g.e_dst[e])
-        if a == b or _reaches(after, b, a):
-            delayed[e] = True
-        else:
-            after.setdefault(a, []).append(b)
+    inner = np.flatnonzero(~g.from_input)
+    delayed[inner] = _closing(g.e_src[inner].tolist(), g.e_dst[inner].tolist())
     return delayed
+
+
+def delayed_genes(genome: Genome, n_inputs: int) -> np.ndarray:
+    """bool per gene of one EzSpark genome: which genes its recurrent network delays (module
+    docstring; inputs are nodes 1 ... ``n_inputs``).  Disabled genes and genes from an input
+    are never delayed.  The compiled program delays the same genes."""
+    delayed = np.zeros(len(genome), dtype=bool)
+    inner = np.flatnonzero(genome.enabled & (genome.src > n_inputs))
+    delayed[inner] = _closing(genome.src[inner].tolist(), genome.dst[inner].tolist())
+    return delayed
+
+
+def _closing(src: list[int], dst: list[int]) -> list[bool]:
+    """In the given order, an edge closes a cycle when it is a self-loop or its target
+    already reaches its source along the edges accepted (not closing) before it."""
+    closing = []
+    after: dict[int, list[int]] = {}
+    for a, b in zip(src, dst):
+        closes = a == b or _reaches(after, b, a)
+        if not closes:
+            after.setdefault(a, []).append(b)
+        closing.append(closes)
+    return closing
 
 
 def _reaches(after: dict[int, list[int]], start: int, goal: int) -> bool:
