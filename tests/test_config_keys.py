@@ -224,7 +224,8 @@ def test_minimum_reward_counts_violations_and_never_changes_fitness():
         warnings.simplefilter("error", RewardBelowMinimum)
         low = ezspark.train(ramp_config(minimum_reward=-1.0)).history[0]   # -1 is allowed
     assert low.reward_violations == 0
-    with pytest.warns(RewardBelowMinimum, match="below minimum_reward = -0.5"):
+    with pytest.warns(RewardBelowMinimum, match=r"below minimum_reward = -0\.5.*If its rewards "
+                                                "can be that low, set minimum_reward"):
         high = ezspark.train(ramp_config(minimum_reward=-0.5)).history[0]
     assert high.reward_violations == 4 * 3                  # the first step of every game
     assert high.best_fitness == low.best_fitness == ramp_fitness(5, 0, 4, 3, 4).max()

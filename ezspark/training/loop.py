@@ -274,7 +274,9 @@ class GenerationLoop:
         # stacklevel: this method, _generation, run, train, then train's caller's caller
         warnings.warn(f"{self.run_info.env_id} gave a reward of {result.min_reward} in "
                       f"generation {k}, below minimum_reward = {self.cfg.minimum_reward}; "
-                      "such steps are counted in the history (reward_violations)",
+                      "such steps are counted in the history (reward_violations).  If its "
+                      "rewards can be that low, set minimum_reward to the lowest it can give "
+                      "(the key declares it and never shifts a reward: docs/algorithm.md 6.1)",
                       RewardBelowMinimum, stacklevel=6)
 
     # -- checkpoints and the result ----------------------------------------------------
