@@ -203,17 +203,6 @@ class _Base:
             out[fut.key] = self.identity_at(where[0]) if where else UNKNOWN
         return out
 
-    def remote_workers(self) -> dict:
-        out = {}
-        for address in self.live_workers():
-            ident = self.identity_at(address)
-            if not ident.trusted:
-                out[address] = ident
-        return out
-
-    def coordinator_workers(self) -> list[str]:
-        return [a for a in self.live_workers() if self.identity_at(a).trusted]
-
     def _retire(self, key: str) -> None:
         """Close every connected worker whose identity is ``key``."""
         victims = [a for a in self.live_workers() if self.identity_at(a).key == key]
@@ -397,9 +386,6 @@ class ExternalCluster(_Base):
         name = w.get("name") if w else None
         host = _host_of(address)
         return WorkerIdentity(f"worker:{name}", f"{host}/{machine_of_name(name)}")
-
-    def coordinator_workers(self) -> list[str]:
-        return []                # the coordinator evaluates in this process
 
     def ban(self, key: str) -> None:
         """A cluster that is not ours cannot refuse workers; close the excluded ones (a
