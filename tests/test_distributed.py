@@ -241,6 +241,10 @@ def test_safeness_1_excludes_a_lying_worker_on_its_first_checked_batch(tmp_path)
     from ezspark.store.checkpoint import load_checkpoint
     state = load_checkpoint(tmp_path / "run" / "checkpoint.h5")
     assert state.excluded == ("mallory@127.0.0.1/mallory-box",)
+    # and so are the records of the honest joiner: its checked batches all agreed
+    trust = {row[0]: row[1:] for row in state.trust}
+    validated, _, checked, _ = trust["alice@127.0.0.1/alice-box"]
+    assert checked > 0 and validated >= checked
     stored = ezspark.RunFile.open(tmp_path / "run" / "run.h5").history
     assert int(stored["excluded"].sum()) == 1
     assert stored["mismatches"].tolist() == mismatches

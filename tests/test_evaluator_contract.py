@@ -45,9 +45,10 @@ class OneAtATime(Evaluator):
     """A custom evaluator: each genome alone on its own EnvEvaluator call, by genome index
     (a different path to the same fitness), recording every contract call it receives."""
 
-    def __init__(self, cfg, info, *, fail_at=None, excluded=(), checks=0):
+    def __init__(self, cfg, info, *, fail_at=None, excluded=(), checks=0, trust=()):
         self.local = EnvEvaluator.from_config(cfg, info)
         self.fail_at, self._excluded, self.checks = fail_at, frozenset(excluded), checks
+        self.trust = tuple(trust)
         self.calls = []
 
     def start(self, context):
@@ -69,6 +70,10 @@ class OneAtATime(Evaluator):
     @property
     def excluded(self):
         return self._excluded
+
+    @property
+    def trust_records(self):
+        return self.trust
 
     def close(self):
         self.calls.append(("close",))
@@ -101,7 +106,7 @@ class TestTheLoopUsesOnlyTheContract:
         ezspark.train(cartpole_cfg(generations=2), seed=9)
         (_, context), = [c for c in custom["evaluator"].calls if c[0] == "start"]
         assert isinstance(context, RunContext)
-        assert context.seed == 9 and context.excluded == frozenset()
+        assert context.seed == 9 and context.excluded == frozenset() and context.trust == ()
         fresh = make_streams(9)[1]
         assert context.verification.bit_generator.state == fresh.bit_generator.state
 
@@ -125,20 +130,23 @@ class TestTheLoopUsesOnlyTheContract:
 
     def test_excluded_checks_and_mismatches_reach_history_and_checkpoint(self, custom,
                                                                           tmp_path):
-        custom["options"] = dict(excluded={"w2@b", "w1@a"}, checks=4)
+        rows = (("w1@a", 12, 3, 9, 4), ("w3@c", 0, 1, 0, 1))
+        custom["options"] = dict(excluded={"w2@b", "w1@a"}, checks=4, trust=rows)
         result = ezspark.train(cartpole_cfg(generations=3), seed=0, out=tmp_path)
         assert [(h.checks, h.mismatches, h.excluded) for h in result.history] == [(4, 2, 2)] * 3
-        assert load_checkpoint(tmp_path / "checkpoint.h5").excluded == ("w1@a", "w2@b")
+        state = load_checkpoint(tmp_path / "checkpoint.h5")
+        assert state.excluded == ("w1@a", "w2@b") and state.trust == rows
 
     def test_a_resumed_run_starts_its_evaluator_with_the_excluded_workers(self, custom,
                                                                          tmp_path):
-        custom["options"] = dict(excluded={"w@m"}, fail_at=2)
+        custom["options"] = dict(excluded={"w@m"}, fail_at=2, trust=(("v@n", 30, 0, 5, 25),))
         with pytest.raises(EvaluationError):
             ezspark.train(cartpole_cfg(), seed=3, out=tmp_path, checkpoint_seconds=0)
         custom["options"] = {}
         resumed = ezspark.train(cartpole_cfg(), out=tmp_path, resume=True)
         (_, context), = [c for c in custom["evaluator"].calls if c[0] == "start"]
         assert context.excluded == frozenset({"w@m"}) and context.seed == 3
+        assert context.trust == (("v@n", 30, 0, 5, 25),)
         assert [c[1] for c in custom["evaluator"].calls if c[0] == "evaluate"] == [2, 3, 4]
         fresh = ezspark.train(cartpole_cfg(), seed=3)
         assert [h.best_fitness for h in resumed.history] == [h.best_fitness for h in fresh.history]

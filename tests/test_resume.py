@@ -295,3 +295,22 @@ def test_resume_upgrades_a_run_file_from_before_the_distributed_columns(tmp_path
     assert [attrs.evolve(h, seconds=0) for h in stored.history_rows()] == \
         [attrs.evolve(h, seconds=0) for h in fresh.history]
     assert len(resumed.history) == 5
+
+
+def test_a_checkpoint_from_before_the_trust_records_reads_as_none(tmp_path):
+    """checkpoint.h5 written before /trust existed: no verification records, and the run
+    resumes (a served run then checks its returning workers as new ones)."""
+    from ezspark.store.checkpoint import load_checkpoint
+
+    cfg = ezspark.TrainingConfig(gym_game_name="CartPole-v1", input_size=4, output_size=2,
+                                 generations=4, initial_population=10,
+                                 max_number_of_games=1, max_number_of_steps=40)
+    out = tmp_path / "run"
+    ezspark.train(cfg, seed=2, out=out, stop=lambda champion: champion.generation == 1)
+    assert load_checkpoint(out / "checkpoint.h5").trust == ()
+    with h5py.File(out / "checkpoint.h5", "a") as f:
+        assert "trust" in f
+        del f["trust"]
+    assert load_checkpoint(out / "checkpoint.h5").trust == ()
+    resumed = ezspark.train(cfg, out=out, resume=True)
+    assert resumed.history[-1].generation == 3

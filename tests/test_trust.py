@@ -123,3 +123,25 @@ def test_trust_grows_as_boinc_says_for_an_honest_worker():
     assert checks[:20].mean() > 0.3                      # untrusted: about safeness
     assert rule.probability("w") == 0.05                 # 1/n reached the floor
     assert checks[1000:].mean() < 0.1                     # then about 7.8%
+
+
+def test_records_survive_a_checkpoint_as_rows():
+    """``rows`` and ``restore`` (what checkpoint.h5 keeps, docs/algorithm.md 8): a restored
+    Verification decides every later answer as the original would have."""
+    rng = np.random.default_rng(5)
+    first = Verification(1.0, trusted_after=10, floor=0.05)
+    for _ in range(40):
+        for key in ("alice@a/1", "bob@b/2"):
+            if first.decide(key, float(rng.random())):
+                first.confirmed(key)
+    rows = first.rows()
+    assert [r[0] for r in rows] == ["alice@a/1", "bob@b/2"] and rows[0][1] >= 10
+    again = Verification(1.0, trusted_after=10, floor=0.05)
+    again.restore(rows)
+    assert again.rows() == rows
+    us = rng.random(200).tolist()
+    restored = [again.decide("alice@a/1", u) for u in us]
+    assert restored == [first.decide("alice@a/1", u) for u in us]
+    # without the records (a resume that forgot them) every answer would be checked again
+    fresh = Verification(1.0, trusted_after=10, floor=0.05)
+    assert sum(fresh.decide("alice@a/1", u) for u in us) == 200 > 4 * sum(restored)

@@ -84,6 +84,12 @@ class ServedEvaluator(Evaluator):
             return self.dask.excluded
         return self.context.excluded if self.context is not None else frozenset()
 
+    @property
+    def trust_records(self) -> tuple:
+        if self.dask is not None:
+            return self.dask.trust_records
+        return self.context.trust if self.context is not None else ()
+
     def evaluate(self, programs, seed: int, generation: int,
                  progress: Progress | None = None) -> EvalResult:
         if generation < self.cfg.alone_training_iterations:
@@ -115,6 +121,7 @@ class ServedEvaluator(Evaluator):
             self.log(f"evaluating on the Dask cluster at {self.scheduler}")
         self.dask = DaskEvaluator(self.cfg, self.info, self.cluster,
                                   verification=self.context.verification, excluded=excluded,
+                                  trust=self.context.trust,
                                   log=self.log, run_tag=f"ezspark-{self.context.seed % 10**8}")
 
     def close(self) -> None:

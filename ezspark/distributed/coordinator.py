@@ -664,13 +664,14 @@ class DaskEvaluator(Evaluator):
     :class:`~ezspark.distributed.cluster.ExternalCluster`.  Batches the coordinator
     evaluates run on its own Dask workers, or in this process when it has none.
     ``verification`` is the run's verification stream (docs/algorithm.md section 1.2);
-    ``excluded`` the identity keys excluded earlier in the run.
+    ``excluded`` the identity keys excluded earlier in the run, ``trust`` the verification
+    records it had (``Verification.rows``).
     """
 
     max_attempts = 3
 
     def __init__(self, cfg, info, cluster, *, verification: np.random.Generator,
-                 excluded=(), log: Callable[[str], None] | None = None,
+                 excluded=(), trust=(), log: Callable[[str], None] | None = None,
                  run_tag: str = "ezspark"):
         self.cfg, self.info, self.cluster = cfg, info, cluster
         self.client = cluster.client
@@ -679,6 +680,7 @@ class DaskEvaluator(Evaluator):
         self.tag = run_tag
         self.safeness = float(cfg.safeness)
         self.trust = Verification.from_config(cfg)     # fixed or adaptive (7.2)
+        self.trust.restore(trust)
         self.per_task = int(cfg.genomes_per_task)
         #: totals over the rounds so far: tasks sent, copies sent to idle workers, batches
         #: accepted from such a copy, comparisons made
@@ -693,6 +695,11 @@ class DaskEvaluator(Evaluator):
     def excluded(self) -> frozenset:
         """Identity keys of the workers excluded so far."""
         return frozenset(self._excluded)
+
+    @property
+    def trust_records(self) -> tuple:
+        """The verification records so far, for the checkpoint."""
+        return self.trust.rows()
 
     def is_excluded(self, ident: WorkerIdentity) -> bool:
         return ident.key in self._excluded

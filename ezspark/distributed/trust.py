@@ -17,8 +17,9 @@ too many times in a row.
 
 With ``safeness`` 1, ``trusted_after`` 10 and floor 0 this is BOINC's policy (replicate
 while a host has fewer than 10 consecutive valid results, then with probability 1/n).
-Records live as long as the coordinator's process: a resumed run starts every worker at
-n = 0.
+The checkpoint keeps the records (``rows`` and ``restore``), so a resumed run goes on
+with what it knew: a worker that comes back with the same credentials from the same machine
+keeps its n (docs/algorithm.md 8).
 
 Nothing here draws random numbers: the u come from the round, one per batch whatever the
 mode, so the verification stream's position depends only on the generations and their sizes.
@@ -98,3 +99,14 @@ class Verification:
     def confirmed(self, key: str) -> None:
         """Another evaluation agreed with an answer of ``key``: its record grows."""
         self.record(key).validated += 1
+
+    def rows(self) -> tuple:
+        """Every record as (key, validated, unchecked, checked, accepted_unchecked), by
+        key: what a checkpoint keeps."""
+        return tuple((key, r.validated, r.unchecked, r.checked, r.accepted_unchecked)
+                     for key, r in sorted(self.records.items()))
+
+    def restore(self, rows) -> None:
+        """Take back the records of ``rows`` (as ``rows`` gives them)."""
+        for key, *counts in rows:
+            self.records[str(key)] = Record(*(int(c) for c in counts))

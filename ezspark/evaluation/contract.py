@@ -2,9 +2,9 @@
 
 The trainer knows evaluators only through :class:`Evaluator`.  It calls ``start`` once
 before the first generation it evaluates, ``evaluate`` once per generation, reads
-``excluded`` when it writes a checkpoint, and calls ``close`` when the run ends however it
+``excluded`` and ``trust_records`` when it writes a checkpoint, and calls ``close`` when the run ends however it
 ends.  An evaluator that needs nothing from the run (the local ones) keeps the defaults of
-``start`` and ``excluded``.  Adding a kind of evaluator means writing one class that
+``start``, ``excluded`` and ``trust_records``.  Adding a kind of evaluator means writing one class that
 implements this contract; no trainer code changes (``docs/architecture.md``).
 """
 from __future__ import annotations
@@ -47,6 +47,7 @@ class RunContext:
     seed: int                                # the run seed
     verification: np.random.Generator        # the run's verification stream (section 1.2)
     excluded: frozenset = frozenset()        # workers excluded earlier (from a checkpoint)
+    trust: tuple = ()                        # verification records (from a checkpoint)
 
 
 class Evaluator(abc.ABC):
@@ -75,6 +76,12 @@ class Evaluator(abc.ABC):
     def excluded(self) -> frozenset:
         """Keys of workers excluded so far; the checkpoint keeps them for a resume."""
         return frozenset()
+
+    @property
+    def trust_records(self) -> tuple:
+        """Verification records of remote workers so far (``Verification.rows``); the
+        checkpoint keeps them for a resume."""
+        return ()
 
     def close(self) -> None:
         """Release processes, environments and connections; called once at the end."""

@@ -16,6 +16,9 @@ at any instant leaves the previous checkpoint or the new one.  Layout (plain h5p
                      now run.h5 alone holds it, so that the checkpoint's size does not grow
                      with the run (a resume reads the history from run.h5)
     /excluded        identities of excluded remote workers (strings)
+    /trust/          keys (strings) and counts (int64, n x 4: validated, unchecked, checked,
+                     accepted unchecked): the verification records of remote workers
+                     (absent from checkpoints written before them: no records)
     /last_fitness    finished runs only: the fitness of the final generation, whose
                      population /population still holds, so that a resumed run can
                      reproduce it and go on (the run extended to more generations)
@@ -54,6 +57,7 @@ class RunState:
     history: np.ndarray = attrs.field(factory=lambda: np.empty(0, HISTORY_DTYPE))
     warned: bool = False
     excluded: tuple = ()
+    trust: tuple = ()             # Verification.rows() of a served run
     finished: bool = False        # the run ended after its final generation
     # finished runs: the final generation's fitness (``population`` is that generation and
     # ``evolution`` the state after its steps 1 and 2), so that it can still be reproduced
@@ -70,6 +74,18 @@ def _write_table(group: h5py.Group, table) -> None:
 
 def _read_table(group: h5py.Group):
     return Population(*(group[name][()] for name in _POP))
+
+
+def _write_trust(group: h5py.Group, rows: tuple) -> None:
+    group.create_dataset("keys", data=[row[0] for row in rows], dtype=h5py.string_dtype())
+    group.create_dataset("counts", data=np.array([row[1:] for row in rows],
+                                                 dtype=np.int64).reshape(len(rows), 4))
+
+
+def _read_trust(group: h5py.Group) -> tuple:
+    keys = [k.decode() if isinstance(k, bytes) else str(k) for k in group["keys"][()]]
+    counts = group["counts"][()].reshape(len(keys), 4).tolist()
+    return tuple((key, *row) for key, row in zip(keys, counts))
 
 
 def save_checkpoint(path: Path, state: RunState) -> None:
@@ -102,6 +118,7 @@ def save_checkpoint(path: Path, state: RunState) -> None:
                 reg.create_dataset(key, data=arr)
             f.create_dataset("rng", data=json.dumps(state.rng_states), dtype=h5py.string_dtype())
             f.create_dataset("excluded", data=list(state.excluded), dtype=h5py.string_dtype())
+            _write_trust(f.create_group("trust"), state.trust)
             if state.last_fitness is not None:
                 f.create_dataset("last_fitness", data=np.asarray(state.last_fitness, np.float64))
         atomic_replace(tmp, path)
@@ -150,6 +167,7 @@ def load_checkpoint(path: Path) -> RunState:
                             rng_states=rng, history=(f["history"][()] if "history" in f
                                                              else np.empty(0, HISTORY_DTYPE)),
                             warned=bool(f.attrs["warned"]), excluded=excluded,
+                            trust=_read_trust(f["trust"]) if "trust" in f else (),
                             finished=bool(f.attrs.get("finished", False)),
                             last_fitness=f["last_fitness"][()] if "last_fitness" in f else None)
     except StoreError:

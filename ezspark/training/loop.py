@@ -98,7 +98,8 @@ class GenerationLoop:
         run, hook = self.run_info, self.hook
         first = self._start() if state is None else self._restore(state)
         excluded = frozenset(state.excluded) if state is not None else frozenset()
-        self.evaluator.start(RunContext(run.seed, self.verification, excluded))
+        trust = state.trust if state is not None else ()
+        self.evaluator.start(RunContext(run.seed, self.verification, excluded, trust))
         hook.ezspark_run_start(run=run)
         try:
             if state is not None and state.finished:
@@ -292,6 +293,7 @@ class GenerationLoop:
                                     "verification": self.verification.bit_generator.state},
                         warned=self.warned, finished=last_fitness is not None,
                         excluded=tuple(sorted(self.evaluator.excluded)),
+                        trust=self.evaluator.trust_records,
                         last_fitness=last_fitness)
 
     def _spacing(self) -> float:
