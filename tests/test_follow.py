@@ -228,3 +228,50 @@ def test_follow_goes_on_across_a_kill_and_resume_printing_each_generation_once(t
         kill_all(run, follow)
     assert generation_numbers(lines) == list(range(total))
     assert lines[-1] == f"ended:        finished: all {total} generations evaluated"
+
+
+READER = """
+import sys, h5py
+with h5py.File(sys.argv[1], "r", swmr=True) as f:
+    print("open", flush=True)
+    sys.stdin.readline()
+    f["history"].refresh()
+    print(f["history"].shape[0], flush=True)
+"""
+
+
+def test_a_reader_that_opens_run_h5_the_instant_it_appears_does_not_fail_the_run(
+        tmp_path, monkeypatch):
+    """run.h5 appears by a rename; a reader in another process (ezspark follow, a notebook)
+    may open it at once and hold HDF5's file lock.  The writer opened it before the rename,
+    so the run goes on (before, its own open came after the rename, and such a reader
+    failed the run)."""
+    from ezspark.store import runfile
+
+    readers = []
+    rename = runfile.atomic_replace
+
+    def rename_then_read(tmp, final):
+        rename(tmp, final)
+        if final.name == "run.h5":
+            reader = subprocess.Popen([sys.executable, "-c", READER, str(final)],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True)
+            readers.append(reader)
+            assert reader.stdout.readline() == "open\n", reader.stderr.read()
+
+    monkeypatch.setattr(runfile, "atomic_replace", rename_then_read)
+    cfg = ezspark.TrainingConfig(gym_game_name="CartPole-v1", input_size=4, output_size=2,
+                                 generations=3, initial_population=10,
+                                 max_number_of_games=1, max_number_of_steps=30)
+    try:
+        result = ezspark.train(cfg, seed=1, out=tmp_path / "r")
+        assert len(readers) == 1 and len(result.history) == 3
+        out, err = readers[0].communicate("go\n", timeout=60)
+        assert out.strip() == "3", err
+    finally:
+        for reader in readers:
+            if reader.poll() is None:
+                reader.kill()
+                reader.wait()
+    assert ezspark.RunFile.open(tmp_path / "r").attrs["status"] == "generations"

@@ -117,8 +117,8 @@ class RunStore:
 
     def _start(self, identity: dict, config_json: str, history: np.ndarray,
                champions: ChampionTable, keep_below: int | None = None) -> None:
-        """Write a complete file next to run.h5, rename it over run.h5, and open that for
-        appending in SWMR mode; with ``keep_below`` (a resume), the populations run.h5
+        """Write a complete file next to run.h5, open it for appending in SWMR mode, and
+        rename it over run.h5; with ``keep_below`` (a resume), the populations run.h5
         stores below that generation are copied."""
         tmp = self.path.with_name(self.path.name + ".tmp")
         self._env_steps = int(history["env_steps"].sum())
@@ -138,10 +138,16 @@ class RunStore:
                 f.create_group("live").create_dataset(
                     "wall_seconds", data=[self._wall_before], maxshape=(1,), chunks=(1,))
                 self._population_tables(f, keep_below)
-            atomic_replace(tmp, self.path)
-            self._file = h5py.File(self.path, "r+", libver="latest")
+            # Opened for appending before the rename: once run.h5 appears, a reader (ezspark
+            # follow, a notebook) may open it at once and hold HDF5's file lock, which would
+            # refuse a writer that came after it.
+            self._file = h5py.File(tmp, "r+", libver="latest")
             self._file.swmr_mode = True
+            atomic_replace(tmp, self.path)
         except OSError as exc:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
             tmp.unlink(missing_ok=True)
             raise StoreError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
 
