@@ -11,6 +11,8 @@ from click.testing import CliRunner
 import ezspark
 from ezspark.cli import cli
 
+from .markdown_commands import fenced_blocks
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_CONFIGS = sorted((ROOT / "examples").glob("*.json"))
 
@@ -84,9 +86,8 @@ def test_the_double_pole_example_solves_as_the_user_guide_says(tmp_path, monkeyp
     res = CliRunner().invoke(cli, ["run", "examples/double-pole-novelocities.json",
                                    "--seed", "0", "-q"])
     assert res.exit_code == 0, res.output
-    guide = (ROOT / "docs" / "user-guide.md").read_text(encoding="utf-8")
-    blocks = [b for b in re.findall(r"```python\n(.*?)```", guide, re.S)
-              if "runs/double-pole-novelocities" in b]
+    blocks = [b.body for b in fenced_blocks(ROOT / "docs" / "user-guide.md")
+              if b.lang == "python" and "runs/double-pole-novelocities" in b.body]
     assert len(blocks) == 1
     exec(compile(blocks[0], "user-guide.md", "exec"), {})
     out = capsys.readouterr().out
