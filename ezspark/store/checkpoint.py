@@ -82,8 +82,13 @@ def _write_trust(group: h5py.Group, rows: tuple) -> None:
                                                  dtype=np.int64).reshape(len(rows), 4))
 
 
+def _strings(dataset: h5py.Dataset) -> tuple[str, ...]:
+    """A dataset of strings as str (h5py gives bytes for some, str for others)."""
+    return tuple(x.decode() if isinstance(x, bytes) else str(x) for x in dataset[()])
+
+
 def _read_trust(group: h5py.Group) -> tuple:
-    keys = [k.decode() if isinstance(k, bytes) else str(k) for k in group["keys"][()]]
+    keys = _strings(group["keys"])
     counts = group["counts"][()].reshape(len(keys), 4).tolist()
     return tuple((key, *row) for key, row in zip(keys, counts))
 
@@ -159,8 +164,7 @@ def load_checkpoint(path: Path) -> RunState:
             }
             rng = f["rng"][()]
             rng = json.loads(rng.decode() if isinstance(rng, bytes) else rng)
-            excluded = tuple(x.decode() if isinstance(x, bytes) else str(x)
-                             for x in f["excluded"][()])
+            excluded = _strings(f["excluded"])
             return RunState(config_json=config_json, seed=int(f.attrs["seed"]),
                             next_generation=int(f.attrs["next_generation"]),
                             population=_read_table(f["population"]), evolution=evolution,
