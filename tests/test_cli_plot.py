@@ -191,19 +191,21 @@ class TestRecurrentNetworks:
 
     def test_depth_ignores_delayed_genes(self):
         g = genome(*self.GENES)
-        assert _plotting.node_depths(g, 2, 1, recurrent=True) == {1: 0, 2: 0, 4: 1, 5: 2}
+        delayed = delayed_genes(g, 2)
+        assert _plotting.node_depths(g, 2, 1, delayed) == {1: 0, 2: 0, 4: 1, 5: 2}
         # read as feed-forward, the cycle 4 <-> 5 leaves both at depth 1
         assert _plotting.node_depths(g, 2, 1) == {1: 0, 2: 0, 4: 1, 5: 1}
-        pos = _plotting.network_layout(g, 2, 1, recurrent=True)
+        pos = _plotting.network_layout(g, 2, 1, delayed)
         assert pos[4][0] < pos[5][0] < pos[3][0]
 
     def test_delayed_genes_are_dashed_and_the_self_loop_is_a_loop(self):
         g = genome(*self.GENES)
         champion = Champion(g, 2, 1, recurrent=True, generation=0, fitness=1.0)
-        pos = _plotting.network_layout(g, 2, 1, recurrent=True)
+        delayed = _plotting.delayed_of(champion)
+        pos = _plotting.network_layout(g, 2, 1, delayed)
         fig = Figure()
         ax = fig.add_subplot()
-        _plotting._draw_network(ax, champion, pos, (500.0, 400.0))
+        _plotting._draw_network(ax, champion, pos, delayed, (500.0, 400.0))
         labels = [t.get_text() for t in ax.get_legend().get_texts()]
         assert "delayed (previous step)" in labels and "disabled" in labels
         enabled = [c for c in ax.collections if len(c.get_segments()) == 7]
@@ -215,7 +217,7 @@ class TestRecurrentNetworks:
         assert len(loops) == 1 and loops[0][:, 1].max() > pos[3][1] + 0.01
         plain = Champion(g, 2, 1, recurrent=False, generation=0, fitness=1.0)
         ax2 = Figure().add_subplot()
-        _plotting._draw_network(ax2, plain, pos, (500.0, 400.0))
+        _plotting._draw_network(ax2, plain, pos, _plotting.delayed_of(plain), (500.0, 400.0))
         assert "delayed (previous step)" not in [t.get_text()
                                                  for t in ax2.get_legend().get_texts()]
 

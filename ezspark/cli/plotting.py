@@ -24,7 +24,7 @@ from matplotlib.lines import Line2D
 
 from ezspark.network.programs import delayed_genes
 
-__all__ = ["node_depths", "network_layout", "run_figure", "render"]
+__all__ = ["node_depths", "network_layout", "delayed_of", "run_figure", "render"]
 
 WIDTH = 13.0                                    # figure width, inches
 CURVES, NETWORK = 1.0, 1.25                     # width ratio of the two columns
@@ -40,17 +40,16 @@ def image_formats() -> dict[str, str]:
 
 
 def node_depths(genome, n_inputs: int, n_outputs: int,
-                recurrent: bool = False) -> dict[int, int]:
+                delayed: np.ndarray | None = None) -> dict[int, int]:
     """Depth of every input and hidden node: 0 for inputs, else 1 + the largest depth of
-    a source over enabled genes into the node (1 for a hidden node without any).  With
-    ``recurrent``, delayed genes do not count."""
+    a source over enabled genes into the node (1 for a hidden node without any).  The genes
+    ``delayed`` flags (bool per gene, a recurrent network's: ``delayed_genes``) do not
+    count."""
     n_io = n_inputs + n_outputs
     hidden = genome.hidden_nodes(n_inputs, n_outputs).tolist()
     depth = {node: 0 for node in range(1, n_inputs + 1)}
     depth.update({node: 1 for node in hidden})
-    counted = genome.enabled.copy()
-    if recurrent:
-        counted &= ~delayed_genes(genome, n_inputs)
+    counted = genome.enabled if delayed is None else genome.enabled & ~delayed
     edges = [(a, b) for a, b, on in zip(genome.src.tolist(), genome.dst.tolist(),
                                         counted.tolist()) if on and b > n_io]
     # Longest path by relaxation in topological order (Kahn's algorithm); the counted genes
@@ -73,14 +72,14 @@ def node_depths(genome, n_inputs: int, n_outputs: int,
 
 
 def network_layout(genome, n_inputs: int, n_outputs: int,
-                   recurrent: bool = False) -> dict[int, tuple[float, float]]:
-    """Position (x, y) in [0, 1]² of every node (``recurrent``: as ``node_depths``).
+                   delayed: np.ndarray | None = None) -> dict[int, tuple[float, float]]:
+    """Position (x, y) in [0, 1]² of every node (``delayed``: as ``node_depths``).
 
     x: depth / the output column's number, so inputs at 0 and outputs at 1.  y, from the
     top (1) down: inputs and outputs spread evenly in node id order; each hidden node as
     near the mean height of its enabled sources as the spacing of the densest column allows.
     """
-    depth = node_depths(genome, n_inputs, n_outputs, recurrent)
+    depth = node_depths(genome, n_inputs, n_outputs, delayed)
     last = max(depth.values(), default=0) + 1            # the output column
     columns: dict[int, list[int]] = {}
     for node in sorted(depth):
@@ -199,14 +198,19 @@ def _tallest_column(pos: dict) -> int:
     return int(np.unique([x for x, _ in pos.values()], return_counts=True)[1].max())
 
 
-def _draw_network(ax, champion, pos: dict, size_pt: tuple[float, float]) -> None:
-    """The champion's network at positions ``pos`` on ``ax``, about ``size_pt`` (width,
-    height in points) large."""
-    ax.axis("off")
+def delayed_of(champion) -> np.ndarray:
+    """bool per gene of the champion: delayed in its network (none unless recurrent)."""
     g = champion.genome
-    delayed = delayed_genes(g, champion.n_inputs) if champion.recurrent \
+    return delayed_genes(g, champion.n_inputs) if champion.recurrent \
         else np.zeros(len(g), dtype=bool)
-    _fit_limits(ax, _draw_edges(ax, g, pos, delayed))
+
+
+def _draw_network(ax, champion, pos: dict, delayed: np.ndarray,
+                  size_pt: tuple[float, float]) -> None:
+    """The champion's network at positions ``pos`` on ``ax``, ``delayed`` genes dashed,
+    about ``size_pt`` (width, height in points) large."""
+    ax.axis("off")
+    _fit_limits(ax, _draw_edges(ax, champion.genome, pos, delayed))
     _draw_nodes(ax, champion, pos, size_pt)
     _network_title_and_legend(ax, champion, bool(delayed.any()))
 
@@ -316,8 +320,8 @@ def run_figure(run, generation: int | str | None = None) -> Figure:
     left, the champion ``generation`` names (default: the best validated one) on the right."""
     champion = run.champion(generation)
     history = run.history
-    pos = network_layout(champion.genome, champion.n_inputs, champion.n_outputs,
-                         champion.recurrent)
+    delayed = delayed_of(champion)
+    pos = network_layout(champion.genome, champion.n_inputs, champion.n_outputs, delayed)
     height = float(np.clip(3.0 + 0.11 * _tallest_column(pos), 6.5, 14.0))  # inches
     fig = Figure(figsize=(WIDTH, height), layout="constrained")
     FigureCanvasAgg(fig)
@@ -327,7 +331,7 @@ def run_figure(run, generation: int | str | None = None) -> Figure:
     _draw_species(fig.add_subplot(grid[1, 0]), history)
     # The network's share of the figure in points (72 per inch), less titles and legend.
     network_pt = (72 * WIDTH * NETWORK / (CURVES + NETWORK), 72 * (height - 1.2))
-    _draw_network(fig.add_subplot(grid[:, 1]), champion, pos, network_pt)
+    _draw_network(fig.add_subplot(grid[:, 1]), champion, pos, delayed, network_pt)
     fig.suptitle(f"{run.path}  ({champion.env_id or 'fitness function'}, "
                  f"{_count(len(history), 'generation')})", fontsize=11)
     return fig
