@@ -153,7 +153,8 @@ def test_sigkill_at_random_instants_keeps_every_flushed_row_and_resume_is_exact(
         assert int(check.stdout) >= seen
         extra = ["--resume"] if (out / "checkpoint.h5").exists() else ["--overwrite"]
     else:
-        assert start_run(cfg, out, *extra).wait() == 0
+        last = start_run(cfg, out, *extra)
+        assert last.wait() == 0, f"ezspark run {' '.join(extra)}: {last.stderr.read()}"
     assert_same_history_and_champions(ref / "run.h5", out / "run.h5")
 
 
