@@ -238,9 +238,10 @@ class EzStop:
         cfg = run.config
         for i in np.flatnonzero(np.asarray(fitness) >= self.every):
             genome = population[int(i)]
-            champion = Champion(genome, cfg.input_size, cfg.output_size,
-                                recurrent=bool(cfg.recurrent), generation=int(generation),
-                                fitness=float(fitness[i]), actions=run.actions)
+            champion = Champion(genome, cfg.network_inputs, cfg.output_size,
+                                recurrent=bool(cfg.recurrent), bias_input=bool(cfg.bias_input),
+                                generation=int(generation), fitness=float(fitness[i]),
+                                actions=run.actions)
             if self._try(champion, int(generation)):
                 return
 

@@ -64,6 +64,19 @@ def xor_run(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def bias_run(tmp_path_factory):
+    """run.h5 of a 3-generation CartPole-v1 run with a bias input (and hidden nodes)."""
+    import ezspark
+
+    out = tmp_path_factory.mktemp("bias")
+    cfg = ezspark.TrainingConfig(gym_game_name="CartPole-v1", input_size=4, output_size=2,
+                                 generations=3, max_number_of_steps=50,
+                                 add_node_specie_rate=1.0, bias_input=True)
+    ezspark.train(cfg, out=out, seed=0)
+    return out / "run.h5"
+
+
+@pytest.fixture(scope="session")
 def cartpole_run(tmp_path_factory):
     """run.h5 of a 3-generation CartPole-v1 run."""
     import ezspark

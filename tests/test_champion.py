@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from ezspark import Champion
+from ezspark.engine.genome import Genome
 
 from .naive import random_genome
 
@@ -60,3 +61,36 @@ def test_pickled_champion_acts_the_same(champion):
     copy = pickle.loads(pickle.dumps(champion))
     np.testing.assert_array_equal(copy.activate(x), champion.activate(x))
     assert copy.network is not None and copy.act(x) == champion.act(x)
+
+
+class TestBiasInput:
+    """docs/algorithm.md 3.4: with bias_input the last input node holds 0.5 and reads no
+    observation value."""
+
+    @staticmethod
+    def bias_champion(**kw):
+        # inputs 1, 2 (observed) and 3 (the bias), output 4: genes 1 -> 4 (w 1) and 3 -> 4
+        genome = Genome(np.array([1, 3]), np.array([1, 3]), np.array([4, 4]),
+                        np.array([1.0, -3.0]), np.array([True, True]))
+        return Champion(genome, 3, 1, bias_input=True, **kw)
+
+    def test_the_bias_is_one_half_at_every_step(self):
+        c = self.bias_champion()
+        assert c.observation_size == 2
+        for x in ([0.0, 0.0], [0.4, -7.0], [-1.25, 3.0]):
+            expected = 1.0 / (1.0 + np.exp(-4.9 * (x[0] + 0.5 * -3.0 + 1.0)))
+            np.testing.assert_allclose(c.activate(x), [expected], rtol=1e-15)
+        rows = np.array([[0.0, 0.0], [0.4, -7.0]])
+        np.testing.assert_array_equal(c.activate(rows)[:, 0],
+                                      [c.activate(r)[0] for r in rows])
+
+    def test_the_bias_persists_in_a_recurrent_network(self):
+        c = self.bias_champion(recurrent=True)
+        first = c.activate([0.0, 0.0])
+        np.testing.assert_array_equal(c.activate([0.0, 0.0]), first)
+
+    def test_an_observation_with_the_bias_value_is_refused(self):
+        c = self.bias_champion()
+        for observation in ([0.0, 0.0, 0.5], np.zeros((1, 3))):
+            with pytest.raises(ValueError, match="3 values but the network has 2 inputs"):
+                c.activate(observation)

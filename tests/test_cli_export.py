@@ -16,7 +16,7 @@ from ezspark.cli import cli
 from .helpers import assert_user_error
 
 KEYS = ["format", "format_version", "env_id", "generation", "fitness", "species", "validation", "n_inputs",
-        "n_outputs", "recurrent", "activation", "action", "action_space", "nodes", "connections"]
+        "n_outputs", "recurrent", "bias_input", "activation", "action", "action_space", "nodes", "connections"]
 
 
 def invoke(*args):
@@ -47,8 +47,8 @@ def reference_outputs(doc: dict, x: np.ndarray) -> np.ndarray:
 
     def value(node, row, memo):
         if node not in memo:
-            if kinds[node] == "input":
-                memo[node] = row[node - 1]
+            if kinds[node] == "input":   # the last input is 0.5 with bias_input
+                memo[node] = 0.5 if doc["bias_input"] and node == n_in else row[node - 1]
             else:
                 s = 0.0
                 for src, w in incoming.get(node, []):
@@ -63,7 +63,7 @@ def reference_outputs(doc: dict, x: np.ndarray) -> np.ndarray:
 class TestExportCommand:
     """``ezspark export`` on real runs."""
 
-    @pytest.mark.parametrize("which", ["xor_run", "cartpole_run"])
+    @pytest.mark.parametrize("which", ["xor_run", "cartpole_run", "bias_run"])
     def test_export_round_trips_to_the_same_network(self, which, request, tmp_path):
         run = request.getfixturevalue(which)
         doc = export(run, tmp_path)
@@ -72,7 +72,10 @@ class TestExportCommand:
         assert doc["format"] == "ezspark-network" and doc["format_version"] == 1
         assert doc["generation"] == stored.generation and doc["fitness"] == stored.fitness
         assert (doc["n_inputs"], doc["n_outputs"]) == (stored.n_inputs, stored.n_outputs)
-        assert doc["env_id"] == ("CartPole-v1" if which == "cartpole_run" else None)
+        assert doc["env_id"] == (None if which == "xor_run" else "CartPole-v1")
+        assert doc["bias_input"] is stored.bias_input is (which == "bias_run")
+        if which == "bias_run":                          # the bias feeds the network
+            assert stored.n_inputs in stored.genome.src[stored.genome.enabled]
         assert doc["activation"] | {"formula": None} == {
             "function": "sigmoid", "slope": 4.9, "hidden_bias": 0.0, "output_bias": 1.0,
             "formula": None}
@@ -87,7 +90,7 @@ class TestExportCommand:
         assert back.genome == stored.genome                     # weights bit for bit
         assert (back.generation, back.fitness, back.species, back.env_id) == (
             stored.generation, stored.fitness, stored.species, stored.env_id)
-        x = np.random.default_rng(1).normal(scale=2.0, size=(200, stored.n_inputs))
+        x = np.random.default_rng(1).normal(scale=2.0, size=(200, stored.observation_size))
         assert np.array_equal(back.activate(x), stored.activate(x))
         assert np.array_equal(back.act(x), stored.act(x))
         # The document alone is enough to compute the network.

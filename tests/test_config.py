@@ -22,7 +22,7 @@ KEYS = TrainingConfig.keys()
 FIELDS = attrs.fields_dict(TrainingConfig)
 EXT_KEYS = ("seed", "fitness_threshold", "min_population", "genomes_per_task",
             "target_species", "validation_games", "recurrent", "weight_change_scale",
-            "trusted_after",
+            "bias_input", "trusted_after",
             "safeness_floor")
 RATES = tuple(k for k in KEYS if FIELDS[k].metadata["range"] == "[0, 1]")
 NUMERIC_KEYS = tuple(k for k in KEYS
@@ -42,7 +42,7 @@ SPEC_DEFAULTS = {
     "max_number_of_steps": 200, "safeness": 0.5, "sub_games": 1, "minimum_reward": 0,
     "seed": None, "fitness_threshold": None, "min_population": None, "genomes_per_task": 100,
     "target_species": None, "validation_games": 20, "recurrent": False,
-    "trusted_after": None, "safeness_floor": 0.05,
+    "bias_input": False, "trusted_after": None, "safeness_floor": 0.05,
 }
 
 # One value outside the allowed range of each key, on its own (not through a cross-key rule).
@@ -59,7 +59,7 @@ OUT_OF_RANGE = {
     "safeness": -0.5, "sub_games": 0, "minimum_reward": 10**400, "seed": 2**63,
     "fitness_threshold": -(10**400), "min_population": 0, "genomes_per_task": 0,
     "target_species": 0, "validation_games": -1, "recurrent": 1, "weight_change_scale": 0.0,
-    "trusted_after": 0,
+    "bias_input": "yes", "trusted_after": 0,
     "safeness_floor": 1.5,
 }
 
@@ -418,8 +418,8 @@ class TestMetadata:
         assert md["ext"] is (key in EXT_KEYS)
         assert md["required"] is (key in ("input_size", "output_size"))
 
-    def test_keys_are_39(self):
-        assert len(KEYS) == 39 and len(set(KEYS)) == 39
+    def test_keys_are_40(self):
+        assert len(KEYS) == 40 and len(set(KEYS)) == 40
 
 
 # --- property tests ----------------------------------------------------------------------------

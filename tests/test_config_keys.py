@@ -740,11 +740,79 @@ def test_recurrent_lets_add_connection_close_cycles():
     assert kinds == {False: set(), True: {"self-loop", "output source", "cycle"}}
 
 
+class DarkEnv(gymnasium.Env):
+    """Five steps of darkness: every observation is (0, 0), and action 1 earns 1 a step."""
+
+    metadata = {"render_modes": []}
+
+    def __init__(self):
+        self.observation_space = spaces.Box(-1.0, 1.0, (2,), np.float64)
+        self.action_space = spaces.Discrete(2)
+        self._t = 0
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self._t = 0
+        return np.zeros(2), {}
+
+    def step(self, action):
+        self._t += 1
+        return np.zeros(2), float(action == 1), self._t >= 5, False, {}
+
+
+DARK = "ezspark_keys/Dark-v0"
+if DARK not in gymnasium.registry:
+    gymnasium.register(DARK, entry_point=DarkEnv)
+
+
+@covers("bias_input")
+def test_bias_input_lets_a_network_act_on_an_all_zero_observation():
+    """docs/algorithm.md 3.1 and 3.4: with bias_input every genome of generation 0 has a
+    third input, connected to both outputs, whose value is 0.5, so some genomes choose
+    action 1 on DarkEnv's zeros (return 5); without it both outputs of every genome of
+    generation 0 equal sigma(1), the lowest index wins, and every genome scores 0."""
+    best = {}
+    for bias in (False, True):
+        cfg = TrainingConfig(gym_game_name=DARK, input_size=2, output_size=2,
+                             initial_population=20, generations=1, max_number_of_games=1,
+                             max_number_of_steps=10, seed=3, validation_games=0,
+                             bias_input=bias)
+        result = ezspark.train(cfg)
+        champion = result.champion
+        best[bias] = result.history[0].best_fitness
+        assert champion.n_inputs == 2 + bias and champion.observation_size == 2
+        assert champion.bias_input is bias
+        assert champion.act(np.zeros(2)) == (1 if bias else 0)
+        assert set(champion.genome.src.tolist()) == set(range(1, 3 + bias))
+    assert best == {False: 0.0, True: 5.0}
+
+
+def test_the_bias_input_is_never_a_target():
+    """docs/algorithm.md 3.1: the bias is an input: add-connection and add-node never make
+    it a target, even with recurrent networks, and it stays a source of every genome."""
+    bias_node = N_IN + 1
+    cfg = engine_config(bias_input=True, recurrent=True, initial_population=30,
+                        min_population=30, add_connection_big_specie_rate=1.0,
+                        add_connection_small_specie_rate=1.0, add_node_specie_rate=0.5)
+    evo, pop = Evolution.start(cfg, np.random.default_rng(1))
+    sources = set()
+    for k in range(8):
+        genomes = list(pop)
+        for g in genomes:
+            assert bias_node not in g.dst.tolist()
+            assert (g.dst > bias_node).all()
+            sources |= set(g.src.tolist())
+        fitness = np.arange(len(genomes), dtype=float)
+        j, _, _ = evo.observe(fitness)
+        pop, _ = evo.reproduce(genomes, fitness, k, j)
+    assert bias_node in sources and max(sources) > bias_node + N_OUT   # hidden nodes came
+
+
 # -- the meta-tests ---------------------------------------------------------------------------
 
 def test_every_config_key_has_a_test():
     keys = [field.name for field in attrs.fields(TrainingConfig)]
-    assert len(keys) == 39 and len(set(keys)) == 39
+    assert len(keys) == 40 and len(set(keys)) == 40
     missing = [key for key in keys if not KEY_TESTS.get(key)]
     assert not missing, f"config keys with no test that fails when they are ignored: {missing}"
     assert set(KEY_TESTS) <= set(keys)

@@ -218,7 +218,7 @@ def show_champion_json(path, as_json: bool) -> None:
                "nodes": champion.num_nodes, "hidden_nodes": len(champion.hidden_nodes),
                "connections": champion.num_connections,
                "disabled_connections": int((~champion.genome.enabled).sum()),
-               "recurrent": champion.recurrent,
+               "recurrent": champion.recurrent, "bias_input": champion.bias_input,
                "actions": None if champion.actions is None else str(champion.actions)}
     if as_json:
         click.echo(json.dumps(summary))
@@ -230,7 +230,9 @@ def show_champion_json(path, as_json: bool) -> None:
                f"   validation "
                f"{'-' if summary['validation'] is None else format(summary['validation'], '.6g')}"
                f"   species {summary['species']}")
-    click.echo(f"sizes:        {summary['n_inputs']} inputs, {summary['n_outputs']} outputs"
+    click.echo(f"sizes:        {summary['n_inputs']} inputs"
+               + (" (the last one the bias)" if summary["bias_input"] else "")
+               + f", {summary['n_outputs']} outputs"
                + (f" ({summary['actions']})" if summary["actions"] else ""))
     click.echo(f"network:      {summary['nodes']} nodes ({summary['hidden_nodes']} hidden), "
                f"{summary['connections']} connections "

@@ -93,7 +93,8 @@ def command(run_file, generation, episodes, seed, max_steps, env_id, render, vid
         if not env_id:
             raise EnvError("this run was trained with a fitness function, not an environment: "
                            "pass --env ENV_ID")
-        inspect_env(env_id, champion.n_inputs, champion.n_outputs)   # before any window or file
+        # before any window or file
+        inspect_env(env_id, champion.observation_size, champion.n_outputs)
         if render and not video and (problem := display_problem()):
             raise UserError(problem)
         prefix = f"gen{champion.generation}"

@@ -186,10 +186,13 @@ def _edge_curve(p0, p1, obstacles: np.ndarray, clearance: float = 0.045) -> np.n
 
 
 def _node_labels(champion) -> list[tuple[str, int, str]]:
-    """(kind, node id, label): inputs and outputs by index, hidden nodes by id."""
+    """(kind, node id, label): inputs and outputs by index, hidden nodes by id; a bias
+    input (the ``bias_input`` key: the last input) is labelled "bias"."""
     n_in, n_out = champion.n_inputs, champion.n_outputs
     inp, out = ("obs[{}]", "action {}") if champion.env_id else ("in {}", "out {}")
-    return ([("input", n, inp.format(n - 1)) for n in range(1, n_in + 1)]
+    bias = champion.bias_input
+    return ([("input", n, "bias" if bias and n == n_in else inp.format(n - 1))
+             for n in range(1, n_in + 1)]
             + [("output", n_in + 1 + j, out.format(j)) for j in range(n_out)]
             + [("hidden", n, str(n)) for n in champion.hidden_nodes.tolist()])
 

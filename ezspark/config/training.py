@@ -442,6 +442,12 @@ class TrainingConfig:
         "Standard deviation of the normal change a mutating weight receives (w + scale·N(0, 1)); "
         "1 is EzSpark's N(0, 1), smaller values fine-tune.", min=0.0, min_exclusive=True,
         ext=True)
+    bias_input: bool = _key(
+        "bool", False, "false or true",
+        "With true, every network gets one more input after the observation's, whose value "
+        "is always 0.5 (NEAT's bias unit): genomes have input_size + 1 inputs, and the new "
+        "one, like the others, starts connected to every output; false gives networks no "
+        "bias, as EzSpark.", ext=True)
     trusted_after: int | None = _key(
         "int_or_null", None, ">= 1",
         "Adaptive verification: a remote worker's batches are checked with probability "
@@ -455,6 +461,12 @@ class TrainingConfig:
         "most safeness), and at least one of every ceil(1 / floor) of its batches in a row "
         "is checked; 0 lets the probability fall to 0 (local runs ignore it).",
         min=0.0, max=1.0, ext=True)
+
+    @property
+    def network_inputs(self) -> int:
+        """Input nodes of every genome: the observation's input_size values, plus the bias
+        input with ``bias_input`` (docs/algorithm.md 3.1)."""
+        return self.input_size + int(self.bias_input)
 
     def __attrs_post_init__(self) -> None:
         problems = _problems(self)

@@ -109,7 +109,7 @@ def initial_population(cfg, registry: InnovationRegistry, rng: np.random.Generat
     Draws (docs/algorithm.md 1.3): U0 float64[P, I·O] (initial weights), U float64[P, I·O, 3]
     (weight test, replace test, U(-5, 5) source), Z float64[P, I·O].
     """
-    n_in, n_out, pop = cfg.input_size, cfg.output_size, cfg.initial_population
+    n_in, n_out, pop = cfg.network_inputs, cfg.output_size, cfg.initial_population
     src = np.repeat(np.arange(1, n_in + 1, dtype=np.int32), n_out)
     dst = np.tile(np.arange(n_in + 1, n_in + n_out + 1, dtype=np.int32), n_in)
     innovation = np.array([registry.pair(int(a), int(b)) for a, b in zip(src, dst)], dtype=np.int32)
@@ -151,7 +151,7 @@ class Evolution:
     @classmethod
     def start(cls, cfg, rng: np.random.Generator) -> tuple["Evolution", Population]:
         """The state before generation 0, and generation 0 itself."""
-        registry = InnovationRegistry(cfg.input_size, cfg.output_size)
+        registry = InnovationRegistry(cfg.network_inputs, cfg.output_size)
         evo = cls(cfg=cfg, rng=rng, registry=registry)
         return evo, initial_population(cfg, registry, rng)
 
@@ -310,7 +310,7 @@ class Evolution:
         # the kernel divides E and D by N for genomes of at least 20 + n_io genes (5.2); an
         # adapted threshold needs a distance without that jump, so target_species sets the
         # bound to 0 and normalises every pair (-20 + 20 = 0)
-        n_io = self.cfg.input_size * self.cfg.output_size
+        n_io = self.cfg.network_inputs * self.cfg.output_size
         if self.cfg.target_species is not None:
             n_io = -20
         assigned = np.empty(n, dtype=np.int64)
@@ -411,7 +411,7 @@ class Evolution:
                         p_add, gene_u, gene_z, child_u,
                         float(cfg.activate_connection_rate), float(cfg.connection_mutation_rate),
                         float(self.rho), float(cfg.remove_connection_rate),
-                        float(cfg.add_node_specie_rate), cfg.input_size, cfg.output_size,
+                        float(cfg.add_node_specie_rate), cfg.network_inputs, cfg.output_size,
                         reg.pair_keys, reg.pair_values, reg.split_keys, reg.split_values,
                         reg.counters, *out, recurrent=bool(cfg.recurrent))
         return _population_from_buffers(out)

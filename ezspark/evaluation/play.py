@@ -23,14 +23,14 @@ def play_episodes(champion, env_id: str | None = None, *, episodes: int = 1, see
     if not env_id:
         raise EnvError("this champion was trained without an environment: name one with "
                        "--env ID (env_id=ID in Python)")
-    info = inspect_env(env_id, champion.n_inputs, champion.n_outputs)
+    info = inspect_env(env_id, champion.observation_size, champion.n_outputs)
     check_action_kind(champion, info)
     start = info.action_start
     if own:
         env = make_env(env_id)
     programs = champion.programs.with_state(1)   # recurrent: reset at every episode
     row = np.zeros(1, dtype=np.intp)
-    x = np.zeros((1, champion.n_inputs))
+    x = np.zeros((1, champion.observation_size))
     returns = []
     try:
         for e in range(episodes):
@@ -39,9 +39,9 @@ def play_episodes(champion, env_id: str | None = None, *, episodes: int = 1, see
             total, steps = 0.0, 0
             while True:
                 flat = np.asarray(obs, dtype=np.float64).reshape(-1)
-                if flat.shape[0] != champion.n_inputs:
+                if flat.shape[0] != x.shape[1]:
                     raise EnvError(f"{env_id} returned an observation with {flat.shape[0]} "
-                                   f"values, but the network has {champion.n_inputs} inputs")
+                                   f"values, but the network has {x.shape[1]} inputs")
                 x[0] = flat
                 if info.box is None:
                     action = int(programs.act_rows(row, x)[0]) + start
@@ -86,7 +86,7 @@ def episode_returns(champion, env_id: str | None = None, *, episodes: int = 1, s
     episodes = int(episodes)
     if episodes <= 0:
         return []
-    info = inspect_env(env_id, champion.n_inputs, champion.n_outputs)
+    info = inspect_env(env_id, champion.observation_size, champion.n_outputs)
     check_action_kind(champion, info)
     cap = (1 << 62) if max_steps is None else int(max_steps)
     kwargs = dict(games=1, max_steps=cap, sub_games=1, minimum_reward=-np.inf)

@@ -27,16 +27,20 @@ class Champion:
     is n environments stepped together, each with its own state (a batch of another size
     starts from the zero state).  ``reset()`` clears the state: call it at every episode
     start.  For a feed-forward champion ``reset()`` does nothing.
+
+    With ``bias_input`` (the run's key) the last of the ``n_inputs`` input nodes is the bias,
+    always 0.5 (docs/algorithm.md 3.4): an observation has ``observation_size`` =
+    ``n_inputs`` - 1 values.
     """
 
     __slots__ = ("genome", "n_inputs", "n_outputs", "generation", "fitness", "species",
-                 "env_id", "validation", "validation_steps", "recurrent", "_states", "actions", "_programs",
+                 "env_id", "validation", "validation_steps", "recurrent", "bias_input", "_states", "actions", "_programs",
                  "_network")
 
     def __init__(self, genome: Genome, n_inputs: int, n_outputs: int, *, generation: int = -1,
                  fitness: float = float("nan"), species: int = -1, env_id: str | None = None,
                  validation: float = float("nan"), actions: BoxActions | None = None,
-                 recurrent: bool = False):
+                 recurrent: bool = False, bias_input: bool = False):
         self.genome = genome
         self.n_inputs = int(n_inputs)
         self.n_outputs = int(n_outputs)
@@ -48,6 +52,7 @@ class Champion:
         self.validation = float(validation)
         self.validation_steps = 0       # env steps the validation cost in this process
         self.recurrent = bool(recurrent)   # the run's recurrent key (docs/algorithm.md 3.3)
+        self.bias_input = bool(bias_input)  # the run's bias_input key (docs/algorithm.md 3.1)
         self._states = None                # RowStates of a recurrent network, or None
         self.actions = actions
         self._programs = None
@@ -58,7 +63,8 @@ class Champion:
         if self._programs is None:
             bias = {} if self.actions is None else {"output_bias": self.actions.output_bias}
             self._programs = compile_programs([self.genome], self.n_inputs, self.n_outputs,
-                                              recurrent=self.recurrent, **bias)
+                                              recurrent=self.recurrent,
+                                              bias_input=self.bias_input, **bias)
         return self._programs
 
     @property
@@ -68,23 +74,30 @@ class Champion:
             self._network = self.programs.network(0)
         return self._network
 
+    @property
+    def observation_size(self) -> int:
+        """Values of one observation: the input nodes, less the bias input if there is one."""
+        return self.n_inputs - self.bias_input
+
     def _is_single(self, observation) -> bool:
-        """One observation (not a 2-D batch of rows with n_inputs columns)."""
+        """One observation (not a 2-D batch of rows with observation_size columns)."""
         kind = type(observation)
         if kind is np.ndarray:
-            return observation.ndim != 2 or observation.shape[1] != self.n_inputs
+            return observation.ndim != 2 or observation.shape[1] != self.observation_size
         if kind is list or kind is tuple:
             return not observation or not isinstance(observation[0], (list, tuple, np.ndarray))
         return False
 
     def _rows(self, observation) -> tuple[np.ndarray, bool]:
         x = np.asarray(observation, dtype=np.float64)
-        if x.ndim == 2 and x.shape[1] == self.n_inputs:
+        size = self.observation_size
+        if x.ndim == 2 and x.shape[1] == size:
             return np.ascontiguousarray(x), True
         flat = x.reshape(-1)
-        if flat.shape[0] != self.n_inputs:
+        if flat.shape[0] != size:
+            bias = " and a bias input" if self.bias_input else ""
             raise ValueError(f"observation has {flat.shape[0]} values but the network has "
-                             f"{self.n_inputs} inputs")
+                             f"{size} inputs{bias}")
         return flat.reshape(1, -1), False
 
     def reset(self) -> None:

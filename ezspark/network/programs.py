@@ -469,42 +469,52 @@ def _check_structure(p: Programs) -> None:
 def compile_programs(genomes: Sequence[Genome], n_inputs: int, n_outputs: int, *,
                      hidden_bias: float = EZSPARK_HIDDEN_BIAS,
                      output_bias: float = EZSPARK_OUTPUT_BIAS,
-                     slope: float = EZSPARK_SLOPE, recurrent: bool = False) -> Programs:
+                     slope: float = EZSPARK_SLOPE, recurrent: bool = False,
+                     bias_input: bool = False) -> Programs:
     """Programs of EzSpark genomes (docs/algorithm.md 3.4), one per genome, in order.
 
     Node ids: inputs 1 ... I, outputs I+1 ... I+O, hidden above.  Each node sums its enabled
     genes in increasing innovation order (the genome's gene order).  ``recurrent``: genomes
     may have cycles (the extension key; delayed genes as in the module docstring).
+    ``bias_input``: input I is the bias (the extension key), so the programs read rows of
+    I - 1 observation values (``compile_csr``).
     """
     counts = np.fromiter((len(g) for g in genomes), dtype=np.int64, count=len(genomes))
     cat = (lambda name: np.concatenate([getattr(g, name) for g in genomes])) if len(genomes) \
         else (lambda name: np.zeros(0))
     return compile_csr(_offsets(counts), cat("src"), cat("dst"), cat("weight"), cat("enabled"),
                        n_inputs, n_outputs, hidden_bias=hidden_bias, output_bias=output_bias,
-                       slope=slope, recurrent=recurrent)
+                       slope=slope, recurrent=recurrent, bias_input=bias_input)
 
 
 def compile_csr(conn_off, src, dst, weight, enabled, n_inputs: int, n_outputs: int, *,
                 hidden_bias: float = EZSPARK_HIDDEN_BIAS,
                 output_bias: float = EZSPARK_OUTPUT_BIAS,
-                slope: float = EZSPARK_SLOPE, recurrent: bool = False) -> Programs:
+                slope: float = EZSPARK_SLOPE, recurrent: bool = False,
+                bias_input: bool = False) -> Programs:
     """Programs of a population stored as CSR gene columns (as ``ezspark.engine.population``).
 
     Genome g is genes ``conn_off[g] ... conn_off[g+1]-1`` of ``src``, ``dst``, ``weight``,
-    ``enabled``, sorted by innovation within each genome; ids and ``recurrent`` as in
-    ``compile_programs``.
+    ``enabled``, sorted by innovation within each genome; ids, ``recurrent`` and
+    ``bias_input`` as in ``compile_programs``.
+
+    With ``bias_input`` the last input, node I, is not read from the observation row: it is
+    compiled as a node without incoming genes, with ``hidden_bias`` (EzSpark's 0), so its
+    value is 1 / (1 + exp(-0)) = 0.5 exactly, at every step (docs/algorithm.md 3.4).
     """
     I, O = int(n_inputs), int(n_outputs)
-    if I < 1 or O < 1:
-        raise ValueError(f"need n_inputs >= 1 and n_outputs >= 1, got {I} and {O}")
+    if I < 1 + bool(bias_input) or O < 1:
+        raise ValueError(f"need n_inputs >= {1 + bool(bias_input)} and n_outputs >= 1, got "
+                         f"{I} and {O}")
     src, dst = np.asarray(src), np.asarray(dst)
     if src.size and min(src.min(), dst.min()) < 1:
         raise ValueError("EzSpark node ids start at 1")
     if dst.size and dst.min() <= I:
         raise ValueError(f"a gene targets input node {int(dst.min())} (inputs are 1 ... {I})")
+    observed = I - 1 if bias_input else I
     return compile_program_arrays(
         conn_off, src, dst, weight, enabled=enabled,
-        input_ids=np.arange(1, I + 1), output_ids=np.arange(I + 1, I + O + 1),
+        input_ids=np.arange(1, observed + 1), output_ids=np.arange(I + 1, I + O + 1),
         hidden_bias=hidden_bias, output_bias=output_bias, slope=slope, recurrent=recurrent)
 
 

@@ -64,7 +64,7 @@ def ezspark_population(run, generation, population, fitness, species):
     store = _stores.get(id(run))
     if store is not None:
         store.add_population(generation, population, fitness, species,
-                             run.config.input_size, run.config.output_size)
+                             run.config.network_inputs, run.config.output_size)
 
 
 @hookimpl

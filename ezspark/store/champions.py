@@ -22,9 +22,10 @@ class ChampionTable:
     champion k is one index row and a slice of each of the other two."""
 
     def __init__(self, index: np.ndarray, nodes: np.ndarray, connections: np.ndarray,
-                 recurrent: bool = False, actions=None):
+                 recurrent: bool = False, actions=None, bias_input: bool = False):
         self.index, self.nodes, self.connections = index, nodes, connections
         self.recurrent = recurrent      # the run's recurrent key: its champions' networks
+        self.bias_input = bias_input    # the run's bias_input key: the last input is the bias
         self.actions = actions          # the run's BoxActions (None: Discrete actions)
 
     @classmethod
@@ -84,7 +85,8 @@ class ChampionTable:
         n_nodes = int(index["node_offset"][-1] + index["node_count"][-1]) if keep else 0
         n_conns = int(index["conn_offset"][-1] + index["conn_count"][-1]) if keep else 0
         return ChampionTable(index, self.nodes[:n_nodes], self.connections[:n_conns],
-                             recurrent=self.recurrent, actions=self.actions)
+                             recurrent=self.recurrent, actions=self.actions,
+                             bias_input=self.bias_input)
 
     def enabled_counts(self) -> np.ndarray:
         """The enabled connections of each champion, in index order (vectorised: a
@@ -113,8 +115,8 @@ class ChampionTable:
                                 env_id)
 
     def champion_at(self, k: int, env_id: str | None) -> Champion:
-        """The genome of index row ``k``, as a Champion of the table's run (its recurrence
-        and action space)."""
+        """The genome of index row ``k``, as a Champion of the table's run (its recurrence,
+        bias input and action space)."""
         row = self.index[k]
         n0, c0 = int(row["node_offset"]), int(row["conn_offset"])
         kinds = self.nodes["kind"][n0:n0 + int(row["node_count"])]
@@ -122,6 +124,7 @@ class ChampionTable:
         genome = Genome(c["innovation"], c["in"], c["out"], c["weight"], c["enabled"])
         return Champion(genome, int((kinds == NODE_INPUT).sum()),
                         int((kinds == NODE_OUTPUT).sum()), recurrent=self.recurrent,
+                        bias_input=self.bias_input,
                         generation=int(row["generation"]),
                         fitness=float(row["fitness"]), species=int(row["species"]),
                         env_id=env_id, validation=float(row["validation"])

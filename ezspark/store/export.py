@@ -69,6 +69,7 @@ def champion_to_dict(champion: Champion) -> dict:
         "n_inputs": n_in,
         "n_outputs": n_out,
         "recurrent": champion.recurrent,
+        "bias_input": champion.bias_input,
         "activation": _activation(champion.actions),
         "action": ACTION if champion.actions is None else BOX_ACTION,
         "action_space": None if champion.actions is None else json.loads(
@@ -143,6 +144,12 @@ def champion_from_dict(d: dict) -> Champion:
 
     recurrent = _field(d, "recurrent", lambda v: isinstance(v, bool), "true or false",
                        default=False)
+    bias_input = _field(d, "bias_input", lambda v: isinstance(v, bool), "true or false",
+                        default=False)
+    if bias_input and n_in < 2:
+        raise ValueError("network JSON: bias_input is true, so n_inputs counts the bias input "
+                         f"and at least one observation value: it must be at least 2, not "
+                         f"{n_in}")
     columns, innovation = _connection_columns(connections, n_in, n_out, recurrent)
     if nodes is not None:
         _check_nodes(nodes, n_in, n_out, columns)
@@ -152,7 +159,7 @@ def champion_from_dict(d: dict) -> Champion:
     if not recurrent and not is_acyclic(genome):
         raise ValueError("network JSON: the connections form a cycle (and recurrent is not "
                          "true)")
-    return Champion(genome, n_in, n_out, recurrent=recurrent,
+    return Champion(genome, n_in, n_out, recurrent=recurrent, bias_input=bias_input,
                     generation=_field(d, "generation", _is_int, "an integer", default=-1),
                     fitness=_score(d, "fitness"),
                     species=_field(d, "species", _is_int, "an integer", default=-1),

@@ -130,8 +130,8 @@ def read_population(f: h5py.File, path: Path, generation: int,
     rows = rows.copy()
     rows["node_offset"] -= n0
     rows["conn_offset"] -= c0
-    table = ChampionTable(rows, nodes, conns, recurrent=stored_recurrent(f),
-                          actions=stored_actions(f))
+    table = ChampionTable(rows, nodes, conns, recurrent=stored_key(f, "recurrent"),
+                          actions=stored_actions(f), bias_input=stored_key(f, "bias_input"))
     return [table.champion_at(k, env_id) for k in range(rows.shape[0])]
 
 
@@ -141,11 +141,12 @@ def stored_actions(f: h5py.File) -> BoxActions | None:
     return BoxActions.from_json(text) if text else None
 
 
-def stored_recurrent(f: h5py.File) -> bool:
-    """The ``recurrent`` key of the config a run.h5 stores (false when absent)."""
+def stored_key(f: h5py.File, key: str) -> bool:
+    """A boolean extension key (``recurrent``, ``bias_input``) of the config a run.h5
+    stores: false when absent (a file from before the key)."""
     text = f["config"][()] if "config" in f else b"{}"
     text = text.decode() if isinstance(text, bytes) else str(text)
-    return json.loads(text).get("recurrent") is True
+    return json.loads(text).get(key) is True
 
 
 def resolve_save_population(every: int | None, directory: Path | None, *,

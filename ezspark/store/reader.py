@@ -108,6 +108,7 @@ class RunFile:
         self.history = history                  # structured array, HISTORY_DTYPE
         self.champions = champions
         champions.recurrent = self.recurrent
+        champions.bias_input = self.bias_input
         champions.actions = self.actions
 
     @classmethod
@@ -124,6 +125,12 @@ class RunFile:
         """The run's ``recurrent`` key (its stored config): its champions' networks may have
         cycles and state (docs/algorithm.md 3.4)."""
         return json.loads(self.config_json or "{}").get("recurrent") is True
+
+    @property
+    def bias_input(self) -> bool:
+        """The run's ``bias_input`` key (its stored config): the last input node of its
+        champions' networks is the bias, always 0.5 (docs/algorithm.md 3.4)."""
+        return json.loads(self.config_json or "{}").get("bias_input") is True
 
     @property
     def env_id(self) -> str | None:

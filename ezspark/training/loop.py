@@ -170,8 +170,8 @@ class GenerationLoop:
 
     def _champion(self, k: int, j: int, best: float) -> Champion:
         cfg = self.cfg
-        self.champion = Champion(self.population[j], cfg.input_size, cfg.output_size,
-                                 recurrent=cfg.recurrent,
+        self.champion = Champion(self.population[j], cfg.network_inputs, cfg.output_size,
+                                 recurrent=cfg.recurrent, bias_input=cfg.bias_input,
                                  generation=k, fitness=best, env_id=self.run_info.env_id,
                                  actions=self.run_info.actions)
         return self.champion
@@ -231,8 +231,9 @@ class GenerationLoop:
         """The fitness of every genome of generation k, reported to the hooks as it comes."""
         run, pop, size = self.run_info, self.population, len(self.population)
         programs = compile_csr(pop.off, pop.src, pop.dst, pop.weight, pop.enabled,
-                               self.cfg.input_size, self.cfg.output_size, **output_bias(run),
-                               recurrent=self.cfg.recurrent)
+                               self.cfg.network_inputs, self.cfg.output_size,
+                               **output_bias(run), recurrent=self.cfg.recurrent,
+                               bias_input=self.cfg.bias_input)
 
         def report(done: int) -> None:
             self.hook.ezspark_genomes_evaluated(run=run, generation=k, done=done, total=size)
