@@ -261,6 +261,19 @@ class TestChampionJsonAsInput:
                                                               champion.num_connections)
         text = CliRunner().invoke(cli, ["inspect", str(path)])
         assert text.exit_code == 0 and f"generation:   {champion.generation}" in text.output
+        assert summary["bias_input"] is False and "bias" not in text.output
+
+    def test_a_bias_champion_plays_and_inspects_as_its_run(self, bias_run, tmp_path):
+        path = tmp_path / "bias.json"
+        assert invoke(bias_run, "-o", path).exit_code == 0
+        text = CliRunner().invoke(cli, ["inspect", str(path)])
+        assert "5 inputs (the last one the bias), 2 outputs" in text.output
+        assert json.loads(CliRunner().invoke(cli, ["inspect", str(path), "--json"])
+                          .output)["bias_input"] is True
+        plays = [CliRunner().invoke(cli, ["play", str(p), "-n", "2", "--json"])
+                 for p in (path, bias_run)]
+        assert all(p.exit_code == 0 for p in plays), [p.output for p in plays]
+        assert json.loads(plays[0].output) == json.loads(plays[1].output)
 
     @pytest.mark.parametrize("command", ["play", "inspect"])
     @pytest.mark.parametrize("content, message", [

@@ -229,6 +229,16 @@ def test_run_figure_panels(cartpole_run):
     assert titles[2].startswith("Champion of generation 1 (fitness 50)")
 
 
+def test_the_bias_input_is_labelled_bias(bias_run, cartpole_run):
+    """A run with bias_input draws its last input as "bias", the others as observations."""
+    def labels(run):
+        fig = _plotting.run_figure(ezspark.RunFile.open(run))
+        return [t.get_text() for ax in fig.axes for t in ax.texts
+                if t.get_text().startswith(("obs[", "bias"))]
+    assert labels(bias_run) == ["obs[0]", "obs[1]", "obs[2]", "obs[3]", "bias"]
+    assert labels(cartpole_run) == ["obs[0]", "obs[1]", "obs[2]", "obs[3]"]
+
+
 # -- nothing is cut at a panel's edge ------------------------------------------------------
 
 def lunarlander_genome() -> Genome:

@@ -196,6 +196,18 @@ def test_exported_genomes_of_a_fitness_run_score_their_recorded_fitness(tmp_path
         assert 4 - ((outputs - Y) ** 2).sum() == pytest.approx(stored.fitness, rel=1e-12)
 
 
+def test_stored_genomes_of_a_bias_run_score_their_recorded_fitness(tmp_path):
+    """With bias_input, a stored genome has input_size + 1 inputs, the last the bias: read
+    back, each computes the fitness the run recorded for it (XOR's two inputs)."""
+    ezspark.train(xor_cfg(bias_input=True), out=tmp_path / "xor", seed=3,
+                  fitness=xor_fitness, save_population=3)
+    stored = ezspark.RunFile.open(tmp_path / "xor").population(3)
+    assert stored and all(c.bias_input and c.n_inputs == 3 for c in stored)
+    for c in stored:
+        outputs = c.activate(X)[:, 0]
+        assert 4 - ((outputs - Y) ** 2).sum() == pytest.approx(c.fitness, rel=1e-12)
+
+
 def test_save_population_needs_an_output_directory_and_a_count():
     with pytest.raises(ezspark.ConfigError, match="out=DIR"):
         ezspark.train(xor_cfg(generations=1), fitness=xor_fitness, save_population=2)
