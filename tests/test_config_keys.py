@@ -133,6 +133,18 @@ def engine_config(**keys) -> TrainingConfig:
     return TrainingConfig(**base)
 
 
+def ranked_generations(cfg: TrainingConfig, seed: int, n: int):
+    """The genome lists of generations 0 ... n-1 of the engine alone, each genome's fitness
+    its index (no environment)."""
+    evo, pop = Evolution.start(cfg, np.random.default_rng(seed))
+    for k in range(n):
+        genomes = list(pop)
+        yield genomes
+        fitness = np.arange(len(genomes), dtype=float)
+        j, _, _ = evo.observe(fitness)
+        pop, _ = evo.reproduce(genomes, fitness, k, j)
+
+
 def genome(weight: float, disabled=()) -> Genome:
     """An initial genome (genes 1 … 6, input a -> output) with every weight ``weight``.
     Genomes whose weights differ by 3 are at distance 0.4·3 = 1.2: other species at
@@ -723,19 +735,14 @@ def test_recurrent_lets_add_connection_close_cycles():
         cfg = engine_config(recurrent=recurrent, initial_population=30, min_population=30,
                             add_connection_big_specie_rate=1.0,
                             add_connection_small_specie_rate=1.0, add_node_specie_rate=0.3)
-        evo, pop = Evolution.start(cfg, np.random.default_rng(0))
         found = set()
-        for k in range(6):
-            genomes = list(pop)
+        for genomes in ranked_generations(cfg, seed=0, n=6):
             for g in genomes:
                 pairs = list(zip(g.src.tolist(), g.dst.tolist()))
                 found |= {"self-loop"} if any(a == b for a, b in pairs) else set()
                 found |= {"output source"} if any(N_IN < a <= N_IN + N_OUT
                                                   for a, _ in pairs) else set()
                 found |= set() if is_acyclic(g) else {"cycle"}
-            fitness = np.arange(len(genomes), dtype=float)
-            j, _, _ = evo.observe(fitness)
-            pop, _ = evo.reproduce(genomes, fitness, k, j)
         kinds[recurrent] = found
     assert kinds == {False: set(), True: {"self-loop", "output source", "cycle"}}
 
@@ -794,17 +801,11 @@ def test_the_bias_input_is_never_a_target():
     cfg = engine_config(bias_input=True, recurrent=True, initial_population=30,
                         min_population=30, add_connection_big_specie_rate=1.0,
                         add_connection_small_specie_rate=1.0, add_node_specie_rate=0.5)
-    evo, pop = Evolution.start(cfg, np.random.default_rng(1))
     sources = set()
-    for k in range(8):
-        genomes = list(pop)
+    for genomes in ranked_generations(cfg, seed=1, n=8):
         for g in genomes:
-            assert bias_node not in g.dst.tolist()
             assert (g.dst > bias_node).all()
             sources |= set(g.src.tolist())
-        fitness = np.arange(len(genomes), dtype=float)
-        j, _, _ = evo.observe(fitness)
-        pop, _ = evo.reproduce(genomes, fitness, k, j)
     assert bias_node in sources and max(sources) > bias_node + N_OUT   # hidden nodes came
 
 
