@@ -170,6 +170,8 @@ class TestChampionFromDict:
         (lambda d: d["connections"][1].update(out=5), "same pair of nodes"),
         (lambda d: d["nodes"].pop(), "node list does not match"),
         (lambda d: d["nodes"][0].update(kind="hidden"), "node 1 is a hidden node"),
+        (lambda d: d.update(bias_input="yes"), "bias_input must be true or false"),
+        (lambda d: d.update(n_inputs=1, bias_input=True), "must be at least 2, not 1"),
     ])
     def test_bad_documents_are_rejected(self, doc, change, message):
         bad = copy.deepcopy(doc)

@@ -34,8 +34,8 @@ class Champion:
     """
 
     __slots__ = ("genome", "n_inputs", "n_outputs", "generation", "fitness", "species",
-                 "env_id", "validation", "validation_steps", "recurrent", "bias_input", "_states", "actions", "_programs",
-                 "_network")
+                 "env_id", "validation", "validation_steps", "recurrent", "bias_input",
+                 "_states", "actions", "_programs", "_network")
 
     def __init__(self, genome: Genome, n_inputs: int, n_outputs: int, *, generation: int = -1,
                  fitness: float = float("nan"), species: int = -1, env_id: str | None = None,
