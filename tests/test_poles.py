@@ -285,6 +285,45 @@ def test_generalisation_counts_starts_and_resets_the_policy_before_each():
     assert len(resets) == 626
 
 
+@pytest.fixture(scope="module")
+def pole_champions():
+    """Champions of short runs on three pole tasks (one feed-forward, two recurrent with a
+    bias input), with the task's (poles, velocities)."""
+    import ezspark
+
+    get_plugin_manager()
+    found = []
+    for env_id, n_in, n_poles, velocities, memory in [
+            ("ezspark/DoublePole-v0", 6, 2, True, False),
+            ("ezspark/SinglePole-v0", 4, 1, True, True),
+            ("ezspark/SinglePoleNoVel-v0", 2, 1, False, True)]:
+        cfg = ezspark.TrainingConfig(
+            gym_game_name=env_id, input_size=n_in, output_size=1, initial_population=40,
+            min_population=40, generations=6, max_number_of_games=1, max_number_of_steps=1000,
+            validation_games=0, recurrent=memory, bias_input=memory, add_node_specie_rate=0.3)
+        found.append((ezspark.train(cfg, seed=1).champion, n_poles, velocities))
+    return found
+
+
+@pytest.mark.parametrize("options", [
+    {"balance_steps": 4000, "generalisation_steps": 200},
+    {"start_angle": 0.1, "balance_steps": 4000, "generalisation": True,
+     "generalisation_steps": 200, "cart_friction": 0.0}])
+def test_a_champion_is_tested_batched_with_the_policy_loops_result(pole_champions, options):
+    """solved(champion.act, champion.reset) runs the starts as rows of the compiled kernel;
+    the same champion behind a plain function takes the one-episode-at-a-time loop: the
+    results are equal, step counts included (runs that fail early, pass, or pass one part)."""
+    results = set()
+    for champion, n_poles, velocities in pole_champions:
+        fast = poles.solved(champion.act, champion.reset, poles=n_poles, velocities=velocities,
+                            **options)
+        slow = poles.solved(lambda o: champion.act(o), champion.reset, poles=n_poles,
+                            velocities=velocities, **options)
+        assert fast == slow
+        results.add(fast.passed)
+    assert results == {True, False}
+
+
 def test_an_lqr_controller_balances_the_double_pole():
     env = gymnasium.make("ezspark/DoublePole-v0")
     observation, _ = env.reset(seed=0)
