@@ -57,7 +57,6 @@ import numpy as np
 from gymnasium import spaces
 
 from ezspark import _core
-from ezspark.network.champion import Champion
 
 __all__ = ["PoleBalancingEnv", "SolvedResult", "solved", "generalisation_states",
            "derivatives", "step_state", "failed", "observe", "start_state", "GRAVITY",
@@ -434,18 +433,22 @@ def solved(policy: Callable, reset_fn: Callable[[], object] | None = None, *, po
     return SolvedResult(balanced, count, passed)
 
 
-def _champion_of(policy, reset_fn) -> Champion | None:
+def _champion_of(policy, reset_fn):
     """The Champion whose ``act`` ``policy`` is, when ``reset_fn`` is None or its ``reset``
-    (then its episodes can run batched), else None."""
-    owner = getattr(policy, "__self__", None)
-    if not isinstance(owner, Champion) or getattr(policy, "__func__", None) is not Champion.act:
+    (then its episodes can run batched), else None.  ``Champion.act`` is recognised by its
+    module and name: the environment layer does not import the network layer
+    (tests/test_layout.py), and a subclass that overrides ``act`` is not recognised."""
+    func = getattr(policy, "__func__", None)
+    if getattr(func, "__module__", None) != "ezspark.network.champion" \
+            or getattr(func, "__qualname__", None) != "Champion.act":
         return None
+    owner = policy.__self__
     if reset_fn is not None and reset_fn != owner.reset:
         return None
     return owner
 
 
-def _balance_rows(champion: Champion, states, steps: int, poles: int, velocities: bool,
+def _balance_rows(champion, states, steps: int, poles: int, velocities: bool,
                   frictions) -> np.ndarray:
     """Steps the champion balances from each of ``states`` (at most ``steps``), every start a
     row: one batched activation and one ``_core.poles_step`` call per step, each row from
@@ -474,7 +477,7 @@ def _balance_rows(champion: Champion, states, steps: int, poles: int, velocities
     return balanced
 
 
-def _row_actions(champion: Champion, outputs: np.ndarray) -> np.ndarray:
+def _row_actions(champion, outputs: np.ndarray) -> np.ndarray:
     """float32 action per row, as ``_action`` reads ``champion.act``'s: a NaN is refused."""
     if champion.actions is not None:
         actions = np.array(champion.actions.of(outputs)[:, 0], dtype=np.float32)
