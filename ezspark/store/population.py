@@ -26,7 +26,7 @@ from ezspark.store.champions import ChampionTable, node_rows
 from ezspark.store.layout import CONNECTION_DTYPE, GENOME_INDEX_DTYPE, NODE_DTYPE, StoreError
 
 __all__ = ["GROUP", "population_rows", "create_population_tables", "stored_generations",
-           "read_population", "resolve_save_population"]
+           "read_population", "resolve_save_population", "config_flag"]
 
 GROUP = "population"
 _DTYPES = {"index": GENOME_INDEX_DTYPE, "nodes": NODE_DTYPE, "connections": CONNECTION_DTYPE}
@@ -143,10 +143,15 @@ def stored_actions(f: h5py.File) -> BoxActions | None:
 
 def stored_key(f: h5py.File, key: str) -> bool:
     """A boolean extension key (``recurrent``, ``bias_input``) of the config a run.h5
-    stores: false when absent (a file from before the key)."""
-    text = f["config"][()] if "config" in f else b"{}"
-    text = text.decode() if isinstance(text, bytes) else str(text)
-    return json.loads(text).get(key) is True
+    stores (``config_flag``)."""
+    return config_flag(f["config"][()] if "config" in f else "", key)
+
+
+def config_flag(config_json: str | bytes | None, key: str) -> bool:
+    """A boolean extension key of a stored config JSON: false when absent (a file from
+    before the key, or no config)."""
+    text = config_json.decode() if isinstance(config_json, bytes) else str(config_json or "")
+    return json.loads(text or "{}").get(key) is True
 
 
 def resolve_save_population(every: int | None, directory: Path | None, *,

@@ -8,7 +8,6 @@ reopens the file without SWMR to record how the run ended, fail.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import h5py
@@ -20,7 +19,7 @@ from ezspark.store.champions import ChampionTable, index_rows
 from ezspark.store.export import read_champion_json
 from ezspark.store.history import GenerationStats
 from ezspark.store.layout import FORMAT_VERSION, StoreError, stats_from_rows
-from ezspark.store.population import read_population, stored_generations
+from ezspark.store.population import config_flag, read_population, stored_generations
 
 __all__ = ["RunFile", "load_champion", "is_json_file", "read_run_tables",
            "checked_path", "root_attrs", "config_text"]
@@ -124,13 +123,13 @@ class RunFile:
     def recurrent(self) -> bool:
         """The run's ``recurrent`` key (its stored config): its champions' networks may have
         cycles and state (docs/algorithm.md 3.4)."""
-        return json.loads(self.config_json or "{}").get("recurrent") is True
+        return config_flag(self.config_json, "recurrent")
 
     @property
     def bias_input(self) -> bool:
         """The run's ``bias_input`` key (its stored config): the last input node of its
         champions' networks is the bias, always 0.5 (docs/algorithm.md 3.4)."""
-        return json.loads(self.config_json or "{}").get("bias_input") is True
+        return config_flag(self.config_json, "bias_input")
 
     @property
     def env_id(self) -> str | None:
