@@ -403,9 +403,10 @@ def solved(policy: Callable, reset_fn: Callable[[], object] | None = None, *, po
     as the literature does: only without velocities (NEAT, ESP and CoSyNE count a velocity
     task solved at 100,000 steps).  (b) runs whether or not (a) passed.
 
-    When ``policy`` is a Champion's ``act`` (and ``reset_fn`` None or its ``reset``), the
-    episodes run as rows of the compiled pole kernel and of the batched network, the 625
-    starts side by side: the same steps, many times faster.
+    When ``policy`` is a Champion's ``act`` and ``reset_fn`` its ``reset`` (or None for a
+    feed-forward network, which has nothing to reset), the episodes run as rows of the
+    compiled pole kernel and of the batched network, the 625 starts side by side: the same
+    steps, many times faster.
     """
     _check_options(poles, velocities, "steps", start_angle, cart_friction, hinge_friction)
     frictions = (float(cart_friction), float(hinge_friction))
@@ -434,16 +435,18 @@ def solved(policy: Callable, reset_fn: Callable[[], object] | None = None, *, po
 
 
 def _champion_of(policy, reset_fn):
-    """The Champion whose ``act`` ``policy`` is, when ``reset_fn`` is None or its ``reset``
-    (then its episodes can run batched), else None.  ``Champion.act`` is recognised by its
-    module and name: the environment layer does not import the network layer
-    (tests/test_layout.py), and a subclass that overrides ``act`` is not recognised."""
+    """The Champion whose ``act`` ``policy`` is, when ``reset_fn`` is its ``reset`` or None
+    for a network without state (then its episodes can run batched: a recurrent network
+    that is not reset carries its state from one episode to the next), else None.
+    ``Champion.act`` is recognised by its module and name: the environment layer does not
+    import the network layer (tests/test_layout.py), and a subclass that overrides ``act``
+    is not recognised."""
     func = getattr(policy, "__func__", None)
     if getattr(func, "__module__", None) != "ezspark.network.champion" \
             or getattr(func, "__qualname__", None) != "Champion.act":
         return None
     owner = policy.__self__
-    if reset_fn is not None and reset_fn != owner.reset:
+    if reset_fn != owner.reset and (reset_fn is not None or owner.programs.recurrent):
         return None
     return owner
 
@@ -451,18 +454,21 @@ def _champion_of(policy, reset_fn):
 def _balance_rows(champion, states, steps: int, poles: int, velocities: bool,
                   frictions) -> np.ndarray:
     """Steps the champion balances from each of ``states`` (at most ``steps``), every start a
-    row: one batched activation and one ``_core.poles_step`` call per step, each row from
-    the zero network state, as ``_balance`` after a reset."""
+    row: one batched ``champion.act`` (n rows, each with its own state) and one
+    ``_core.poles_step`` call per step, each row from the zero network state, as
+    ``_balance`` after a reset."""
     n, width = len(states), 2 * poles + 2
     state = np.array(states, dtype=np.float64).reshape(n, width)
     obs = np.array([observe(s, velocities) for s in state], dtype=np.float64)
-    nets, rows = champion.programs.with_state(n), np.zeros(n, dtype=np.int64)
+    champion.reset()
     balanced, alive = np.full(n, steps, dtype=np.int64), np.ones(n, dtype=bool)
     scratch = (np.zeros(n), np.zeros(n, dtype=np.uint8), np.zeros(n, dtype=np.int64),
                np.zeros(n), np.zeros((n, DAMPING_WINDOW)))
     terminated, living = scratch[1].view(bool), n
     for step in range(steps):
-        actions = _row_actions(champion, nets.activate_rows(rows, obs))
+        actions = np.array(champion.act(obs), dtype=np.float32).reshape(n)
+        if np.isnan(actions).any():
+            raise ValueError("the action is NaN")     # as _action refuses it
         if living < n:
             actions[~alive] = 0.0
         _core.poles_step(n, state, actions, obs, *scratch, poles, velocities, False, *frictions)
@@ -475,17 +481,6 @@ def _balance_rows(champion, states, steps: int, poles: int, velocities: bool,
                 break
             state[~alive], obs[~alive] = 0.0, 0.0     # a fallen row rests upright, unseen
     return balanced
-
-
-def _row_actions(champion, outputs: np.ndarray) -> np.ndarray:
-    """float32 action per row, as ``_action`` reads ``champion.act``'s: a NaN is refused."""
-    if champion.actions is not None:
-        actions = np.array(champion.actions.of(outputs)[:, 0], dtype=np.float32)
-    else:
-        actions = np.argmax(outputs, axis=1).astype(np.float32)
-    if np.isnan(actions).any():
-        raise ValueError("the action is NaN")
-    return actions
 
 
 def _balance(policy, state, steps: int, poles: int, velocities: bool, frictions) -> int:

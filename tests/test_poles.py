@@ -317,6 +317,9 @@ def test_a_champion_is_tested_batched_with_the_policy_loops_result(pole_champion
     for champion, n_poles, velocities in pole_champions:
         assert poles._champion_of(champion.act, champion.reset) is champion     # batched
         assert poles._champion_of(champion.act, lambda: None) is None           # the loop
+        # without a reset, only a network without state can run batched
+        assert (poles._champion_of(champion.act, None) is champion) \
+            is (not champion.programs.recurrent)
         fast = poles.solved(champion.act, champion.reset, poles=n_poles, velocities=velocities,
                             **options)
         slow = poles.solved(lambda o: champion.act(o), champion.reset, poles=n_poles,
