@@ -15,8 +15,9 @@ from ezspark.cli import cli
 
 from .helpers import assert_user_error
 
-KEYS = ["format", "format_version", "env_id", "generation", "fitness", "species", "validation", "n_inputs",
-        "n_outputs", "recurrent", "bias_input", "activation", "action", "action_space", "nodes", "connections"]
+KEYS = ["format", "format_version", "env_id", "generation", "fitness", "species", "validation",
+        "n_inputs", "n_outputs", "recurrent", "bias_input", "activation", "action",
+        "action_space", "nodes", "connections"]
 
 
 def invoke(*args):

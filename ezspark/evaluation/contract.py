@@ -2,10 +2,11 @@
 
 The trainer knows evaluators only through :class:`Evaluator`.  It calls ``start`` once
 before the first generation it evaluates, ``evaluate`` once per generation, reads
-``excluded`` and ``trust_records`` when it writes a checkpoint, and calls ``close`` when the run ends however it
-ends.  An evaluator that needs nothing from the run (the local ones) keeps the defaults of
-``start``, ``excluded`` and ``trust_records``.  Adding a kind of evaluator means writing one class that
-implements this contract; no trainer code changes (``docs/architecture.md``).
+``excluded`` and ``trust_records`` when it writes a checkpoint, and calls ``close`` when the
+run ends however it ends.  An evaluator that needs nothing from the run (the local ones)
+keeps the defaults of ``start``, ``excluded`` and ``trust_records``.  Adding a kind of
+evaluator means writing one class that implements this contract; no trainer code changes
+(``docs/architecture.md``).
 """
 from __future__ import annotations
 
