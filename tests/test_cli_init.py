@@ -60,8 +60,8 @@ def test_all_defaults(tmp_path):
 
 def test_form_shows_meaning_range_and_default(tmp_path):
     result, _ = init(tmp_path, "--all", input=answers())
-    assert "[1/40] gym_game_name" in result.stdout
-    assert "[35/40] validation_games (ezspark extension)" in result.stdout
+    assert "[1/41] gym_game_name" in result.stdout
+    assert "[35/41] validation_games (ezspark extension)" in result.stdout
     assert "allowed: number in (0, 1]; default: 0.3" in result.stdout
     assert "percentage_survivors_per_specie [0.3]:" in result.stdout
     for key in KEYS:
@@ -75,7 +75,7 @@ def test_the_written_file_validates_and_loads(tmp_path):
     path.write_text(files["out.json"])
     check = CliRunner().invoke(cli, ["validate", str(path)])
     assert check.exit_code == 0, check.output
-    assert "40 keys; environment CartPole-v1 checked" in check.stdout
+    assert "41 keys; environment CartPole-v1 checked" in check.stdout
     config = TrainingConfig.from_json(path)
     assert (config.children, config.seed) == (2, 7)
 
@@ -137,7 +137,7 @@ def test_short_form_asks_five_questions_and_validates(tmp_path):
     path.write_text(files["first.json"])
     check = CliRunner().invoke(cli, ["validate", str(path)])
     assert check.exit_code == 0, check.output
-    assert "40 keys; environment CartPole-v1 checked" in check.stdout
+    assert "41 keys; environment CartPole-v1 checked" in check.stdout
     data = json.loads(files["first.json"])
     example = json.loads(EXAMPLE.read_text())
     chosen = dict(CARTPOLE, initial_population=50, generations=20, max_number_of_games=3,

@@ -22,7 +22,7 @@ KEYS = TrainingConfig.keys()
 FIELDS = attrs.fields_dict(TrainingConfig)
 EXT_KEYS = ("seed", "fitness_threshold", "min_population", "genomes_per_task",
             "target_species", "validation_games", "recurrent", "weight_change_scale",
-            "bias_input", "trusted_after",
+            "bias_input", "initial_self_loops", "trusted_after",
             "safeness_floor")
 RATES = tuple(k for k in KEYS if FIELDS[k].metadata["range"] == "[0, 1]")
 NUMERIC_KEYS = tuple(k for k in KEYS
@@ -42,7 +42,8 @@ SPEC_DEFAULTS = {
     "max_number_of_steps": 200, "safeness": 0.5, "sub_games": 1, "minimum_reward": 0,
     "seed": None, "fitness_threshold": None, "min_population": None, "genomes_per_task": 100,
     "target_species": None, "validation_games": 20, "recurrent": False,
-    "bias_input": False, "trusted_after": None, "safeness_floor": 0.05,
+    "bias_input": False, "initial_self_loops": False, "trusted_after": None,
+    "safeness_floor": 0.05,
 }
 
 # One value outside the allowed range of each key, on its own (not through a cross-key rule).
@@ -59,7 +60,7 @@ OUT_OF_RANGE = {
     "safeness": -0.5, "sub_games": 0, "minimum_reward": 10**400, "seed": 2**63,
     "fitness_threshold": -(10**400), "min_population": 0, "genomes_per_task": 0,
     "target_species": 0, "validation_games": -1, "recurrent": 1, "weight_change_scale": 0.0,
-    "bias_input": "yes", "trusted_after": 0,
+    "bias_input": "yes", "initial_self_loops": 0, "trusted_after": 0,
     "safeness_floor": 1.5,
 }
 
@@ -320,6 +321,17 @@ class TestCrossKeyRules:
     def test_rule_is_skipped_when_one_side_is_already_invalid(self):
         assert problem_keys({**ENV, "max_population": 0}) == ["max_population"]
 
+    def test_initial_self_loops_need_recurrent_networks(self):
+        """docs/algorithm.md 2.2: a self-loop is a cycle, so only recurrent networks start
+        with them; the rule is checked only when both keys are valid booleans."""
+        assert lines_of({**ENV, "initial_self_loops": True}) == [
+            "initial_self_loops: true needs recurrent true (a self-loop is a cycle, and "
+            "feed-forward networks have none)"]
+        config = config_from_dict({**ENV, "initial_self_loops": True, "recurrent": True})
+        assert config.initial_self_loops and config.recurrent
+        assert problem_keys({**ENV, "initial_self_loops": True, "recurrent": 1}) == [
+            "recurrent"]
+
 
 class TestConfigError:
     def test_every_problem_is_reported_at_once_one_line_each(self):
@@ -418,8 +430,8 @@ class TestMetadata:
         assert md["ext"] is (key in EXT_KEYS)
         assert md["required"] is (key in ("input_size", "output_size"))
 
-    def test_keys_are_40(self):
-        assert len(KEYS) == 40 and len(set(KEYS)) == 40
+    def test_keys_are_41(self):
+        assert len(KEYS) == 41 and len(set(KEYS)) == 41
 
 
 # --- property tests ----------------------------------------------------------------------------
@@ -448,6 +460,7 @@ def valid_configs(draw) -> TrainingConfig:
     values["min_population"] = draw(st.none() | st.integers(1, values["max_population"]))
     values["limiting_threshold"] = draw(st.integers(0, values["limiting_species"] - 1))
     values["sub_games"] = draw(st.integers(1, values["max_number_of_games"]))
+    values["initial_self_loops"] = values["initial_self_loops"] and values["recurrent"]
     return TrainingConfig(**values)
 
 

@@ -809,11 +809,63 @@ def test_the_bias_input_is_never_a_target():
     assert bias_node in sources and max(sources) > bias_node + N_OUT   # hidden nodes came
 
 
+class CueEnv(gymnasium.Env):
+    """A cue of +1 or -1 (from the reset seed) at the first step, a 0 at the second; action
+    1 after a +1 cue or 0 after a -1 earns 1 at the second step, the only reward."""
+
+    metadata = {"render_modes": []}
+
+    def __init__(self):
+        self.observation_space = spaces.Box(-1.0, 1.0, (1,), np.float64)
+        self.action_space = spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self._cue, self._t = float(self.np_random.choice([-1.0, 1.0])), 0
+        return np.array([self._cue]), {}
+
+    def step(self, action):
+        self._t += 1
+        if self._t == 1:
+            return np.zeros(1), 0.0, False, False, {}
+        return np.zeros(1), float(action == (self._cue > 0)), True, False, {}
+
+
+CUE = "ezspark_keys/Cue-v0"
+if CUE not in gymnasium.registry:
+    gymnasium.register(CUE, entry_point=CueEnv)
+
+
+@covers("initial_self_loops")
+def test_initial_self_loops_give_generation_0_a_memory():
+    """docs/algorithm.md 3.2 and 4: with initial_self_loops every genome of generation 0 has
+    the self-loop o -> o of each output after its I·O genes, innovation I·O + j.  Those
+    loops carry the cue of CueEnv's first step into the second, so generation 0 holds a
+    genome that answers every one of 12 games; without them every genome of generation 0
+    is feed-forward, answers the second step's 0 the same way whatever the cue, and scores
+    the share of games whose cue matches that answer."""
+    best = {}
+    for loops in (False, True):
+        genomes = next(ranked_generations(engine_config(recurrent=True, initial_self_loops=loops),
+                                          seed=0, n=1))
+        outputs = list(range(N_IN + 1, N_IN + N_OUT + 1))
+        loop_genes = [(inn, a) for g in genomes for inn, a, b in zip(
+            g.innovation.tolist(), g.src.tolist(), g.dst.tolist()) if a == b]
+        expected = [(N_IN * N_OUT + j + 1, o) for j, o in enumerate(outputs)] if loops else []
+        assert loop_genes == expected * len(genomes)
+        cfg = TrainingConfig(gym_game_name=CUE, input_size=1, output_size=2, recurrent=True,
+                             initial_self_loops=loops, initial_population=60, generations=1,
+                             max_number_of_games=12, max_number_of_steps=5, seed=5,
+                             validation_games=0)
+        best[loops] = ezspark.train(cfg).history[0].best_fitness
+    assert best[True] == 1.0 and best[False] < 1.0
+
+
 # -- the meta-tests ---------------------------------------------------------------------------
 
 def test_every_config_key_has_a_test():
     keys = [field.name for field in attrs.fields(TrainingConfig)]
-    assert len(keys) == 40 and len(set(keys)) == 40
+    assert len(keys) == 41 and len(set(keys)) == 41
     missing = [key for key in keys if not KEY_TESTS.get(key)]
     assert not missing, f"config keys with no test that fails when they are ignored: {missing}"
     assert set(KEY_TESTS) <= set(keys)

@@ -285,6 +285,11 @@ def _problems(config: TrainingConfig) -> list[Problem]:
         if value > bound if relation == "at most" else value >= bound:
             message = f"{show(value)} must be {relation} {bound_key} ({show(bound)})"
             problems.append(Problem(key, value, message))
+    # a self-loop is a cycle: only recurrent networks can have one
+    if config.initial_self_loops is True and config.recurrent is False:
+        problems.append(Problem("initial_self_loops", True,
+                                "true needs recurrent true (a self-loop is a cycle, and "
+                                "feed-forward networks have none)"))
     order = {name: index for index, name in enumerate(config.keys())}
     return sorted(problems, key=lambda problem: order[problem.key])
 
@@ -448,6 +453,12 @@ class TrainingConfig:
         "is always 0.5 (NEAT's bias unit): genomes have input_size + 1 inputs, and the new "
         "one, like the others, starts connected to every output; false gives networks no "
         "bias, as EzSpark.", ext=True)
+    initial_self_loops: bool = _key(
+        "bool", False, "false or true",
+        "With true (needs recurrent true), every genome of generation 0 also has a "
+        "self-loop on each output, so the first networks already remember their last "
+        "output; false starts from the input-to-output connections only, as EzSpark.",
+        ext=True)
     trusted_after: int | None = _key(
         "int_or_null", None, ">= 1",
         "Adaptive verification: a remote worker's batches are checked with probability "

@@ -103,19 +103,14 @@ def floor_shares(deficit: int, b: np.ndarray) -> np.ndarray:
 
 
 def initial_population(cfg, registry: InnovationRegistry, rng: np.random.Generator) -> Population:
-    """Generation 0 (docs/algorithm.md 4): every genome has all I·O initial genes, enabled,
-    with weights U(-2, 2), then one weight-mutation pass with ρ = the configured rate.
+    """Generation 0 (docs/algorithm.md 4): every genome has all initial genes, enabled, with
+    weights U(-2, 2), then one weight-mutation pass with ρ = the configured rate.
 
-    Draws (docs/algorithm.md 1.3): U0 float64[P, I·O] (initial weights), U float64[P, I·O, 3]
-    (weight test, replace test, U(-5, 5) source), Z float64[P, I·O].
+    Draws (docs/algorithm.md 1.3): U0 float64[P, n] (initial weights), U float64[P, n, 3]
+    (weight test, replace test, U(-5, 5) source), Z float64[P, n], n = the initial genes.
     """
-    n_in, n_out, pop = cfg.network_inputs, cfg.output_size, cfg.initial_population
-    src = np.repeat(np.arange(1, n_in + 1, dtype=np.int32), n_out)
-    dst = np.tile(np.arange(n_in + 1, n_in + n_out + 1, dtype=np.int32), n_in)
-    innovation = np.array([registry.pair(int(a), int(b)) for a, b in zip(src, dst)], dtype=np.int32)
-    order = np.argsort(innovation, kind="stable")
-    src, dst, innovation = src[order], dst[order], innovation[order]
-    n = innovation.shape[0]
+    src, dst, innovation = initial_genes(cfg, registry)
+    pop, n = cfg.initial_population, innovation.shape[0]
     u0 = rng.random((pop, n))
     u = rng.random((pop, n, 3))
     z = scaled_changes(rng.standard_normal((pop, n)), cfg.weight_change_scale)
@@ -124,6 +119,22 @@ def initial_population(cfg, registry: InnovationRegistry, rng: np.random.Generat
     off = np.arange(pop + 1, dtype=np.int64) * n
     return Population(off, np.tile(innovation, pop), np.tile(src, pop), np.tile(dst, pop),
                       weights.reshape(-1), np.ones(pop * n, dtype=np.bool_))
+
+
+def initial_genes(cfg, registry: InnovationRegistry) -> tuple[np.ndarray, ...]:
+    """The genes every genome of generation 0 has, as (src, dst, innovation) in innovation
+    order: input a → output b for every pair (docs/algorithm.md 4), then with
+    ``initial_self_loops`` a self-loop b → b on every output, whose pairs the registry
+    numbers I·O + 1 … I·O + O."""
+    n_in, n_out = cfg.network_inputs, cfg.output_size
+    src = np.repeat(np.arange(1, n_in + 1, dtype=np.int32), n_out)
+    dst = np.tile(np.arange(n_in + 1, n_in + n_out + 1, dtype=np.int32), n_in)
+    if cfg.initial_self_loops:
+        outputs = np.arange(n_in + 1, n_in + n_out + 1, dtype=np.int32)
+        src, dst = np.concatenate([src, outputs]), np.concatenate([dst, outputs])
+    innovation = np.array([registry.pair(int(a), int(b)) for a, b in zip(src, dst)], dtype=np.int32)
+    order = np.argsort(innovation, kind="stable")
+    return src[order], dst[order], innovation[order]
 
 
 @attrs.define
