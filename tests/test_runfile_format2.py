@@ -135,7 +135,7 @@ def test_sigkill_at_random_instants_keeps_every_flushed_row_and_resume_is_exact(
     """Kill a run at random instants, several times, resuming it in between: every row a
     reader saw before the kill is still there, plain h5py opens the file each time, and the
     finished run equals one never killed."""
-    cfg = long_cartpole(tmp_path, generations=3000)
+    cfg = long_cartpole(tmp_path, generations=1500)
     ref = tmp_path / "ref"
     assert start_run(cfg, ref).wait() == 0
     out, rng, extra = tmp_path / "killed", np.random.default_rng(3), []
