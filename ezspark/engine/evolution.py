@@ -127,10 +127,9 @@ def initial_genes(cfg, registry: InnovationRegistry) -> tuple[np.ndarray, ...]:
     ``initial_self_loops`` a self-loop b → b on every output, whose pairs the registry
     numbers I·O + 1 … I·O + O."""
     n_in, n_out = cfg.network_inputs, cfg.output_size
-    src = np.repeat(np.arange(1, n_in + 1, dtype=np.int32), n_out)
-    dst = np.tile(np.arange(n_in + 1, n_in + n_out + 1, dtype=np.int32), n_in)
+    outputs = np.arange(n_in + 1, n_in + n_out + 1, dtype=np.int32)
+    src, dst = np.repeat(np.arange(1, n_in + 1, dtype=np.int32), n_out), np.tile(outputs, n_in)
     if cfg.initial_self_loops:
-        outputs = np.arange(n_in + 1, n_in + n_out + 1, dtype=np.int32)
         src, dst = np.concatenate([src, outputs]), np.concatenate([dst, outputs])
     innovation = np.array([registry.pair(int(a), int(b)) for a, b in zip(src, dst)], dtype=np.int32)
     order = np.argsort(innovation, kind="stable")
