@@ -20,11 +20,16 @@ champion that balances 1,000 steps but not 100,000 can stay the tested genome fo
 damping fitness of Gruau et al. (1996) over one episode of at most 1,000 steps, recurrent
 networks that start with a self-loop on the output and NEAT's bias input (ezspark's
 ``initial_self_loops`` and ``bias_input``; neat-python's recurrent genomes start so).
-Every generation's champion is put through ``solved(policy, reset, velocities=False)``:
+Each generation one genome is put through ``solved(policy, reset, velocities=False)``:
 100,000 steps from the standard start and the generalisation test (at least 200 of the 625
-starts balanced for 1,000 steps).  The benchmark first runs part (a)
+starts balanced for 1,000 steps).  The genome is the one NEAT's own benchmark code tests
+(``pole2_epoch``; ``peers/species_turns.py``): the best genome of the best species that was
+not tested since its best fitness last rose, or of the best species when every species was;
+so a leader that stopped improving hands the test to the other species' leaders in turn.
+``--tested champion`` tests each generation's best genome instead (label
+"tested-champion"; the benchmark's rule until 2026-12-07).  The benchmark first runs part (a)
 alone (``generalisation=False``) and the full test only when (a) passes: the same verdict,
-without playing 625,000 generalisation steps for champions that fall early.
+without playing 625,000 generalisation steps for genomes that fall early.
 
 Both tests are deterministic (the environments ignore their reset seed: fixed start, no
 noise), so one episode per genome is the whole fitness, and a network tested once is not
@@ -33,13 +38,13 @@ tested again.
 What is counted
 ---------------
 ``evaluations``: network evaluations (episodes), every genome of every generation up to and
-including the generation whose champion passes the test: the whole solving generation,
+including the generation in which a tested genome passes: the whole solving generation,
 never part of it.  The solved tests themselves are not counted (as in the literature: NEAT's
 code, ``pole2_test``, counts pop_size x (generation - 1) + the winner's number, and neither
 NEAT nor ESP/CoSyNE count the 100,000-step or generalisation episodes).  NEAT's own count
 stops at the winner's position in its generation, so ours is at most one population larger.
 A run stops at the end of the first generation by whose end ``CAP`` (100,000) evaluations
-were spent; if no champion passed by then the run is a failure (a solution found in that
+were spent; if no tested genome passed by then the run is a failure (a solution found in that
 last generation still counts, with its count).  ``seconds``: wall time of the whole run,
 solved tests included (``test_seconds`` of it).
 
@@ -48,10 +53,11 @@ Systems
 ezspark: ``ezspark.train(config, seed=seed, stop=stop)`` with ``ezspark_keys(task)`` (the
 docs values plus ``COMMON_KEYS`` and ``TASK_KEYS``, chosen on the tuning seeds:
 docs/benchmarks.md, "Pole balancing", "Configuration used and why"); ``stop(champion)`` runs
-the test on the generation champion (``champion.act`` as the policy, ``champion.reset`` as
-reset), or with velocities the ``ezspark_population`` hook tests every genome that balanced
-1,000 steps (the run keeps a run.h5 in a temporary folder for it); a plugin counts each
-generation's population (``ezspark_generation_start``) and the count is checked against the
+the test on the generation champion with ``--tested champion`` (``champion.act`` as the
+policy, ``champion.reset`` as reset), or the ``ezspark_population`` hook tests every genome
+that balanced 1,000 steps (with velocities) or the genome NEAT's rule picks from ezspark's
+species (without; the run keeps a run.h5 in a temporary folder for the hook); a plugin counts
+each generation's population (``ezspark_generation_start``) and the count is checked against the
 run's history.  neat-python: ``peers/poles_neat_python.py`` (its own XOR-example values with
 ``PEER_KEYS``, chosen on the tuning seeds; ``FeedForwardNetwork`` with velocities,
 ``RecurrentNetwork`` without), same environments, fitness, test, tested genomes and cap.
@@ -90,17 +96,19 @@ import ezspark  # noqa: E402
 from ezspark import poles  # noqa: E402
 from ezspark.network.champion import Champion  # noqa: E402
 from ezspark.plugins.manager import get_plugin_manager, make_plugin_manager  # noqa: E402
+from peers.species_turns import SpeciesTurns  # noqa: E402
 
 NAME = "bench_poles"
 SYSTEMS = ("ezspark", "neat-python")
+#: "rule": which genomes of a generation are tested: "all" (every genome that balanced the
+#: whole 1,000-step episode, in population order), "species" (one: NEAT's own rule,
+#: peers/species_turns.py) or "champion" (one: the generation's best).
 TASKS = {
     "velocities": {"env_id": "ezspark/DoublePole-v0", "inputs": 6, "velocities": True,
                    "recurrent": False, "rule": "all"},
     "novelocities": {"env_id": "ezspark/DoublePoleNoVelDamping-v0", "inputs": 3,
-                     "velocities": False, "recurrent": True, "rule": "champion"},
+                     "velocities": False, "recurrent": True, "rule": "species"},
 }
-#: Which genomes of a generation are tested: "champion" (its best) or "all" (every genome
-#: that balanced the whole 1,000-step episode, in population order).
 CAP = 100_000
 QUICK_CAP = 1_500
 #: The quick mode's shortened solved test (the full one: 100,000 and 1,000 steps).
@@ -192,15 +200,17 @@ class EzStop:
     """``stop`` for ``ezspark.train`` and the plugin that counts evaluations (each
     generation's population, ``ezspark_generation_start``) and tests genomes.
 
-    ``every`` None: ``stop(champion)`` tests the generation champion.  ``every`` a number:
-    the ``ezspark_population`` hook (the run stores every population) tests each genome of
-    the generation whose fitness reaches it, in population order, until one passes; the run
-    then ends at the next ``stop`` and is counted through the solving generation.  A network
-    tested before is not tested again (the test is deterministic).  ``stop`` is True once a
-    genome passed or the cap is spent."""
+    ``rule`` "champion": ``stop(champion)`` tests the generation champion.  "all" and
+    "species": the ``ezspark_population`` hook (the run stores every population) tests each
+    genome of the generation that balanced the whole episode, in population order, until one
+    passes ("all"), or the one genome NEAT's rule picks from the species
+    (``peers.species_turns``); the run then ends at the next ``stop`` and is counted through
+    the solving generation.  A network tested before is not tested again (the test is
+    deterministic).  ``stop`` is True once a genome passed or the cap is spent."""
 
-    def __init__(self, test, cap: int, every: float | None = None):
-        self.test, self.cap, self.every = test, int(cap), every
+    def __init__(self, test, cap: int, rule: str = "champion"):
+        self.test, self.cap, self.rule = test, int(cap), rule
+        self.turns = SpeciesTurns()
         self.sizes: dict[int, int] = {}
         self.tests: list[dict] = []
         self.known: set[str] = set()
@@ -239,10 +249,14 @@ class EzStop:
 
     @ezspark.hookimpl
     def ezspark_population(self, run, generation, population, fitness, species):
-        if self.every is None or self.solved_generation is not None:
+        if self.rule == "champion" or self.solved_generation is not None:
             return
         cfg = run.config
-        for i in np.flatnonzero(np.asarray(fitness) >= self.every):
+        if self.rule == "species":
+            chosen = [self.turns.pick(fitness, species.tolist())]
+        else:
+            chosen = np.flatnonzero(np.asarray(fitness) >= poles.EPISODE_STEPS)
+        for i in chosen:
             genome = population[int(i)]
             champion = Champion(genome, cfg.network_inputs, cfg.output_size,
                                 recurrent=bool(cfg.recurrent), bias_input=bool(cfg.bias_input),
@@ -255,7 +269,7 @@ class EzStop:
         k = int(champion.generation)
         if self.solved_generation is not None:
             return True
-        if self.every is None and self._try(champion, k):
+        if self.rule == "champion" and self._try(champion, k):
             return True
         return self.spent(k) >= self.cap
 
@@ -265,14 +279,13 @@ class EzStop:
         return pm
 
 
-def run_ezspark(task: str, seed: int, cap: int, keys: dict, quick: bool,
-                every: float | None) -> dict:
+def run_ezspark(task: str, seed: int, cap: int, keys: dict, quick: bool, rule: str) -> dict:
     t0 = time.perf_counter()
     cfg = ezspark.TrainingConfig.from_dict(keys)
-    stop = EzStop(make_test(task, quick), cap, every)
+    stop = EzStop(make_test(task, quick), cap, rule)
     with tempfile.TemporaryDirectory() as out:
         # the populations reach the test through run.h5's hook (save_population)
-        store = {"out": out, "save_population": 1} if every is not None else {}
+        store = {"out": out, "save_population": 1} if rule != "champion" else {}
         result = ezspark.train(cfg, seed=seed, plugins=stop.manager(), stop=stop, **store)
     seconds = time.perf_counter() - t0
     history = list(result.history)
@@ -296,14 +309,14 @@ def run_ezspark(task: str, seed: int, cap: int, keys: dict, quick: bool,
 # ---- neat-python ---------------------------------------------------------------------------------
 
 def run_neat_python(task: str, seed: int, cap: int, overrides: dict, quick: bool,
-                    every: float | None) -> dict:
+                    rule: str) -> dict:
     mod = H.import_peer("poles_neat_python")
     if mod is None:
         raise RuntimeError("neat-python is not installed")
     t = TASKS[task]
     return mod.run(t["env_id"], t["inputs"], t["recurrent"], seed=seed, cap=cap,
                    test=make_test(task, quick), pop=PEER_POPULATION, overrides=overrides,
-                   every=every)
+                   rule=rule, every=float(poles.EPISODE_STEPS))
 
 
 # ---- one run -------------------------------------------------------------------------------------
@@ -312,14 +325,13 @@ def run_one(job: dict) -> dict:
     get_plugin_manager()                 # registers the ezspark/ pole ids in this process
     task, system, seed = job["task"], job["system"], job["seed"]
     rule = job.get("rule") or TASKS[task]["rule"]
-    every = float(poles.EPISODE_STEPS) if rule == "all" else None
     if system == "ezspark":
         keys = ezspark_keys(task, job.get("set"))
-        out = run_ezspark(task, seed, job["cap"], keys, job["quick"], every)
+        out = run_ezspark(task, seed, job["cap"], keys, job["quick"], rule)
     else:
         keys = None
         peer = dict(PEER_KEYS[task], **(job.get("peer_set") or {}))
-        out = run_neat_python(task, seed, job["cap"], peer, job["quick"], every)
+        out = run_neat_python(task, seed, job["cap"], peer, job["quick"], rule)
     hist = out.pop("history")
     record = {"task": task, "system": system, "seed": seed, "env_id": TASKS[task]["env_id"],
               "cap": job["cap"], "tested": rule, **out,
@@ -458,11 +470,12 @@ def main() -> int:
                     help="an ezspark training key for this invocation (repeatable)")
     ap.add_argument("--peer-set", action="append", default=[], metavar="KEY=VALUE",
                     help="a neat-python config key for this invocation (repeatable)")
-    ap.add_argument("--tested", choices=("all", "champion"), default=None,
+    ap.add_argument("--tested", choices=("all", "champion", "species"), default=None,
                     help="which genomes are tested each generation: every one that balanced "
-                    "1,000 steps (all; the default with velocities) or the champion (the "
-                    "default without); a rule other than the task's is recorded under the "
-                    "label tested-RULE")
+                    "1,000 steps (all; the default with velocities), the best genome of the "
+                    "best species not tested since it last improved (species, NEAT's own "
+                    "rule; the default without) or the generation's best (champion); a rule "
+                    "other than the task's is recorded under the label tested-RULE")
     ap.add_argument("--quick", action="store_true",
                     help=f"smoke test: seed 0, cap {QUICK_CAP} evaluations, solved test "
                     f"shortened to {QUICK_TEST['balance_steps']:,} and "

@@ -16,13 +16,14 @@ and the tuning rounds of ``--tune``).
 * A recurrent network is ``reset()`` before every episode, and by the solved test before
   each of its episodes.
 
-Each generation (``Population.run(fitness, 1)``) the generation's best genome (the one
-neat-python hands its reporters' ``post_evaluate``), or with ``every`` each genome whose
-fitness reaches it (population order), is put through ``test(policy, reset,
-training_return)``, the benchmark's solved test (a network tested before is skipped: the
-test is deterministic); the run ends at the end of the first generation in which a tested
-genome passes, or of the first generation by whose end ``cap`` evaluations were spent
-(then unsolved).
+Each generation (``Population.run(fitness, 1)``) the genomes ``rule`` names are put through
+``test(policy, reset, training_return)``, the benchmark's solved test (a network tested
+before is skipped: the test is deterministic): "champion", the generation's best genome (the
+one neat-python hands its reporters' ``post_evaluate``); "all", each genome whose fitness
+reaches ``every`` (population order); "species", the one genome NEAT's own rule picks from
+neat-python's species (``species_turns.py``).  The run ends at the end of the first
+generation in which a tested genome passes, or of the first generation by whose end ``cap``
+evaluations were spent (then unsolved).
 """
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ import neat
 from neat.nn import FeedForwardNetwork, RecurrentNetwork
 
 from .learning_neat_python import genome_key, load_config
+from .species_turns import SpeciesTurns
 
 
 class Policy:
@@ -65,37 +67,43 @@ def episode(policy: Policy, env) -> float:
 
 
 class _Recorder(neat.reporting.BaseReporter):
-    """The generation's best genome, population and species counts, and (``every`` not
-    None) copies of every genome whose fitness reaches ``every``, in population order."""
+    """The generation's best genome, population and species counts, and copies of the
+    genomes ``rule`` tests (``run``)."""
 
-    def __init__(self, every: float | None):
+    def __init__(self, rule: str, every: float):
         self.last = None
-        self.every = every
+        self.rule, self.every = rule, every
+        self.turns = SpeciesTurns()
 
     def post_evaluate(self, config, population, species, best_genome):
-        if self.every is None:
+        if self.rule == "champion":
             candidates = [best_genome]
-        else:
+        elif self.rule == "all":
             candidates = [g for g in population.values() if g.fitness >= self.every]
+        else:
+            genomes = list(population.values())
+            of = {gid: sid for sid, s in species.species.items() for gid in s.members}
+            i = self.turns.pick([g.fitness for g in genomes], [of[g.key] for g in genomes])
+            candidates = [genomes[i]]
         self.last = {"best": float(best_genome.fitness), "population": len(population),
                      "species": len(species.species),
                      "candidates": [copy.deepcopy(g) for g in candidates]}
 
 
 def run(env_id: str, n_inputs: int, recurrent: bool, *, seed: int, cap: int, test,
-        pop: int = 150, overrides: dict | None = None, every: float | None = None,
-        max_generations: int = 1_000_000) -> dict:
+        pop: int = 150, overrides: dict | None = None, rule: str = "champion",
+        every: float = 1000.0, max_generations: int = 1_000_000) -> dict:
     """One run: evolve until a tested genome passes ``test`` or ``cap`` evaluations are
-    spent.  Tested each generation: its best genome, or with ``every`` each genome whose
-    fitness reaches ``every`` (population order, the first that passes solves).  A genome
-    tested before (the same network) is not tested again: the test is deterministic.
+    spent.  Tested each generation: the genomes ``rule`` names (module docstring; with
+    "all" the first that passes solves).  A genome tested before (the same network) is not
+    tested again: the test is deterministic.
     ``test(policy_fn, reset_fn, training_return) -> (passed, detail)``."""
     t0 = time.perf_counter()
     # feed_forward False lets the genome grow cycles (a RecurrentNetwork phenotype)
     config = load_config(n_inputs, 1, pop,
                          {"feed_forward": str(not recurrent), **(overrides or {})})
     p = neat.Population(config, seed=seed)
-    rec = _Recorder(every)
+    rec = _Recorder(rule, every)
     p.add_reporter(rec)
     env = gym.make(env_id)
     spent = [0]
