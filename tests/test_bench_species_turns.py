@@ -51,6 +51,17 @@ def test_a_species_is_judged_by_its_best_not_by_the_population_order():
     assert turns.pick([0.35, 0.2], [1, 1]) == 0
 
 
+def test_a_recovery_below_the_species_record_is_no_improvement():
+    turns = SpeciesTurns()
+    species = [1, 2, 3]
+    assert turns.pick([0.6, 0.3, 0.2], species) == 0
+    assert turns.pick([0.1, 0.3, 0.2], species) == 1   # species 1 fell: its turn is over
+    assert turns.pick([0.1, 0.3, 0.2], species) == 2
+    # species 1 climbs back to 0.2, still below its record 0.6: every species is checked,
+    # so the leader (species 2) is tested, not species 1
+    assert turns.pick([0.2, 0.3, 0.2], species) == 1
+
+
 @pytest.mark.parametrize("fitness, species", [([], []), ([0.1, 0.2], [1])])
 def test_malformed_input_is_refused(fitness, species):
     with pytest.raises(ValueError, match="one species per genome"):
