@@ -82,8 +82,8 @@ class _Recorder(neat.reporting.BaseReporter):
             candidates = [g for g in population.values() if g.fitness >= self.every]
         else:
             genomes = list(population.values())
-            of = {gid: sid for sid, s in species.species.items() for gid in s.members}
-            i = self.turns.pick([g.fitness for g in genomes], [of[g.key] for g in genomes])
+            i = self.turns.pick([g.fitness for g in genomes],
+                                [species.get_species_id(g.key) for g in genomes])
             candidates = [genomes[i]]
         self.last = {"best": float(best_genome.fitness), "population": len(population),
                      "species": len(species.species),
